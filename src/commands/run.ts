@@ -1,0 +1,293 @@
+import { defineCommand } from "citty";
+import { lstatSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseLine } from "../cli/argv";
+import { globalArgs, type Globals } from "../cli/shared";
+import { BoxError, EXIT } from "../errors";
+import { EMBEDDED_ALPINE } from "../image/alpine";
+import { formatRef, splitImageAndCommand, type ImageSource } from "../image/reference";
+import { collectStaleScratch, ensureEmbeddedImage } from "../image/store";
+import { buildSpec } from "../spec/build";
+import { encodePlan, planRecords } from "../spec/plan";
+import type { RootAssembly } from "../spec/types";
+import {
+  collectStale, containerDir, ensureDirs, processStart, removeContainer, reserveName, statePath, writeState,
+} from "../store/containers";
+import { checkName, newId, shortId } from "../store/ids";
+import { layoutFor, type Layout } from "../store/layout";
+
+export const definition = defineCommand({
+  meta: {
+    name: "run",
+    description: "Run a command in a new container",
+  },
+  args: {
+    image: { type: "positional", required: false, valueHint: "IMAGE", description: `Image (default alpine:${EMBEDDED_ALPINE.version}, embedded), or a path to a directory to use as the root` },
+    command: { type: "positional", required: false, valueHint: "COMMAND [ARG...]", description: "Command to run (default /bin/sh); taken verbatim" },
+    rootfs: { type: "string", valueHint: "DIR", description: "Use DIR as the root filesystem (changes are written to it)" },
+    name: { type: "string", valueHint: "NAME", description: "Name the container" },
+    hostname: { type: "string", valueHint: "NAME", description: "Container hostname (default: the short container id)" },
+    env: { type: "string", alias: "e", valueHint: "KEY=VAL", description: "Set an environment variable (repeatable; -e KEY copies it from box's environment)" },
+    workdir: { type: "string", alias: "w", valueHint: "DIR", description: "Working directory inside the container (created if missing)" },
+    user: { type: "string", alias: "u", valueHint: "UID[:GID]", description: "User and group to run as, by number or by name from the image's /etc/passwd" },
+    interactive: { type: "boolean", alias: "i", description: "Keep stdin open: the command reads box's stdin" },
+    tty: { type: "boolean", alias: "t", description: "Give the command a pseudo-terminal of the container's own" },
+    rm: { type: "boolean", description: "Remove the container when it exits (always so for foreground runs)" },
+    ...globalArgs,
+  },
+});
+
+export const repeatable = ["env"] as const;
+
+export interface RunOptions {
+  rootfs?: string;
+  name?: string;
+  hostname?: string;
+  env: string[];
+  workdir?: string;
+  user?: string;
+  interactive: boolean;
+  tty: boolean;
+}
+
+const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+export function checkHostname(name: string): string {
+  if (name.length > 64 || !HOSTNAME.test(name)) {
+    throw new BoxError(`invalid hostname "${name}": use up to 64 letters, digits, '-' and '.'`);
+  }
+  return name;
+}
+
+/** -e KEY=VAL as given; -e KEY takes KEY from box's own environment, or is dropped when unset (docker). */
+export function checkEnv(entries: readonly string[], hostEnv: Record<string, string | undefined>): string[] {
+  const out: string[] = [];
+  for (const e of entries) {
+    const eq = e.indexOf("=");
+    const key = eq < 0 ? e : e.slice(0, eq);
+    if (key === "" || /\s/.test(key)) throw new BoxError(`invalid environment variable "${e}": expected KEY=VALUE`);
+    if (eq >= 0) out.push(e);
+    else if (hostEnv[key] !== undefined) out.push(`${key}=${hostEnv[key]}`);
+  }
+  return out;
+}
+
+export function checkWorkdir(dir: string): string {
+  if (!dir.startsWith("/")) throw new BoxError(`the working directory "${dir}" must be an absolute path`);
+  return dir;
+}
+
+interface User {
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+  home: string;
+}
+
+function readColonFile(path: string): string[][] {
+  try {
+    return readFileSync(path, "utf8").split("\n").filter(Boolean).map((l) => l.split(":"));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * -u UID[:GID] or NAME[:GROUP]. Names are looked up in the image's own /etc/passwd and /etc/group
+ * (read from the stored image, never from the host). A numeric uid without a passwd entry is fine,
+ * as in docker; the gid then defaults to 0.
+ */
+export function resolveUser(spec: string | undefined, etcDir: string | undefined): User {
+  const passwd = etcDir ? readColonFile(join(etcDir, "passwd")) : [];
+  const groups = etcDir ? readColonFile(join(etcDir, "group")) : [];
+  const [u = "", g] = (spec ?? "0").split(":", 2);
+  const num = /^\d+$/;
+  const entry = num.test(u) ? passwd.find((p) => p[2] === u) : passwd.find((p) => p[0] === u);
+  if (!num.test(u) && !entry) throw new BoxError(`unknown user "${u}": it is not in the image's /etc/passwd`);
+  const uid = num.test(u) ? Number(u) : Number(entry![2]);
+  let gid = entry ? Number(entry[3]) : 0;
+  if (g !== undefined) {
+    if (num.test(g)) gid = Number(g);
+    else {
+      const grp = groups.find((x) => x[0] === g);
+      if (!grp) throw new BoxError(`unknown group "${g}": it is not in the image's /etc/group`);
+      gid = Number(grp[2]);
+    }
+  }
+  if (uid > 0xfffffffe || gid > 0xfffffffe) throw new BoxError(`invalid user "${spec}": ids must be below 4294967295`);
+  return { uid, gid, additionalGids: [], home: entry?.[5] || (uid === 0 ? "/root" : "/") };
+}
+
+/** The host's resolv.conf without loopback nameservers, which mean nothing in the container's network. */
+export function containerResolvConf(host: string): string {
+  const lines = host.split("\n").filter((l) => !/^\s*nameserver\s+(127\.|::1\b)/.test(l));
+  return lines.join("\n").trimEnd() + "\n";
+}
+
+export function hostsFile(hostname: string): string {
+  return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`;
+}
+
+function readHostResolvConf(): string {
+  try {
+    return readFileSync("/etc/resolv.conf", "utf8");
+  } catch {
+    return "";
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function checkRootfsDir(path: string): string {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new BoxError(`the root filesystem ${path} does not exist`);
+  }
+  if (!st.isDirectory()) throw new BoxError(`the root filesystem ${path} is not a directory`);
+  return realpathSync(path);
+}
+
+export function parseRun(tokens: readonly string[]) {
+  const line = parseLine(definition.args as NonNullable<typeof definition.args>, tokens, {
+    repeatable,
+    stopAtFirstWord: true,
+    commandName: "run",
+  });
+  const o = line.options;
+  const options: RunOptions = {
+    rootfs: o.rootfs as string | undefined,
+    name: o.name as string | undefined,
+    hostname: o.hostname as string | undefined,
+    env: (o.env as string[] | undefined) ?? [],
+    workdir: o.workdir as string | undefined,
+    user: o.user as string | undefined,
+    interactive: o.interactive === true,
+    tty: o.tty === true,
+  };
+  return { options, root: o.root as string | undefined, words: line.words, dashdash: line.dashdash, help: line.help };
+}
+
+export async function main(tokens: string[], globals: Globals): Promise<number> {
+  const parsed = parseRun(tokens);
+  if (parsed.help) {
+    const { showHelp } = await import("../cli/help");
+    await showHelp(definition);
+    return 0;
+  }
+  const o = parsed.options;
+  if (o.name !== undefined) checkName(o.name);
+  if (o.hostname !== undefined) checkHostname(o.hostname);
+  if (o.workdir !== undefined) checkWorkdir(o.workdir);
+  const env = checkEnv(o.env, process.env);
+
+  const { image, command } = splitImageAndCommand(parsed.words, {
+    rootfs: o.rootfs,
+    forcedCommand: parsed.dashdash,
+    isDirectory,
+  });
+
+  if (process.getuid?.() !== 0) {
+    throw new BoxError("box run needs root: run it as root or with sudo (rootless containers are not supported yet)");
+  }
+
+  const layout = layoutFor(parsed.root ?? globals.root);
+  ensureDirs(layout);
+  collectStale(layout);
+  collectStaleScratch(layout);
+  return await start(layout, image, command, o, env);
+}
+
+async function start(layout: Layout, image: ImageSource, command: string[], o: RunOptions, env: string[]): Promise<number> {
+  const id = newId();
+  const dir = containerDir(layout, id);
+  let created = false;
+  let named = false;
+  try {
+    // 1. The root filesystem: an overlay over the stored image, or a directory used in place.
+    let rootfs: RootAssembly;
+    let etcDir: string;
+    let imageName: string;
+    if (image.kind === "directory") {
+      const path = checkRootfsDir(image.path);
+      if (command.length === 0) {
+        try {
+          lstatSync(join(path, "bin/sh"));
+        } catch {
+          throw new BoxError(`the root filesystem ${path} has no /bin/sh to run: give a command`, EXIT.notFound);
+        }
+      }
+      rootfs = { kind: "bind", path };
+      etcDir = join(path, "etc");
+      imageName = path;
+    } else {
+      const { embedded } = await import("../embedded");
+      const lower = await ensureEmbeddedImage(layout, embedded.alpinePath);
+      rootfs = { kind: "overlay", lower, upper: join(dir, "upper"), work: join(dir, "work"), merged: join(dir, "rootfs") };
+      etcDir = join(lower, "etc");
+      imageName = formatRef(image.ref);
+    }
+    const user = resolveUser(o.user, etcDir);
+
+    // 2. The container's own directory, and its name.
+    mkdirSync(dir, { mode: 0o700 });
+    created = true;
+    if (o.name !== undefined) {
+      reserveName(layout, o.name, id);
+      named = true;
+    }
+    if (rootfs.kind === "overlay") {
+      for (const sub of ["upper", "work", "rootfs"]) mkdirSync(join(dir, sub), { mode: 0o755 });
+    }
+    const hostname = o.hostname ?? shortId(id);
+    const etcFiles = { hostname: join(dir, "hostname"), hosts: join(dir, "hosts"), resolvConf: join(dir, "resolv.conf") };
+    writeFileSync(etcFiles.hostname, hostname + "\n", { mode: 0o644 });
+    writeFileSync(etcFiles.hosts, hostsFile(hostname), { mode: 0o644 });
+    writeFileSync(etcFiles.resolvConf, containerResolvConf(readHostResolvConf()), { mode: 0o644 });
+
+    // 3. What box remembers while it runs: this process's pid is the supervisor's after the exec.
+    const argv = command.length > 0 ? command : ["/bin/sh"];
+    writeState(layout, {
+      id,
+      name: o.name,
+      image: imageName,
+      argv,
+      created: new Date().toISOString(),
+      pid: process.pid,
+      pidStart: processStart(process.pid) ?? "",
+    });
+
+    // 4. The spec, the plan, and the helper that carries it out. Foreground containers are removed
+    // by the helper when they end.
+    const spec = buildSpec({
+      process: {
+        args: argv,
+        env,
+        cwd: o.workdir,
+        user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+        home: user.home,
+        hostname,
+        tty: o.tty,
+        stdin: o.interactive,
+      },
+      rootfs,
+      etcFiles,
+      cleanup: [dir, statePath(layout, id), ...(o.name !== undefined ? [join(layout.names, o.name)] : [])],
+    });
+    const plan = encodePlan(planRecords(spec));
+    const { embedded } = await import("../embedded");
+    const helper = new Uint8Array(await Bun.file(embedded.helperPath).arrayBuffer());
+    const { execHelper } = await import("../helper");
+    execHelper(helper, plan);
+  } catch (err) {
+    if (created) removeContainer(layout, id, named ? o.name : undefined);
+    throw err;
+  }
+}

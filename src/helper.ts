@@ -1,0 +1,66 @@
+import { dlopen, FFIType, ptr, read } from "bun:ffi";
+import { writeSync } from "node:fs";
+import { BoxError } from "./errors";
+
+const MFD_CLOEXEC = 0x1;
+const MFD_ALLOW_SEALING = 0x2;
+const F_ADD_SEALS = 1033;
+const F_SEAL_SEAL = 0x1, F_SEAL_SHRINK = 0x2, F_SEAL_GROW = 0x4, F_SEAL_WRITE = 0x8;
+const AT_EMPTY_PATH = 0x1000;
+
+function libc() {
+  return dlopen("libc.so.6", {
+    memfd_create: { args: [FFIType.cstring, FFIType.u32], returns: FFIType.i32 },
+    fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    execveat: { args: [FFIType.i32, FFIType.cstring, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+    __errno_location: { args: [], returns: FFIType.ptr },
+    strerror: { args: [FFIType.i32], returns: FFIType.cstring },
+  }).symbols;
+}
+
+type Libc = ReturnType<typeof libc>;
+
+function cstr(s: string): Buffer {
+  return Buffer.from(s + "\0");
+}
+
+function lastError(c: Libc): string {
+  const errnoPtr = c.__errno_location();
+  const errno = errnoPtr ? read.i32(errnoPtr, 0) : 0;
+  return String(c.strerror(errno));
+}
+
+function memfd(c: Libc, name: string, flags: number, data: Uint8Array): number {
+  const fd = c.memfd_create(cstr(name), flags);
+  if (fd < 0) throw new BoxError(`cannot create a memfd for the ${name}: ${lastError(c)}`);
+  writeSync(fd, data);
+  return fd;
+}
+
+/** A NULL-terminated array of C strings; the buffers are returned too so they outlive the call. */
+function cArray(strings: string[]): { array: BigUint64Array; keep: Buffer[] } {
+  const keep = strings.map(cstr);
+  const array = new BigUint64Array(keep.length + 1);
+  keep.forEach((b, i) => (array[i] = BigInt(ptr(b))));
+  return { array, keep };
+}
+
+/**
+ * Replaces this Bun process with the helper, which then supervises the container: nothing of Bun
+ * stays resident while a container runs. The helper runs from a sealed memfd (it cannot be
+ * rewritten, even through /proc/PID/exe: CVE-2019-5736) and reads its plan from a second memfd.
+ * Returns only on failure.
+ */
+export function execHelper(helper: Uint8Array, plan: Uint8Array): never {
+  const c = libc();
+  const exe = memfd(c, "box-helper", MFD_CLOEXEC | MFD_ALLOW_SEALING, helper);
+  if (c.fcntl(exe, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
+    throw new BoxError(`cannot seal the helper's memfd: ${lastError(c)}`);
+  }
+  // Not close-on-exec: the helper inherits it, reads it, closes it.
+  const planFd = memfd(c, "box-plan", 0, plan);
+  const argv = cArray(["box-helper", "--plan-fd", String(planFd)]);
+  const envp = cArray([]);
+  c.execveat(exe, cstr(""), ptr(argv.array), ptr(envp.array), AT_EMPTY_PATH);
+  throw new BoxError(`cannot start the helper: ${lastError(c)}`);
+}

@@ -1,0 +1,102 @@
+import type { Device, Mount, RootAssembly, Spec } from "./types";
+
+export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+export interface ProcessInput {
+  args: string[];
+  /** KEY=VALUE entries from -e, in order; later ones win. */
+  env: string[];
+  cwd?: string;
+  user: { uid: number; gid: number; additionalGids: number[] };
+  home: string;
+  hostname: string;
+  tty: boolean;
+  stdin: boolean;
+}
+
+export interface SpecInput {
+  process: ProcessInput;
+  rootfs: RootAssembly;
+  /** Host files bound over the container's /etc/hostname, /etc/hosts and /etc/resolv.conf. */
+  etcFiles: { hostname: string; hosts: string; resolvConf: string };
+  cleanup: string[];
+}
+
+/** The container's environment: box's defaults, then -e entries (a later KEY replaces an earlier one). */
+export function containerEnv(p: ProcessInput): string[] {
+  const env = new Map<string, string>();
+  env.set("PATH", DEFAULT_PATH);
+  env.set("HOSTNAME", p.hostname);
+  env.set("HOME", p.home);
+  if (p.tty) env.set("TERM", "xterm");
+  for (const entry of p.env) {
+    const eq = entry.indexOf("=");
+    env.set(entry.slice(0, eq), entry.slice(eq + 1));
+  }
+  return [...env].map(([k, v]) => `${k}=${v}`);
+}
+
+const DEVICES: Device[] = [
+  { path: "/dev/null", type: "c", major: 1, minor: 3, fileMode: 0o666 },
+  { path: "/dev/zero", type: "c", major: 1, minor: 5, fileMode: 0o666 },
+  { path: "/dev/full", type: "c", major: 1, minor: 7, fileMode: 0o666 },
+  { path: "/dev/random", type: "c", major: 1, minor: 8, fileMode: 0o666 },
+  { path: "/dev/urandom", type: "c", major: 1, minor: 9, fileMode: 0o666 },
+  { path: "/dev/tty", type: "c", major: 5, minor: 0, fileMode: 0o666 },
+];
+
+const DEV_LINKS = [
+  { target: "/proc/self/fd", path: "/dev/fd" },
+  { target: "/proc/self/fd/0", path: "/dev/stdin" },
+  { target: "/proc/self/fd/1", path: "/dev/stdout" },
+  { target: "/proc/self/fd/2", path: "/dev/stderr" },
+  { target: "pts/ptmx", path: "/dev/ptmx" },
+];
+
+/** The container's mounts, in the order they are made. /dev is a fresh tmpfs (devices are created
+ * in it afterwards); /sys is read-only; the /etc files are the container's own, not the image's. */
+function mounts(etc: SpecInput["etcFiles"]): Mount[] {
+  return [
+    { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"], mountpoint: "dir" },
+    { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"], mountpoint: "dir" },
+    { destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"], mountpoint: "dir" },
+    { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"], mountpoint: "dir" },
+    { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"], mountpoint: "dir" },
+    { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"], mountpoint: "dir" },
+    { destination: "/etc/hostname", type: "bind", source: etc.hostname, options: ["bind"], mountpoint: "file" },
+    { destination: "/etc/hosts", type: "bind", source: etc.hosts, options: ["bind"], mountpoint: "file" },
+    { destination: "/etc/resolv.conf", type: "bind", source: etc.resolvConf, options: ["bind"], mountpoint: "file" },
+  ];
+}
+
+export function buildSpec(input: SpecInput): Spec {
+  const p = input.process;
+  const cwd = p.cwd ?? "/";
+  return {
+    ociVersion: "1.0.2",
+    process: {
+      terminal: p.tty,
+      stdin: p.stdin,
+      user: p.user,
+      args: p.args,
+      env: containerEnv(p),
+      cwd,
+    },
+    root: { path: input.rootfs.kind === "overlay" ? input.rootfs.merged : input.rootfs.path },
+    hostname: p.hostname,
+    mounts: mounts(input.etcFiles),
+    linux: {
+      namespaces: ["mount", "uts", "ipc", "network", "pid", "cgroup"],
+      devices: DEVICES,
+      links: DEV_LINKS,
+      rootfsPropagation: "private",
+    },
+    box: {
+      rootfs: input.rootfs,
+      // The working directory is created when missing, as docker does.
+      dirs: ["/proc", "/dev", "/sys", "/etc", ...(cwd !== "/" ? [cwd] : [])],
+      cgroupProcs: [],
+      cleanup: input.cleanup,
+    },
+  };
+}

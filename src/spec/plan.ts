@@ -1,0 +1,129 @@
+import type { Spec } from "./types";
+
+/**
+ * The plan: the spec translated into the flat step list the helper executes (helper/plan.c reads it).
+ *
+ *   u32 little-endian body length, then the body:
+ *   "BOXPLAN" NUL "1" NUL, then records: key NUL count NUL field NUL ... (count fields)
+ *
+ * All decisions are already made here: mount flags are numbers, modes are octal strings, the order
+ * of records is the order of the steps.
+ */
+export const PLAN_VERSION = "1";
+
+export type PlanRecord = [key: string, ...fields: string[]];
+
+// Mount flags from <sys/mount.h>.
+const MS = {
+  ro: 0x1,
+  nosuid: 0x2,
+  nodev: 0x4,
+  noexec: 0x8,
+  remount: 0x20,
+  bind: 0x1000,
+  rec: 0x4000,
+  private: 0x40000,
+  strictatime: 0x1000000,
+  relatime: 0x200000,
+} as const;
+
+const FLAG_OPTIONS: Record<string, number> = {
+  ro: MS.ro,
+  rw: 0,
+  nosuid: MS.nosuid,
+  nodev: MS.nodev,
+  noexec: MS.noexec,
+  strictatime: MS.strictatime,
+  relatime: MS.relatime,
+  bind: MS.bind,
+  rbind: MS.bind | MS.rec,
+};
+
+/** Splits OCI mount options into kernel flags and the filesystem's data string. */
+export function mountFlags(options: readonly string[]): { flags: number; data: string } {
+  let flags = 0;
+  const data: string[] = [];
+  for (const opt of options) {
+    const flag = FLAG_OPTIONS[opt];
+    if (flag === undefined) data.push(opt);
+    else flags |= flag;
+  }
+  return { flags, data: data.join(",") };
+}
+
+const NS_NAMES: Record<Spec["linux"]["namespaces"][number], string> = {
+  mount: "mount",
+  uts: "uts",
+  ipc: "ipc",
+  network: "net",
+  pid: "pid",
+  cgroup: "cgroup",
+};
+
+/** mkdir -p, one record per component, so each component is checked inside the root. */
+function mkdirs(path: string): PlanRecord[] {
+  const parts = path.split("/").filter(Boolean);
+  return parts.map((_, i) => ["mkdir", "/" + parts.slice(0, i + 1).join("/"), "755"] as PlanRecord);
+}
+
+export function planRecords(spec: Spec): PlanRecord[] {
+  const r: PlanRecord[] = [];
+  r.push(["ns", ...spec.linux.namespaces.map((n) => NS_NAMES[n])]);
+  r.push(["rootfs", spec.root.path]);
+
+  // The root: an overlay over the image, or the directory bound onto itself; either way a mount
+  // point, which pivot_root needs.
+  const root = spec.box.rootfs;
+  if (root.kind === "overlay") {
+    r.push(["hmount", "overlay", root.merged, "overlay", "0", `lowerdir=${root.lower},upperdir=${root.upper},workdir=${root.work}`]);
+  } else {
+    r.push(["hmount", root.path, root.path, "", String(MS.bind | MS.rec), ""]);
+  }
+
+  const seen = new Set<string>();
+  for (const dir of spec.box.dirs) {
+    for (const rec of mkdirs(dir)) {
+      if (!seen.has(rec[1]!)) r.push(rec);
+      seen.add(rec[1]!);
+    }
+  }
+  for (const m of spec.mounts) {
+    r.push(m.mountpoint === "dir" ? ["mkdir", m.destination, "755"] : ["file", m.destination, "644"]);
+    const { flags, data } = mountFlags(m.options);
+    r.push(["mount", m.source, m.destination, m.type === "bind" ? "" : m.type, String(flags), data]);
+    if (m.destination === "/dev") {
+      for (const d of spec.linux.devices) {
+        const type = d.type === "c" ? 0o020000 : 0o060000;
+        r.push(["mknod", d.path, (type | d.fileMode).toString(8), String(d.major), String(d.minor)]);
+      }
+      for (const l of spec.linux.links) r.push(["symlink", l.target, l.path]);
+    }
+  }
+  r.push(["hostname", spec.hostname]);
+  if (spec.linux.namespaces.includes("network")) r.push(["loopback"]);
+  r.push(["argv", ...spec.process.args]);
+  r.push(["env", ...spec.process.env]);
+  r.push(["cwd", spec.process.cwd]);
+  const u = spec.process.user;
+  r.push(["user", String(u.uid), String(u.gid), ...u.additionalGids.map(String)]);
+  r.push(["tty", spec.process.terminal ? "1" : "0"]);
+  r.push(["stdin", spec.process.stdin ? "1" : "0"]);
+  for (const c of spec.box.cgroupProcs) r.push(["cgroup", c]);
+  for (const c of spec.box.cleanup) r.push(["cleanup", c]);
+  return r;
+}
+
+export function encodePlan(records: readonly PlanRecord[]): Uint8Array {
+  const parts: string[] = ["BOXPLAN", PLAN_VERSION];
+  for (const [key, ...fields] of records) {
+    for (const f of [key, ...fields]) {
+      if (f.includes("\0")) throw new Error(`a plan field contains a NUL byte: ${JSON.stringify(f)}`);
+    }
+    parts.push(key, String(fields.length), ...fields);
+  }
+  const body = Buffer.from(parts.join("\0") + "\0");
+  const out = Buffer.alloc(4 + body.length);
+  out.writeUInt32LE(body.length, 0);
+  body.copy(out, 4);
+  return out;
+}

@@ -1,0 +1,62 @@
+/**
+ * Everything one container is, as one plain object shaped like the OCI runtime spec
+ * (https://github.com/opencontainers/runtime-spec/blob/main/config.md), plus a `box` section for
+ * what the OCI spec leaves to the runtime: how the root is assembled, what is cleaned up afterwards.
+ * The plan the helper receives is a direct translation of this object (src/spec/plan.ts).
+ */
+export interface Mount {
+  destination: string;
+  type: string;
+  source: string;
+  /** OCI-style options: flags (nosuid, nodev, noexec, ro, bind, rbind, strictatime, ...) and data (mode=755). */
+  options: string[];
+  /** What to create at the destination first when it is missing: a directory or an empty file. */
+  mountpoint: "dir" | "file";
+}
+
+export interface Device {
+  path: string;
+  type: "c" | "b";
+  major: number;
+  minor: number;
+  fileMode: number;
+}
+
+export type Namespace = "mount" | "uts" | "ipc" | "network" | "pid" | "cgroup";
+
+/** How the container's root comes to be: an overlay over a stored image, or a directory bound as is. */
+export type RootAssembly =
+  | { kind: "overlay"; lower: string; upper: string; work: string; merged: string }
+  | { kind: "bind"; path: string };
+
+export interface Spec {
+  ociVersion: "1.0.2";
+  process: {
+    terminal: boolean;
+    /** -i: the command reads box's stdin; without it, /dev/null. */
+    stdin: boolean;
+    user: { uid: number; gid: number; additionalGids: number[] };
+    args: string[];
+    env: string[];
+    cwd: string;
+  };
+  root: { path: string };
+  hostname: string;
+  mounts: Mount[];
+  linux: {
+    namespaces: Namespace[];
+    devices: Device[];
+    /** Symlinks made in the container's /dev (fd, stdin, ptmx, ...): target and path. */
+    links: Array<{ target: string; path: string }>;
+    rootfsPropagation: "private";
+  };
+  box: {
+    rootfs: RootAssembly;
+    /** Directories inside the root that must exist before anything is mounted there. */
+    dirs: string[];
+    /** cgroup.procs files the container's first process is written into before it goes on. */
+    cgroupProcs: string[];
+    /** Host paths removed after the container ended. */
+    cleanup: string[];
+  };
+}
