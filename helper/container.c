@@ -463,9 +463,32 @@ static int setup(const struct plan *p, const struct channels *ch, int *ptn)
 	return 0;
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* Closes every fd above 2 but the channels: the supervisor's signalfd and relay ends must not be
+ * reachable from PID 1 of the container. */
+static void close_other_fds(const struct channels *ch)
+{
+	int keep[6] = { ch->report_w, ch->sync_r, ch->console_w, ch->stdio[0], ch->stdio[1], ch->stdio[2] };
+	unsigned int from = 3;
+	qsort(keep, 6, sizeof(int), cmp_int);
+	for (int i = 0; i < 6; i++) {
+		if (keep[i] < (int)from)
+			continue;
+		if ((unsigned int)keep[i] > from)
+			syscall(SYS_close_range, from, (unsigned int)keep[i] - 1, 0);
+		from = (unsigned int)keep[i] + 1;
+	}
+	syscall(SYS_close_range, from, ~0u, 0);
+}
+
 _Noreturn void container_main(const struct plan *p, const struct channels *ch)
 {
 	int ptn = -1;
+	close_other_fds(ch);
 	if (setup(p, ch, &ptn) < 0)
 		report_and_exit(ch->report_w);
 
