@@ -1,0 +1,141 @@
+/**
+ * Drives the compiled dist/box as a user would, each test with its own temporary --root, and checks
+ * afterwards that nothing was left behind on the host.
+ */
+import { expect } from "bun:test";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const TOP = resolve(import.meta.dir, "../..");
+export const BOX = join(TOP, "dist/box");
+export const FIXTURES = resolve(TOP, "../shared/fixtures/alpine");
+export const ALPINE_TARBALL = join(FIXTURES, "alpine-minirootfs-3.20.3-x86_64.tar.gz");
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+  out: Uint8Array;
+}
+
+export function tempDir(prefix = "box-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface BoxOptions {
+  stdin?: string | Uint8Array;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+/** Runs `box --root ROOT ARGS...` to the end. */
+export async function box(root: string, args: string[], opts: BoxOptions = {}): Promise<Result> {
+  return run([BOX, "--root", root, ...args], opts);
+}
+
+export async function run(argv: string[], opts: BoxOptions = {}): Promise<Result> {
+  const proc = Bun.spawn(argv, {
+    stdin: opts.stdin !== undefined ? new Blob([opts.stdin]) : "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...opts.env },
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? 30_000);
+  const [out, err] = await Promise.all([new Response(proc.stdout).bytes(), new Response(proc.stderr).text()]);
+  const code = await proc.exited;
+  clearTimeout(timer);
+  return { code, stdout: new TextDecoder().decode(out), stderr: err, out };
+}
+
+/** Starts box in the background; the caller waits or signals. */
+export function spawnBox(root: string, args: string[]) {
+  return Bun.spawn([BOX, "--root", root, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+}
+
+function boxProcesses(): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const exe = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      if (exe.startsWith("box-helper")) found.push(`${pid}: ${exe.replaceAll("\0", " ")}`);
+    } catch {
+      /* gone */
+    }
+  }
+  return found;
+}
+
+/** Waits until the given helper processes are gone (the kernel may take a moment to reap). */
+async function settle(before: Set<string>): Promise<string[]> {
+  let left: string[] = [];
+  for (let i = 0; i < 100; i++) {
+    left = boxProcesses().filter((p) => !before.has(p.split(":")[0]!));
+    if (left.length === 0) return left;
+    await Bun.sleep(20);
+  }
+  return left;
+}
+
+export interface Snapshot {
+  helpers: Set<string>;
+  net: string[];
+}
+
+export function snapshot(): Snapshot {
+  return { helpers: new Set(boxProcesses().map((p) => p.split(":")[0]!)), net: readdirSync("/sys/class/net").sort() };
+}
+
+/**
+ * Nothing left behind: no helper process started since the snapshot, no mount mentioning the root,
+ * no cgroup of box, no container state or scratch files, no new network interface.
+ */
+export async function expectNoLeaks(root: string, before: Snapshot): Promise<void> {
+  expect(await settle(before.helpers)).toEqual([]);
+  const mounts = readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(root));
+  expect(mounts).toEqual([]);
+  for (const sub of ["containers", "run", "names", "tmp"]) {
+    const dir = join(root, sub);
+    if (existsSync(dir)) expect({ [sub]: readdirSync(dir) }).toEqual({ [sub]: [] });
+  }
+  expect(cgroupDirsOfBox()).toEqual([]);
+  expect(readdirSync("/sys/class/net").sort()).toEqual(before.net);
+}
+
+/** Runs a test body with a fresh --root, then checks for leaks and removes the root. */
+export async function withRoot(body: (root: string) => Promise<void>): Promise<void> {
+  const root = tempDir();
+  const before = snapshot();
+  try {
+    await body(root);
+    await expectNoLeaks(root, before);
+  } finally {
+    removeRoot(root);
+  }
+}
+
+export function cgroupDirsOfBox(): string[] {
+  const found: string[] = [];
+  for (const base of ["/sys/fs/cgroup", ...safeList("/sys/fs/cgroup").map((c) => join("/sys/fs/cgroup", c))]) {
+    if (existsSync(join(base, "box"))) found.push(join(base, "box"));
+  }
+  return found;
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+export function removeRoot(root: string): void {
+  rmSync(root, { recursive: true, force: true });
+}
+
+/** The host's own namespace inode for a kind (uts, pid, mnt, ...). */
+export function hostNs(kind: string): string {
+  return readlinkSync(`/proc/self/ns/${kind}`);
+}
