@@ -1,6 +1,13 @@
 import { renderUsage, type CommandDef } from "citty";
 
-/** Usage, as citty renders it from the command's own definition, on stdout (what --help asks for). */
-export async function showHelp(cmd: CommandDef<any>, parent?: CommandDef<any>): Promise<void> {
-  process.stdout.write((await renderUsage(cmd, parent)) + "\n");
+// ESC [ ... m: the colours citty adds; kept for terminals, dropped for pipes and files.
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+/** Usage, rendered by citty from the command's own definition, on stdout (what --help asks for). */
+export async function showHelp(cmd: CommandDef<any>, parent?: CommandDef<any>, footer?: string): Promise<void> {
+  let text = (await renderUsage(cmd, parent)).trimEnd() + "\n";
+  if (footer) text += "\n" + footer.trimEnd() + "\n";
+  if (!process.stdout.isTTY || process.env.NO_COLOR) text = text.replace(ANSI, "");
+  text = text.replace(/[ \t]+$/gm, "");
+  process.stdout.write(text);
 }

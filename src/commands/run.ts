@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand, type ArgsDef } from "citty";
 import { lstatSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseLine } from "../cli/argv";
@@ -16,28 +16,45 @@ import {
 import { checkName, newId, shortId } from "../store/ids";
 import { layoutFor, type Layout } from "../store/layout";
 
+const args = {
+  image: { type: "positional", required: false, valueHint: "IMAGE", description: `Image (default alpine:${EMBEDDED_ALPINE.version}, embedded), or a path to a directory to use as the root` },
+  command: { type: "positional", required: false, valueHint: "COMMAND [ARG...]", description: "Command to run (default /bin/sh); taken verbatim" },
+  rootfs: { type: "string", valueHint: "DIR", description: "Use DIR as the root filesystem (changes are written to it)" },
+  name: { type: "string", valueHint: "NAME", description: "Name the container" },
+  hostname: { type: "string", valueHint: "NAME", description: "Container hostname (default: the short container id)" },
+  env: { type: "string", alias: "e", valueHint: "KEY=VAL", description: "Set an environment variable (repeatable; -e KEY copies it from box's environment)" },
+  workdir: { type: "string", alias: "w", valueHint: "DIR", description: "Working directory inside the container (created if missing)" },
+  user: { type: "string", alias: "u", valueHint: "UID[:GID]", description: "User and group to run as, by number or by name from the image's /etc/passwd" },
+  interactive: { type: "boolean", alias: "i", description: "Keep stdin open: the command reads box's stdin" },
+  tty: { type: "boolean", alias: "t", description: "Give the command a pseudo-terminal of the container's own" },
+  rm: { type: "boolean", description: "Remove the container when it exits (always so for foreground runs)" },
+  ...globalArgs,
+} as const satisfies ArgsDef;
+
 export const definition = defineCommand({
-  meta: {
-    name: "run",
-    description: "Run a command in a new container",
-  },
-  args: {
-    image: { type: "positional", required: false, valueHint: "IMAGE", description: `Image (default alpine:${EMBEDDED_ALPINE.version}, embedded), or a path to a directory to use as the root` },
-    command: { type: "positional", required: false, valueHint: "COMMAND [ARG...]", description: "Command to run (default /bin/sh); taken verbatim" },
-    rootfs: { type: "string", valueHint: "DIR", description: "Use DIR as the root filesystem (changes are written to it)" },
-    name: { type: "string", valueHint: "NAME", description: "Name the container" },
-    hostname: { type: "string", valueHint: "NAME", description: "Container hostname (default: the short container id)" },
-    env: { type: "string", alias: "e", valueHint: "KEY=VAL", description: "Set an environment variable (repeatable; -e KEY copies it from box's environment)" },
-    workdir: { type: "string", alias: "w", valueHint: "DIR", description: "Working directory inside the container (created if missing)" },
-    user: { type: "string", alias: "u", valueHint: "UID[:GID]", description: "User and group to run as, by number or by name from the image's /etc/passwd" },
-    interactive: { type: "boolean", alias: "i", description: "Keep stdin open: the command reads box's stdin" },
-    tty: { type: "boolean", alias: "t", description: "Give the command a pseudo-terminal of the container's own" },
-    rm: { type: "boolean", description: "Remove the container when it exits (always so for foreground runs)" },
-    ...globalArgs,
-  },
+  meta: { name: "run", description: "Run a command in a new container" },
+  args,
 });
 
 export const repeatable = ["env"] as const;
+
+/** Shown after the options in `box run --help`: the rule that tells IMAGE from COMMAND. */
+export const helpFooter = `IMAGE OR COMMAND
+  The first word is the IMAGE when it is a known image name (alpine, alpine:TAG) or a path
+  containing '/' to an existing directory; otherwise it is the COMMAND, run in alpine:${EMBEDDED_ALPINE.version}.
+  Everything after the image is the container's command line, verbatim. After \`--\`, every word is
+  the command. Options go before the image.
+
+EXAMPLES
+  box run sh                          a shell in the embedded Alpine
+  box run -it alpine sh               an interactive shell with its own terminal
+  box run alpine ls -la /             -la belongs to ls
+  box run --rootfs ./rootfs /bin/sh   a directory as the root (changes are written to it)
+  box run -e NAME=demo -w /srv sh -c 'echo $NAME in $PWD'
+
+EXIT STATUS
+  the command's own; 128+N when it was killed by signal N; 125 when box failed;
+  126 when the command cannot be executed; 127 when it is not found`;
 
 export interface RunOptions {
   rootfs?: string;
@@ -156,7 +173,7 @@ function checkRootfsDir(path: string): string {
 }
 
 export function parseRun(tokens: readonly string[]) {
-  const line = parseLine(definition.args as NonNullable<typeof definition.args>, tokens, {
+  const line = parseLine(args, tokens, {
     repeatable,
     stopAtFirstWord: true,
     commandName: "run",
@@ -179,7 +196,8 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   const parsed = parseRun(tokens);
   if (parsed.help) {
     const { showHelp } = await import("../cli/help");
-    await showHelp(definition);
+    const { rootDefinition } = await import("../cli/root");
+    await showHelp(definition, rootDefinition, helpFooter);
     return 0;
   }
   const o = parsed.options;
@@ -285,7 +303,7 @@ async function start(layout: Layout, image: ImageSource, command: string[], o: R
     const { embedded } = await import("../embedded");
     const helper = new Uint8Array(await Bun.file(embedded.helperPath).arrayBuffer());
     const { execHelper } = await import("../helper");
-    execHelper(helper, plan);
+    return execHelper(helper, plan);
   } catch (err) {
     if (created) removeContainer(layout, id, named ? o.name : undefined);
     throw err;

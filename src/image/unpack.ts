@@ -4,7 +4,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { extract as tarExtract, type Headers } from "tar-stream";
+import { extract as tarExtract, type Header } from "tar-stream";
 import { BoxError } from "../errors";
 
 /** Why an archive was refused: names the entry, so a user can find it. */
@@ -37,7 +37,7 @@ interface Stats {
  */
 export async function unpackTar(input: Readable, dest: string): Promise<Stats> {
   const links = new Set<string>(); // relative paths that are symlinks in dest
-  const dirs: Array<{ path: string; header: Headers }> = [];
+  const dirs: Array<{ path: string; header: Header }> = [];
   const stats: Stats = { entries: 0 };
 
   const checkParents = (rel: string, entry: string) => {
@@ -61,7 +61,7 @@ export async function unpackTar(input: Readable, dest: string): Promise<Stats> {
     links.delete(rel);
     return false;
   };
-  const own = (abs: string, h: Headers, isLink: boolean) => {
+  const own = (abs: string, h: Header, isLink: boolean) => {
     lchownSync(abs, h.uid ?? 0, h.gid ?? 0);
     if (!isLink) chmodSync(abs, (h.mode ?? 0o644) & 0o7777); // after chown, which clears setuid bits
     const mtime = h.mtime ?? new Date(0);

@@ -1,0 +1,19 @@
+import { defineCommand, type ArgsDef } from "citty";
+import { commands, summaries } from "../commands/index";
+import { VERSION } from "../version";
+import { globalArgs } from "./shared";
+
+/** The top of the command tree, for parsing global options and for `box --help`. */
+export const rootArgs = {
+  version: { type: "boolean", alias: "v", description: "Print the version and exit" },
+  ...globalArgs,
+} as const satisfies ArgsDef;
+
+export const rootDefinition = defineCommand({
+  meta: { name: "box", version: VERSION, description: "Run Linux containers from one file, with nothing else installed" },
+  args: rootArgs,
+  // For the COMMANDS section of the help only; dispatch goes through src/cli.ts.
+  subCommands: Object.fromEntries(
+    Object.keys(commands).map((name) => [name, { meta: { name, description: summaries[name] } }]),
+  ),
+});
