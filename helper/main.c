@@ -21,13 +21,15 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-/* Undo what the process that exec'd us may have left: blocked or ignored signals (both survive
- * execve), non-blocking stdio, and fds without close-on-exec. */
+/* Undo what the process that exec'd us may have left: ignored signals (which survive execve),
+ * non-blocking stdio, and fds without close-on-exec. Every signal is blocked first and stays so: a
+ * Ctrl-C that arrives now stays pending and reaches the supervisor's signalfd, which stops the
+ * container and cleans up, instead of killing us half-way. */
 static void reset_inherited(void)
 {
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	sigset_t all;
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
 	for (int s = 1; s < NSIG; s++)
 		if (s != SIGKILL && s != SIGSTOP)
 			signal(s, SIG_DFL);

@@ -46,12 +46,12 @@ function cArray(strings: string[]): { array: BigUint64Array; keep: Buffer[] } {
 }
 
 /**
- * Replaces this Bun process with the helper, which then supervises the container: nothing of Bun
- * stays resident while a container runs. The helper runs from a sealed memfd (it cannot be
- * rewritten, even through /proc/PID/exe: CVE-2019-5736) and reads its plan from a second memfd.
- * Returns only on failure.
+ * Prepares the exec of the helper, which then supervises the container, replacing this Bun process:
+ * nothing of Bun stays resident while a container runs. The helper runs from a sealed memfd (it
+ * cannot be rewritten, even through /proc/PID/exe: CVE-2019-5736) and reads its plan from a second
+ * memfd. The returned function exec's; it returns only by throwing.
  */
-export function execHelper(helper: Uint8Array, plan: Uint8Array): never {
+export function prepareHelper(helper: Uint8Array, plan: Uint8Array): () => never {
   const c = libc();
   const exe = memfd(c, "box-helper", MFD_CLOEXEC | MFD_ALLOW_SEALING, helper);
   if (c.fcntl(exe, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
@@ -61,6 +61,9 @@ export function execHelper(helper: Uint8Array, plan: Uint8Array): never {
   const planFd = memfd(c, "box-plan", 0, plan);
   const argv = cArray(["box-helper", "--plan-fd", String(planFd)]);
   const envp = cArray([]);
-  c.execveat(exe, cstr(""), ptr(argv.array), ptr(envp.array), AT_EMPTY_PATH);
-  throw new BoxError(`cannot start the helper: ${lastError(c)}`);
+  const empty = cstr("");
+  return () => {
+    c.execveat(exe, empty, ptr(argv.array), ptr(envp.array), AT_EMPTY_PATH);
+    throw new BoxError(`cannot start the helper: ${lastError(c)}`);
+  };
 }

@@ -14,6 +14,7 @@ import {
   collectStale, containerDir, ensureDirs, processStart, removeContainer, reserveName, statePath, writeState,
 } from "../store/containers";
 import { checkName, newId, shortId } from "../store/ids";
+import { onInterrupt } from "../store/interrupt";
 import { layoutFor, type Layout } from "../store/layout";
 
 const args = {
@@ -228,6 +229,10 @@ async function start(layout: Layout, image: ImageSource, command: string[], o: R
   const dir = containerDir(layout, id);
   let created = false;
   let named = false;
+  const undo = () => {
+    if (created) removeContainer(layout, id, named ? o.name : undefined);
+  };
+  const done = onInterrupt(undo);
   try {
     // 1. The root filesystem: an overlay over the stored image, or a directory used in place.
     let rootfs: RootAssembly;
@@ -302,10 +307,17 @@ async function start(layout: Layout, image: ImageSource, command: string[], o: R
     const plan = encodePlan(planRecords(spec));
     const { embedded } = await import("../embedded");
     const helper = new Uint8Array(await Bun.file(embedded.helperPath).arrayBuffer());
-    const { execHelper } = await import("../helper");
-    return execHelper(helper, plan);
+    const { prepareHelper } = await import("../helper");
+    const exec = prepareHelper(helper, plan);
+    // A signal that arrived during the synchronous work above is only delivered to JavaScript on the
+    // next turn of the event loop: take that turn, so it undoes the container instead of being lost
+    // in the exec. From the exec on, the helper has every signal blocked and handles them itself.
+    await new Promise((resolve) => setImmediate(resolve));
+    return exec();
   } catch (err) {
-    if (created) removeContainer(layout, id, named ? o.name : undefined);
+    undo();
     throw err;
+  } finally {
+    done();
   }
 }

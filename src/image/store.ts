@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { writeFileAtomic } from "../store/atomic";
 import { processStart } from "../store/containers";
+import { onInterrupt } from "../store/interrupt";
 import type { Layout } from "../store/layout";
 import { EMBEDDED_ALPINE } from "./alpine";
 import { unpackTar } from "./unpack";
@@ -24,6 +25,7 @@ export async function ensureEmbeddedImage(layout: Layout, archivePath: string): 
   if (existsSync(rootfs)) return rootfs;
 
   const scratch = mkdtempSync(join(layout.tmp, `unpack-${process.pid}-`));
+  const done = onInterrupt(() => rmSync(scratch, { recursive: true, force: true }));
   try {
     mkdirSync(join(scratch, "rootfs"), { mode: 0o755 });
     const gz = new Uint8Array(await Bun.file(archivePath).arrayBuffer());
@@ -40,6 +42,7 @@ export async function ensureEmbeddedImage(layout: Layout, archivePath: string): 
     }
   } finally {
     rmSync(scratch, { recursive: true, force: true });
+    done();
   }
   return rootfs;
 }

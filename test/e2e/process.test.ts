@@ -177,3 +177,16 @@ describe("box run: the command", () => {
       expect(r.stdout).toContain("No such file");
     }));
 });
+
+describe("box run: interrupted while preparing", () => {
+  test("SIGINT or SIGTERM at any moment of a first run (image unpack included) leaves nothing behind", async () => {
+    for (const [sig, delay] of [["SIGINT", 20], ["SIGTERM", 60], ["SIGINT", 100], ["SIGTERM", 150]] as const) {
+      await withRoot(async (root) => {
+        const proc = spawnBox(root, ["run", "sleep", "30"]);
+        await Bun.sleep(delay);
+        proc.kill(sig);
+        expect(await proc.exited).toBe(sig === "SIGINT" ? 130 : 143);
+      });
+    }
+  });
+});

@@ -92,8 +92,8 @@ describe("box run -t", () => {
 
   test("-t with a command: its exit status comes back; Ctrl-C ends it with 130", () =>
     withRoot(async (root) => {
-      const s = inTerminal(root, ["run", "-it", "sleep", "30"]);
-      await Bun.sleep(400);
+      const s = inTerminal(root, ["run", "-it", "sh", "-c", "echo ready; exec sleep 30"]);
+      await s.waitFor("ready");
       s.write("\x03");
       expect(await s.exited).toBe(130);
     }));
