@@ -85,7 +85,7 @@ static int step_mkdir(int rootfd, const char *path, mode_t mode)
 		/* Present already: fine when it is a directory, or a symlink to one resolved inside the
 		 * root (/var/run -> /run); mount steps check their own targets more strictly. */
 		int fd = open_in_root(rootfd, path, O_PATH | O_DIRECTORY);
-		ret = fd < 0 ? fail(ENOTDIR, "refusing to use %s in the container: it is not a directory", path) : 0;
+		ret = fd < 0 ? fail(0, "cannot use %s in the container: it exists and is not a directory", path) : 0;
 		if (fd >= 0)
 			close(fd);
 	} else if (ret < 0) {
@@ -105,7 +105,7 @@ static int step_file(int rootfd, const char *path, mode_t mode)
 	int ret = 0;
 	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (!S_ISREG(st.st_mode))
-			ret = fail(EINVAL, "refusing to use %s in the container: it is not a regular file", path);
+			ret = fail(0, "cannot use %s in the container: it exists and is not a regular file", path);
 	} else if (errno == ENOENT) {
 		int fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 		if (fd < 0)
@@ -168,7 +168,7 @@ static int step_mount(int rootfd, char **f)
 	if (fstat(fd, &st) < 0) {
 		ret = fail(errno, "cannot look at the mount point %s in the container", target);
 	} else if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
-		ret = fail(ELOOP, "refusing to mount on %s in the container: it is not a directory or a file",
+		ret = fail(0, "refusing to mount on %s in the container: it is a symbolic link or a special file",
 			   target);
 	} else {
 		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);

@@ -18,7 +18,7 @@ export interface ParseRules {
   repeatable?: readonly string[];
   /** Docker's rule: options end at the first word; what follows belongs to the container's command. */
   stopAtFirstWord?: boolean;
-  /** Shown in errors: "See 'box run --help'." */
+  /** Shown in errors: "See 'box run --help'." ("" for box itself) */
   commandName: string;
 }
 
@@ -48,7 +48,7 @@ export function parseLine(def: ArgsDef, tokens: readonly string[], rules: ParseR
   const words: string[] = [];
   let help = false;
   let dashdash = false;
-  const hint = `See 'box ${rules.commandName} --help'.`;
+  const hint = `See '${["box", rules.commandName].filter(Boolean).join(" ")} --help'.`;
 
   const set = (flag: Flag, value: string | boolean) => {
     if (rules.repeatable?.includes(flag.name)) {
