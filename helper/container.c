@@ -64,7 +64,7 @@ static int open_parent(int rootfd, const char *path, const char **base)
 	char dir[4096];
 	const char *slash = strrchr(path, '/');
 	if (path[0] != '/' || slash == NULL || slash[1] == '\0' || strlen(path) >= sizeof(dir))
-		return fail(EINVAL, "the plan holds a bad container path '%s'", path);
+		return fail(0, "the plan holds a bad container path '%s'", path);
 	memcpy(dir, path, (size_t)(slash - path));
 	dir[slash - path] = '\0';
 	*base = slash + 1;

@@ -69,7 +69,7 @@ int plan_number(const char *s, int base, unsigned long max, unsigned long *out)
 {
 	int ret = parse_ulong(s, base, max, out);
 	if (ret < 0)
-		return fail(EINVAL, "the plan holds a malformed number '%s'", s);
+		return fail(0, "the plan holds a malformed number '%s'", s);
 	return 0;
 }
 
@@ -89,7 +89,7 @@ static int ns_flag(const char *name, unsigned long *flags, int *cgroup_ns)
 			return 0;
 		}
 	}
-	return fail(EINVAL, "the plan names an unknown namespace '%s'", name);
+	return fail(0, "the plan names an unknown namespace '%s'", name);
 }
 
 static int interpret(struct plan *p, const struct record *r)
@@ -104,7 +104,7 @@ static int interpret(struct plan *p, const struct record *r)
 				return ret;
 	} else if (strcmp(k, "rootfs") == 0) {
 		if (r->fields[0][0] != '/')
-			return fail(EINVAL, "the plan's rootfs '%s' is not an absolute path", r->fields[0]);
+			return fail(0, "the plan's rootfs '%s' is not an absolute path", r->fields[0]);
 		p->rootfs = r->fields[0];
 	} else if (strcmp(k, "hostname") == 0) {
 		p->hostname = r->fields[0];
@@ -116,7 +116,7 @@ static int interpret(struct plan *p, const struct record *r)
 		p->env = r->fields;
 	} else if (strcmp(k, "cwd") == 0) {
 		if (r->fields[0][0] != '/')
-			return fail(EINVAL, "the plan's working directory '%s' is not absolute", r->fields[0]);
+			return fail(0, "the plan's working directory '%s' is not absolute", r->fields[0]);
 		p->cwd = r->fields[0];
 	} else if (strcmp(k, "user") == 0) {
 		if ((ret = plan_number(r->fields[0], 10, 0xfffffffeul, &v)) < 0)
@@ -153,11 +153,11 @@ int plan_read(int fd, struct plan *p)
 	lseek(fd, 0, SEEK_SET);
 	/* 1. The length prefix, bounded so a corrupt plan cannot make us allocate without limit. */
 	if ((ret = read_all(fd, lenbuf, 4)) < 0)
-		return fail(-ret, "cannot read the plan's length");
+		return ret == -EPIPE ? fail(0, "there is no plan on fd %d", fd) : fail(-ret, "cannot read the plan's length");
 	uint32_t len = (uint32_t)lenbuf[0] | (uint32_t)lenbuf[1] << 8 | (uint32_t)lenbuf[2] << 16 |
 		       (uint32_t)lenbuf[3] << 24;
 	if (len < sizeof(PLAN_MAGIC) + 2 || len > PLAN_MAX_BYTES)
-		return fail(EINVAL, "the plan's length %u is out of range", len);
+		return fail(0, "the plan's length %u is out of range", len);
 
 	/* 2. The body; it must end with a NUL so every string inside is terminated. */
 	p->buf = malloc(len);
@@ -165,17 +165,18 @@ int plan_read(int fd, struct plan *p)
 	if (p->buf == NULL || p->records == NULL)
 		return fail(ENOMEM, "cannot hold the plan");
 	if ((ret = read_all(fd, p->buf, len)) < 0)
-		return fail(-ret, "cannot read the plan (%u bytes)", len);
+		return ret == -EPIPE ? fail(0, "the plan ends before its %u bytes", len)
+				     : fail(-ret, "cannot read the plan (%u bytes)", len);
 	if (p->buf[len - 1] != '\0')
-		return fail(EINVAL, "the plan does not end with a NUL");
+		return fail(0, "the plan does not end with a NUL");
 
 	/* 3. Magic and version. */
 	char *pos = p->buf, *end = p->buf + len;
 	if (strcmp(pos, PLAN_MAGIC) != 0)
-		return fail(EINVAL, "the plan does not start with " PLAN_MAGIC);
+		return fail(0, "the plan does not start with " PLAN_MAGIC);
 	pos += strlen(pos) + 1;
 	if (strcmp(pos, PLAN_VERSION) != 0)
-		return fail(EINVAL, "the plan has version '%s', this helper reads version " PLAN_VERSION, pos);
+		return fail(0, "the plan has version '%s', this helper reads version " PLAN_VERSION, pos);
 	pos += strlen(pos) + 1;
 
 	/* 4. Records: key, count, fields. Field pointers are stored in a second array. */
@@ -192,20 +193,20 @@ int plan_read(int fd, struct plan *p)
 		pos += strlen(pos) + 1;
 		const struct keydef *def = find_key(r->key);
 		if (def == NULL)
-			return fail(EINVAL, "the plan has an unknown record '%s'", r->key);
+			return fail(0, "the plan has an unknown record '%s'", r->key);
 		if (def->once && seen[def - keys]++)
-			return fail(EINVAL, "the plan repeats the record '%s'", r->key);
+			return fail(0, "the plan repeats the record '%s'", r->key);
 		if (pos >= end)
-			return fail(EINVAL, "the plan's record '%s' has no field count", r->key);
+			return fail(0, "the plan's record '%s' has no field count", r->key);
 		unsigned long n;
 		if (parse_ulong(pos, 10, (unsigned long)def->max, &n) < 0 || n < (unsigned long)def->min)
-			return fail(EINVAL, "the plan's record '%s' has a bad field count '%s'", r->key, pos);
+			return fail(0, "the plan's record '%s' has a bad field count '%s'", r->key, pos);
 		pos += strlen(pos) + 1;
 		r->nfields = (int)n;
 		r->fields = &fieldv[nfield];
 		for (unsigned long i = 0; i < n; i++) {
 			if (pos >= end)
-				return fail(EINVAL, "the plan's record '%s' is cut short", r->key);
+				return fail(0, "the plan's record '%s' is cut short", r->key);
 			fieldv[nfield++] = pos;
 			pos += strlen(pos) + 1;
 		}
@@ -216,6 +217,6 @@ int plan_read(int fd, struct plan *p)
 
 	/* 5. What every plan must say. */
 	if (p->rootfs == NULL || p->argv == NULL || p->env == NULL || p->cwd == NULL || !p->have_user)
-		return fail(EINVAL, "the plan lacks rootfs, argv, env, cwd or user");
+		return fail(0, "the plan lacks rootfs, argv, env, cwd or user");
 	return 0;
 }
