@@ -120,6 +120,8 @@ describe("box run: isolation", () => {
       const children = (pid: number) => readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(" ").filter(Boolean).map(Number);
       const [init] = children(proc.pid);
       const [cmd] = children(init!);
+      // "ready" comes just before the exec: give sh a moment to become sleep.
+      for (let i = 0; i < 100 && readFileSync(`/proc/${cmd}/cmdline`, "utf8") !== "sleep\x005\x00"; i++) await Bun.sleep(10);
       expect(readFileSync(`/proc/${cmd}/cmdline`, "utf8")).toBe("sleep\x005\x00");
       expect(readFileSync(`/proc/${cmd}/status`, "utf8")).toMatch(new RegExp(`NSpid:\\s+${cmd}\\s+2\\n`));
       expect(hostNs("pid")).not.toBe(require("node:fs").readlinkSync(`/proc/${cmd}/ns/pid`));
