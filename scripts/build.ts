@@ -3,7 +3,7 @@
  *   1. the helper: zig build (static x86_64-linux-musl)
  *   2. the default image: Alpine minirootfs 3.20.3, from $BOX_ALPINE_TARBALL, ../shared/fixtures/alpine,
  *      a previous build, or the real mirror, refused unless its sha512 matches
- *   3. bun build --compile, with no .env or bunfig.toml read at run time
+ *   3. bun build --compile (bytecode, for start-up time), with no .env or bunfig.toml read at run time
  */
 import { $ } from "bun";
 import { createHash } from "node:crypto";
@@ -49,5 +49,5 @@ mkdirSync(join(top, "build"), { recursive: true });
 mkdirSync(join(top, "dist"), { recursive: true });
 await $`${zig} build -Doptimize=ReleaseSmall`.cwd(top);
 await alpine();
-await $`${bun} build --compile --minify --no-compile-autoload-dotenv --no-compile-autoload-bunfig ${join(top, "src/cli.ts")} --outfile ${join(top, "dist/box")}`.cwd(top);
+await $`${bun} build --compile --minify --bytecode --no-compile-autoload-dotenv --no-compile-autoload-bunfig ${join(top, "src/cli.ts")} --outfile ${join(top, "dist/box")}`.cwd(top);
 console.error(`built ${join(top, "dist/box")}`);

@@ -37,15 +37,18 @@ async function main(argv: string[]): Promise<number> {
   return await cmd.main(rest, { root: line.options.root as string | undefined });
 }
 
-try {
-  process.exitCode = await main(process.argv.slice(2));
-} catch (err) {
+function report(err: unknown): number {
   if (err instanceof BoxError) {
     logger.error(err.message);
-    process.exitCode = err.exitCode;
-  } else {
-    logger.error(`unexpected failure: ${describeSystemError(err)}`);
-    if (process.env.BOX_DEBUG && err instanceof Error) logger.debug(err.stack ?? "");
-    process.exitCode = EXIT.boxFailed;
+    return err.exitCode;
   }
+  logger.error(`unexpected failure: ${describeSystemError(err)}`);
+  if (process.env.BOX_DEBUG && err instanceof Error) logger.debug(err.stack ?? "");
+  return EXIT.boxFailed;
 }
+
+// No top-level await: the compiled executable is built with --bytecode, which needs none.
+main(process.argv.slice(2)).then(
+  (code) => void (process.exitCode = code),
+  (err) => void (process.exitCode = report(err)),
+);

@@ -6,7 +6,6 @@ import { processStart } from "../store/containers";
 import { onInterrupt } from "../store/interrupt";
 import type { Layout } from "../store/layout";
 import { EMBEDDED_ALPINE } from "./alpine";
-import { unpackTar } from "./unpack";
 
 /** The stored root filesystem of an image: <lib>/images/<sha256 of its archive>/rootfs. */
 export function imageRootfs(layout: Layout, digest: string): string {
@@ -28,6 +27,7 @@ export async function ensureEmbeddedImage(layout: Layout, archivePath: string): 
   const done = onInterrupt(() => rmSync(scratch, { recursive: true, force: true }));
   try {
     mkdirSync(join(scratch, "rootfs"), { mode: 0o755 });
+    const { unpackTar } = await import("./unpack"); // tar-stream costs start-up time: load it only to unpack
     const gz = new Uint8Array(await Bun.file(archivePath).arrayBuffer());
     await unpackTar(Readable.from([Buffer.from(Bun.gunzipSync(gz))]), join(scratch, "rootfs"));
     writeFileAtomic(

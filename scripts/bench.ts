@@ -1,0 +1,88 @@
+/**
+ * npm run bench: box against crun, runc, bwrap and unshare on the same rootfs, in one hyperfine run,
+ * reported as ratios; then what box leaves resident per running container, and the size of dist/box.
+ *
+ * Needs root, dist/box (npm run build), and Debian's crun, runc, bubblewrap and hyperfine (installed
+ * with apt-get when missing). crun refuses this machine's hybrid cgroup layout, so the whole run
+ * happens in a private mount namespace where the empty cgroup2 mount is gone (see environment.md).
+ */
+import { $ } from "bun";
+import { cpus, totalmem } from "node:os";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const top = resolve(import.meta.dir, "..");
+const BOX = join(top, "dist/box");
+const TARBALL = join(top, "build/alpine-minirootfs-3.20.3-x86_64.tar.gz");
+
+if (process.getuid?.() !== 0) throw new Error("npm run bench needs root (it runs containers)");
+if (!existsSync(BOX)) throw new Error("dist/box is missing: npm run build first");
+
+const tools: Record<string, string> = { crun: "crun", runc: "runc", bwrap: "bubblewrap", hyperfine: "hyperfine" };
+const missing = Object.entries(tools).filter(([cmd]) => !Bun.which(cmd, { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" }));
+if (missing.length) {
+  await $`apt-get update -qq`.quiet();
+  await $`apt-get install -y -qq ${missing.map(([, pkg]) => pkg)}`.env({ ...process.env, DEBIAN_FRONTEND: "noninteractive" }).quiet();
+}
+
+const work = mkdtempSync(join(tmpdir(), "box-bench-"));
+try {
+  // One rootfs for everyone, and an OCI bundle over it for crun and runc.
+  const rootfs = join(work, "rootfs");
+  mkdirSync(rootfs);
+  await $`tar -xzf ${TARBALL} -C ${rootfs}`;
+  const bundle = join(work, "bundle");
+  mkdirSync(bundle);
+  await $`runc spec --bundle ${bundle}`;
+  const config = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8"));
+  config.root = { path: rootfs, readonly: false };
+  config.process.terminal = false;
+  config.process.args = ["/bin/true"];
+  writeFileSync(join(bundle, "config.json"), JSON.stringify(config, null, 2));
+  const state = join(work, "box-root");
+  // The first box run unpacks nothing (--rootfs), but warm the page cache for every tool alike.
+  await $`${BOX} --root ${state} run --rootfs ${rootfs} /bin/true`;
+
+  const commands: Array<[string, string]> = [
+    ["box", `${BOX} --root ${state} run --rootfs ${rootfs} /bin/true`],
+    ["crun", `crun --root ${join(work, "crun")} run --bundle ${bundle} bench-crun`],
+    ["runc", `runc --root ${join(work, "runc")} run --bundle ${bundle} bench-runc`],
+    ["bwrap", `bwrap --unshare-all --bind ${rootfs} / --proc /proc --dev /dev /bin/true`],
+    ["unshare", `unshare --fork --pid --mount --uts --ipc --net --cgroup --root ${rootfs} --mount-proc /bin/true`],
+    ["exec", `${rootfs}/bin/true`],
+  ];
+  const json = join(work, "hyperfine.json");
+  const hf = ["hyperfine", "-N", "--warmup", "10", "--runs", "200", "--export-json", json, ...commands.flatMap(([n, c]) => ["-n", n, c])];
+  const script = `umount -l /sys/fs/cgroup/unified 2>/dev/null; exec ${hf.map((a) => `'${a}'`).join(" ")}`;
+  await $`unshare -m sh -c ${script}`;
+
+  const results = JSON.parse(readFileSync(json, "utf8")).results as Array<{ command: string; median: number; mean: number; stddev: number }>;
+  const boxMedian = results.find((r) => r.command === "box")!.median;
+  const rows = results.map((r) => ({
+    tool: r.command,
+    median: `${(r.median * 1000).toFixed(2)} ms`,
+    "mean ± σ": `${(r.mean * 1000).toFixed(2)} ± ${(r.stddev * 1000).toFixed(2)} ms`,
+    "box / tool": (boxMedian / r.median).toFixed(2),
+  }));
+
+  // What stays resident on the host per running container: the supervisor and the container's init.
+  const proc = Bun.spawn([BOX, "--root", state, "run", "--rootfs", rootfs, "sh", "-c", "echo ready; exec sleep 30"], { stdout: "pipe" });
+  await proc.stdout.getReader().read();
+  const rss = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+  const init = Number(readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, "utf8").trim().split(" ")[0]);
+  const resident = rss(proc.pid) + rss(init);
+  proc.kill("SIGTERM");
+  await proc.exited;
+
+  const size = statSync(BOX).size;
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${(await $`uname -r`.text()).trim()}`;
+  console.log(`\nmachine: ${machine}`);
+  console.log("start and run /bin/true in a new container, same rootfs (hyperfine -N, 200 runs):\n");
+  console.log("| tool | median | mean ± σ | box / tool |\n| --- | --- | --- | --- |");
+  for (const r of rows) console.log(`| ${r.tool} | ${r.median} | ${r["mean ± σ"]} | ${r["box / tool"]} |`);
+  console.log(`\nresident per running container (supervisor + init): ${resident} kB`);
+  console.log(`dist/box: ${(size / 2 ** 20).toFixed(1)} MiB`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
