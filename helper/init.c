@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +21,8 @@ _Noreturn void init_main(pid_t command)
 	siginfo_t info;
 	int status;
 
+	/* The name `ps` shows inside the container (the command line still reads box-helper). */
+	prctl(PR_SET_NAME, "box-init", 0, 0, 0);
 	/* Every signal is already blocked (the supervisor blocked them before clone); take them all. */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);

@@ -9,8 +9,8 @@ import { join, resolve } from "node:path";
 
 export const TOP = resolve(import.meta.dir, "../..");
 export const BOX = join(TOP, "dist/box");
-export const FIXTURES = resolve(TOP, "../shared/fixtures/alpine");
-export const ALPINE_TARBALL = join(FIXTURES, "alpine-minirootfs-3.20.3-x86_64.tar.gz");
+/** The tarball the build embedded (checked against its published sha512 by scripts/build.ts). */
+export const ALPINE_TARBALL = join(TOP, "build/alpine-minirootfs-3.20.3-x86_64.tar.gz");
 
 export interface Result {
   code: number;

@@ -41,10 +41,11 @@ describe("box run: isolation", () => {
 
   test("PID 1 is box's init, the command is PID 2, and the host's processes are invisible", () =>
     withRoot(async (root) => {
-      const r = await box(root, ["run", "sh", "-c", "echo $$; ls /proc | grep -E '^[0-9]+$' | sort -n | tr '\\n' ' '"]);
+      const r = await box(root, ["run", "sh", "-c", "echo $$; ls /proc | grep -E '^[0-9]+$' | sort -n | tr '\\n' ' '; echo; cat /proc/1/comm"]);
       expect(r.code).toBe(0);
-      const [pid, pids] = r.stdout.split("\n");
+      const [pid, pids, init] = r.stdout.split("\n");
       expect(pid).toBe("2");
+      expect(init).toBe("box-init");
       // init, sh, and the ls/grep/sort/tr pipeline: nothing of the host's hundreds of processes.
       const seen = pids!.trim().split(" ").map(Number);
       expect(seen[0]).toBe(1);
