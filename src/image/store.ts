@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { writeFileAtomic } from "../store/atomic";
-import { processStart } from "../store/containers";
+import { listDir, processStart } from "../store/containers";
 import { onInterrupt } from "../store/interrupt";
 import type { Layout } from "../store/layout";
 import { EMBEDDED_ALPINE } from "./alpine";
@@ -49,13 +49,7 @@ export async function ensureEmbeddedImage(layout: Layout, archivePath: string): 
 
 /** Removes scratch directories of unpacks whose box process is gone (killed mid-way). */
 export function collectStaleScratch(layout: Layout): void {
-  let entries: string[];
-  try {
-    entries = readdirSync(layout.tmp);
-  } catch {
-    return;
-  }
-  for (const entry of entries) {
+  for (const entry of listDir(layout.tmp)) {
     const pid = Number(/^unpack-(\d+)-/.exec(entry)?.[1]);
     if (pid && pid !== process.pid && processStart(pid) === undefined) {
       rmSync(join(layout.tmp, entry), { recursive: true, force: true });

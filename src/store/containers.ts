@@ -49,7 +49,8 @@ export function readState(layout: Layout, id: string): ContainerState | undefine
 }
 
 export function writeState(layout: Layout, state: ContainerState): void {
-  writeFileAtomic(statePath(layout, state.id), JSON.stringify(state, null, 2) + "\n");
+  // Live state: atomic, but not fsync'd (it describes processes, which a power cut ends too).
+  writeFileAtomic(statePath(layout, state.id), JSON.stringify(state, null, 2) + "\n", 0o644, false);
 }
 
 /**
@@ -97,16 +98,19 @@ export function removeContainer(layout: Layout, id: string, name?: string): void
  * they are old.
  */
 export function collectStale(layout: Layout): void {
-  let entries: string[];
-  try {
-    entries = readdirSync(layout.containers);
-  } catch {
-    return;
-  }
-  for (const id of entries) {
+  for (const id of listDir(layout.containers)) {
     const state = readState(layout, id);
     if (state ? isAlive(state) : Date.now() - safeMtime(containerDir(layout, id)) < 10 * 60_000) continue;
     removeContainer(layout, id, state?.name);
+  }
+}
+
+/** The entries of a directory, or none when it cannot be read (not made yet, removed meanwhile). */
+export function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
   }
 }
 
