@@ -3,7 +3,7 @@ import { parseRef, splitImageAndCommand } from "../../src/image/reference";
 
 const dirs = new Set(["/srv/rootfs", "./rootfs"]);
 const isDirectory = (p: string) => dirs.has(p);
-const alpine = { kind: "embedded", ref: { name: "alpine", tag: "3.20.3" } };
+const alpine = { kind: "embedded", ref: { name: "alpine", tag: "3.20.3" } } as const;
 
 describe("image or command", () => {
   test("image references", () => {

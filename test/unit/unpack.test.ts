@@ -3,10 +3,10 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { pack, type Headers } from "tar-stream";
+import { pack, type Header } from "tar-stream";
 import { memberPath, unpackTar } from "../../src/image/unpack";
 
-type Entry = Partial<Headers> & { name: string; body?: string };
+type Entry = Partial<Header> & { name: string; body?: string };
 
 /** Builds a tar archive in memory from entries (owned by the current user, so no privilege is needed). */
 async function archive(entries: Entry[]): Promise<Readable> {
