@@ -15,8 +15,9 @@
  *   9. tty: a pty from the container's devpts; its master goes to the supervisor (sync 2)
  *  10. fork the command; this process stays as PID 1 (init.c)
  *
- * The command, in its own process: session and terminal, stdio, user, working directory, signals,
- * close every inherited fd, exec with PATH looked up inside the container.
+ * The command, in its own process: session and terminal, stdio, keyring, close every inherited fd,
+ * capabilities and user, working directory, signals, no_new_privs, seccomp, exec with PATH looked
+ * up inside the container.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -119,16 +120,96 @@ static int step_file(int rootfd, const char *path, mode_t mode)
 	return ret;
 }
 
-static int step_mknod(int rootfd, const char *path, mode_t mode, unsigned major, unsigned minor)
+/* A device of the host bound into the container, after checking that the host path really is
+ * the character device major:minor (a tampered host /dev must not hand over something else). */
+static int step_device(int rootfd, char **f)
 {
-	const char *base;
-	int dfd = open_parent(rootfd, path, &base);
-	if (dfd < 0)
-		return dfd;
+	unsigned long major, minor;
+	struct stat st;
+	char from[64], to[64];
+	int ret;
+	if ((ret = plan_number(f[2], 10, 4095, &major)) < 0 || (ret = plan_number(f[3], 10, 1048575, &minor)) < 0)
+		return ret;
+	int hfd = open(f[0], O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (hfd < 0)
+		return fail(errno, "cannot open the host's %s", f[0]);
+	if (fstat(hfd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(major, minor)) {
+		close(hfd);
+		return fail(0, "refusing the host's %s: it is not the character device %lu:%lu", f[0], major, minor);
+	}
+	if ((ret = step_file(rootfd, f[1], 0644)) >= 0) {
+		int fd = open_in_root(rootfd, f[1], O_PATH | O_NOFOLLOW);
+		if (fd < 0) {
+			ret = fail(-fd, "cannot open %s in the container", f[1]);
+		} else {
+			snprintf(from, sizeof(from), "/proc/self/fd/%d", hfd);
+			snprintf(to, sizeof(to), "/proc/self/fd/%d", fd);
+			if (mount(from, to, NULL, MS_BIND, NULL) < 0)
+				ret = fail(errno, "cannot bind the device %s into the container", f[0]);
+			close(fd);
+		}
+	}
+	close(hfd);
+	return ret;
+}
+
+/* Hides a path: a directory gets an empty read-only tmpfs, anything else /dev/null, after checking
+ * that the container's /dev/null is the real 1:3. A path the kernel does not have is fine. */
+static int step_mask(int rootfd, const char *path)
+{
+	struct stat st;
+	char to[64], from[64];
 	int ret = 0;
-	if (mknodat(dfd, base, mode, makedev(major, minor)) < 0)
-		ret = fail(errno, "cannot create the device %s (%u:%u) in the container", path, major, minor);
-	close(dfd);
+	int fd = open_in_root(rootfd, path, O_PATH | O_NOFOLLOW);
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return fail(-fd, "cannot open %s in the container to mask it", path);
+	snprintf(to, sizeof(to), "/proc/self/fd/%d", fd);
+	if (fstat(fd, &st) < 0) {
+		ret = fail(errno, "cannot look at %s in the container", path);
+	} else if (S_ISDIR(st.st_mode)) {
+		if (mount("tmpfs", to, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=555") < 0)
+			ret = fail(errno, "cannot mask %s in the container", path);
+	} else {
+		int nfd = open_in_root(rootfd, "/dev/null", O_PATH | O_NOFOLLOW);
+		if (nfd < 0 || fstat(nfd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
+			ret = fail(0, "cannot mask %s: the container's /dev/null is not the 1:3 device", path);
+		} else {
+			snprintf(from, sizeof(from), "/proc/self/fd/%d", nfd);
+			if (mount(from, to, NULL, MS_BIND, NULL) < 0)
+				ret = fail(errno, "cannot mask %s in the container", path);
+		}
+		if (nfd >= 0)
+			close(nfd);
+	}
+	close(fd);
+	return ret;
+}
+
+/* Binds a path onto itself, then makes that bind read-only (a bind mount takes its flags only on
+ * a remount). A path the kernel does not have is fine. */
+static int step_readonly(int rootfd, const char *path)
+{
+	char fdpath[64];
+	int fd = open_in_root(rootfd, path, O_PATH | O_NOFOLLOW);
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return fail(-fd, "cannot open %s in the container", path);
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+	int ret = mount(fdpath, fdpath, NULL, MS_BIND | MS_REC, NULL) < 0 ? -errno : 0;
+	close(fd);
+	if (ret < 0)
+		return fail(-ret, "cannot bind %s onto itself in the container", path);
+	/* Reopened: the path now leads to the new bind mount. */
+	fd = open_in_root(rootfd, path, O_PATH | O_NOFOLLOW);
+	if (fd < 0)
+		return fail(-fd, "cannot open %s in the container", path);
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+	unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	ret = mount(NULL, fdpath, NULL, flags, NULL) < 0 ? fail(errno, "cannot make %s read-only in the container", path) : 0;
+	close(fd);
 	return ret;
 }
 
@@ -194,7 +275,7 @@ static int step_host_mount(char **f)
 static int run_root_steps(const struct plan *p, int rootfd)
 {
 	int ret = 0;
-	unsigned long mode, major, minor;
+	unsigned long mode;
 	for (int i = 0; i < p->nrecords && ret >= 0; i++) {
 		const struct record *r = &p->records[i];
 		char **f = r->fields;
@@ -204,11 +285,12 @@ static int run_root_steps(const struct plan *p, int rootfd)
 		} else if (strcmp(r->key, "file") == 0) {
 			if ((ret = plan_number(f[1], 8, 07777, &mode)) >= 0)
 				ret = step_file(rootfd, f[0], (mode_t)mode);
-		} else if (strcmp(r->key, "mknod") == 0) {
-			if ((ret = plan_number(f[1], 8, 0177777, &mode)) >= 0 &&
-			    (ret = plan_number(f[2], 10, 4095, &major)) >= 0 &&
-			    (ret = plan_number(f[3], 10, 1048575, &minor)) >= 0)
-				ret = step_mknod(rootfd, f[0], (mode_t)mode, (unsigned)major, (unsigned)minor);
+		} else if (strcmp(r->key, "device") == 0) {
+			ret = step_device(rootfd, f);
+		} else if (strcmp(r->key, "mask") == 0) {
+			ret = step_mask(rootfd, f[0]);
+		} else if (strcmp(r->key, "readonly") == 0) {
+			ret = step_readonly(rootfd, f[0]);
 		} else if (strcmp(r->key, "symlink") == 0) {
 			ret = step_symlink(rootfd, f[0], f[1]);
 		} else if (strcmp(r->key, "mount") == 0) {
@@ -381,31 +463,63 @@ static int exec_command(char **argv, char **env)
 	return fail_status(126, err, "cannot execute %s in the container", file);
 }
 
+/* After chdir: the working directory must be inside the container's root. A directory reached
+ * through an fd leaked from the host would be "(unreachable)" (CVE-2024-21626, "leaky vessels"). */
+static int check_cwd(const char *cwd)
+{
+	char buf[4096];
+	long n = syscall(SYS_getcwd, buf, sizeof(buf));
+	if (n < 0 || buf[0] != '/')
+		return fail(n < 0 ? errno : 0, "the working directory %s is outside the container", cwd);
+	return 0;
+}
+
+/* The command, from a copy of PID 1 to exec. The order is the kernel's: the bounding set while we
+ * are root; keep capabilities across the uid change; the sets; then no_new_privs and seccomp,
+ * which must come last because it would refuse what comes after it. */
 static _Noreturn void command_main(const struct plan *p, const struct channels *ch, int ptn)
 {
-	int ret;
-	/* a. Own session (and the pty as controlling terminal), stdio. */
+	/* a. Own session (and the pty as controlling terminal), stdio, a fresh keyring. */
 	setsid();
-	if ((ret = setup_stdio(p, ch, ptn)) < 0)
+	if (setup_stdio(p, ch, ptn) < 0 || (p->session_keyring && join_session_keyring() < 0))
 		report_and_exit(ch->report_w);
-	/* b. User: groups first, while we may still change them. */
+	/* b. No fd of box or of the host survives, but the report pipe (close-on-exec) until exec. */
+	if (ch->report_w > 3)
+		syscall(SYS_close_range, 3, ch->report_w - 1, 0);
+	syscall(SYS_close_range, ch->report_w + 1, ~0u, 0);
+	/* c. The bounding set, then the user (groups first), keeping capabilities across it. */
+	if (p->have_caps && drop_bounding(p->caps[0]) < 0)
+		report_and_exit(ch->report_w);
+	prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
 	if (setgroups((size_t)p->ngroups, p->groups) < 0 || setgid(p->gid) < 0 || setuid(p->uid) < 0) {
 		fail(errno, "cannot switch to user %u:%u", (unsigned)p->uid, (unsigned)p->gid);
 		report_and_exit(ch->report_w);
 	}
-	/* c. Working directory: we are past pivot_root, so any path is inside the container. */
+	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+	/* d. Working directory: we are past pivot_root; still, check where we landed. */
 	if (chdir(p->cwd) < 0) {
 		fail(errno, "cannot change to the working directory %s in the container", p->cwd);
 		report_and_exit(ch->report_w);
 	}
-	/* d. Signals and umask as a freshly started program expects them. */
+	if (check_cwd(p->cwd) < 0)
+		report_and_exit(ch->report_w);
+	/* e. Without no_new_privs, installing seccomp needs CAP_SYS_ADMIN: do it while we have it. */
+	if (p->seccomp && !p->no_new_privs && install_seccomp(p->seccomp, p->seccomp_len) < 0)
+		report_and_exit(ch->report_w);
+	/* f. The capability sets. */
+	if (p->have_caps && set_capabilities(p->caps) < 0)
+		report_and_exit(ch->report_w);
+	/* g. Signals and umask as a freshly started program expects them. */
 	reset_signals();
 	umask(022);
-	/* e. No fd of box or of the host survives, but the report pipe (close-on-exec) until exec. */
-	if (ch->report_w > 3)
-		syscall(SYS_close_range, 3, ch->report_w - 1, 0);
-	syscall(SYS_close_range, ch->report_w + 1, ~0u, 0);
-	/* f. Exec. */
+	/* h. no_new_privs, and seccomp as the very last step. */
+	if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		fail(errno, "cannot set no_new_privs");
+		report_and_exit(ch->report_w);
+	}
+	if (p->seccomp && p->no_new_privs && install_seccomp(p->seccomp, p->seccomp_len) < 0)
+		report_and_exit(ch->report_w);
+	/* i. Exec. */
 	exec_command(p->argv, p->env);
 	report_and_exit(ch->report_w);
 }

@@ -11,7 +11,9 @@
 #ifndef BOX_HELPER_H
 #define BOX_HELPER_H
 
+#include <linux/filter.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define PLAN_MAGIC "BOXPLAN"
@@ -44,6 +46,12 @@ struct plan {
 	gid_t groups[64];
 	int ngroups;
 	int have_user;
+	uint64_t caps[5];          /* bounding, effective, permitted, inheritable, ambient */
+	int have_caps;
+	int no_new_privs;
+	int session_keyring;
+	struct sock_filter *seccomp; /* NULL: unconfined */
+	unsigned short seccomp_len;
 	int tty;                   /* give the command a pty of the container's own devpts */
 	int stdin_open;            /* -i: the command reads box's stdin; otherwise /dev/null */
 };
@@ -91,6 +99,12 @@ int relay_run(struct relay *r, pid_t child, int *wstatus);
 int terminal_raw(int fd);
 void terminal_restore(void);
 void copy_winsize(int from, int to);
+
+/* security.c */
+int drop_bounding(uint64_t keep);
+int set_capabilities(const uint64_t caps[5]);
+int join_session_keyring(void);
+int install_seccomp(struct sock_filter *filter, unsigned short len);
 
 /* cleanup.c */
 int remove_tree(const char *path);

@@ -8,8 +8,10 @@
  * version, a field count out of range, a number that does not parse, or a missing required record is
  * a hard error: the helper never guesses.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,15 +31,21 @@ static const struct keydef keys[] = {
 	{ "hmount", 5, 5, 0 },      /* mount on a host path before the root is opened: src target fstype flags data */
 	{ "mkdir", 2, 2, 0 },       /* inside the root: path mode(octal) */
 	{ "mount", 5, 5, 0 },       /* inside the root: src target fstype flags data */
-	{ "mknod", 4, 4, 0 },       /* inside the root: path mode(octal, with type bits) major minor */
+	{ "device", 4, 4, 0 },      /* host character device bound in: host path, container path, major, minor */
 	{ "symlink", 2, 2, 0 },     /* inside the root: target path */
 	{ "file", 2, 2, 0 },        /* inside the root: path mode(octal); an empty file unless present */
+	{ "mask", 1, 1, 0 },        /* inside the root: hide a path (tmpfs over a directory, /dev/null over a file) */
+	{ "readonly", 1, 1, 0 },    /* inside the root: bind a path read-only onto itself */
 	{ "hostname", 1, 1, 1 },
 	{ "loopback", 0, 0, 1 },
 	{ "argv", 1, 4096, 1 },
 	{ "env", 0, 4096, 1 },
 	{ "cwd", 1, 1, 1 },
 	{ "user", 2, 66, 1 },       /* uid gid [supplementary gids...] */
+	{ "caps", 5, 5, 1 },        /* hex masks: bounding effective permitted inheritable ambient */
+	{ "nonewprivs", 0, 0, 1 },
+	{ "seccomp", 1, 1, 1 },     /* struct sock_filter[] in hex, installed last before exec */
+	{ "keyring", 0, 0, 1 },     /* join a fresh session keyring */
 	{ "tty", 1, 1, 1 },
 	{ "stdin", 1, 1, 1 },
 	{ "cgroup", 1, 1, 0 },      /* a cgroup.procs file the supervisor writes the container's pid into */
@@ -92,6 +100,27 @@ static int ns_flag(const char *name, unsigned long *flags, int *cgroup_ns)
 	return fail(0, "the plan names an unknown namespace '%s'", name);
 }
 
+/* The seccomp program arrives as hex: 16 digits per struct sock_filter, at most BPF_MAXINSNS. */
+static int decode_filter(const char *hex, struct plan *p)
+{
+	size_t n = strlen(hex);
+	if (n == 0 || n % 16 != 0 || n / 16 > BPF_MAXINSNS)
+		return fail(0, "the plan's seccomp program has a bad length");
+	unsigned char *out = malloc(n / 2);
+	if (out == NULL)
+		return fail(ENOMEM, "cannot hold the seccomp program");
+	for (size_t i = 0; i < n / 2; i++) {
+		unsigned int byte;
+		char pair[3] = { hex[2 * i], hex[2 * i + 1], 0 };
+		if (!isxdigit((unsigned char)pair[0]) || !isxdigit((unsigned char)pair[1]) || sscanf(pair, "%2x", &byte) != 1)
+			return fail(0, "the plan's seccomp program is not hex");
+		out[i] = (unsigned char)byte;
+	}
+	p->seccomp = (struct sock_filter *)(void *)out; /* malloc'd: aligned for any type */
+	p->seccomp_len = (unsigned short)(n / 16);
+	return 0;
+}
+
 static int interpret(struct plan *p, const struct record *r)
 {
 	unsigned long v;
@@ -131,6 +160,20 @@ static int interpret(struct plan *p, const struct record *r)
 				return ret;
 			p->groups[p->ngroups++] = (gid_t)v;
 		}
+	} else if (strcmp(k, "caps") == 0) {
+		for (int i = 0; i < 5; i++) {
+			if ((ret = plan_number(r->fields[i], 16, ~0ul, &v)) < 0)
+				return ret;
+			p->caps[i] = (uint64_t)v;
+		}
+		p->have_caps = 1;
+	} else if (strcmp(k, "nonewprivs") == 0) {
+		p->no_new_privs = 1;
+	} else if (strcmp(k, "keyring") == 0) {
+		p->session_keyring = 1;
+	} else if (strcmp(k, "seccomp") == 0) {
+		if ((ret = decode_filter(r->fields[0], p)) < 0)
+			return ret;
 	} else if (strcmp(k, "tty") == 0 || strcmp(k, "stdin") == 0) {
 		if ((ret = plan_number(r->fields[0], 10, 1, &v)) < 0)
 			return ret;

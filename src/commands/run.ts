@@ -7,7 +7,8 @@ import { BoxError, EXIT } from "../errors";
 import { EMBEDDED_ALPINE } from "../image/alpine";
 import { formatRef, splitImageAndCommand, type ImageSource } from "../image/reference";
 import { collectStaleScratch, ensureEmbeddedImage } from "../image/store";
-import { buildSpec } from "../spec/build";
+import { buildSpec, type SecurityInput } from "../spec/build";
+import { resolveCapabilities } from "../spec/capabilities";
 import { encodePlan, planRecords } from "../spec/plan";
 import type { RootAssembly } from "../spec/types";
 import {
@@ -29,6 +30,10 @@ const args = {
   interactive: { type: "boolean", alias: "i", description: "Keep stdin open: the command reads box's stdin" },
   tty: { type: "boolean", alias: "t", description: "Give the command a pseudo-terminal of the container's own" },
   rm: { type: "boolean", description: "Remove the container when it exits (always so for foreground runs)" },
+  "cap-add": { type: "string", valueHint: "CAP", description: "Add a capability to the default set (repeatable; ALL for every one)" },
+  "cap-drop": { type: "string", valueHint: "CAP", description: "Drop a capability from the default set (repeatable; ALL for every one)" },
+  privileged: { type: "boolean", description: "Every capability, no seccomp filter, no masked paths, writable /sys" },
+  "security-opt": { type: "string", valueHint: "OPT", description: "seccomp=unconfined, no-new-privileges[=false], systempaths=unconfined (repeatable)" },
   ...globalArgs,
 } as const satisfies ArgsDef;
 
@@ -37,7 +42,7 @@ export const definition = defineCommand({
   args,
 });
 
-export const repeatable = ["env"] as const;
+export const repeatable = ["env", "cap-add", "cap-drop", "security-opt"] as const;
 
 /** Shown after the options in `box run --help`: the rule that tells IMAGE from COMMAND. */
 export const helpFooter = `IMAGE OR COMMAND
@@ -66,6 +71,10 @@ export interface RunOptions {
   user?: string;
   interactive: boolean;
   tty: boolean;
+  capAdd: string[];
+  capDrop: string[];
+  privileged: boolean;
+  securityOpt: string[];
 }
 
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
@@ -88,6 +97,33 @@ export function checkEnv(entries: readonly string[], hostEnv: Record<string, str
     else if (hostEnv[key] !== undefined) out.push(`${key}=${hostEnv[key]}`);
   }
   return out;
+}
+
+/**
+ * The confinement of a container, from docker's flags: the default capability set adjusted by
+ * --cap-add/--cap-drop, no_new_privs, the seccomp filter and the masked paths, all on unless
+ * --security-opt or --privileged turns them off.
+ */
+export function resolveSecurity(o: Pick<RunOptions, "capAdd" | "capDrop" | "privileged" | "securityOpt">): SecurityInput {
+  const sec: SecurityInput = {
+    capabilities: resolveCapabilities(o.capAdd, o.capDrop, o.privileged),
+    noNewPrivileges: true,
+    seccomp: !o.privileged,
+    systemPaths: !o.privileged,
+    privileged: o.privileged,
+  };
+  for (const opt of o.securityOpt) {
+    const [key, value = "true"] = opt.split(/[=:]/, 2);
+    if (key === "seccomp" && value === "unconfined") sec.seccomp = false;
+    else if (key === "systempaths" && value === "unconfined") sec.systemPaths = false;
+    else if (key === "no-new-privileges" && (value === "true" || value === "false")) sec.noNewPrivileges = value === "true";
+    else {
+      throw new BoxError(
+        `unsupported security option "${opt}": use seccomp=unconfined, no-new-privileges[=true|false] or systempaths=unconfined`,
+      );
+    }
+  }
+  return sec;
 }
 
 export function checkWorkdir(dir: string): string {
@@ -189,6 +225,10 @@ export function parseRun(tokens: readonly string[]) {
     user: o.user as string | undefined,
     interactive: o.interactive === true,
     tty: o.tty === true,
+    capAdd: (o["cap-add"] as string[] | undefined) ?? [],
+    capDrop: (o["cap-drop"] as string[] | undefined) ?? [],
+    privileged: o.privileged === true,
+    securityOpt: (o["security-opt"] as string[] | undefined) ?? [],
   };
   return { options, root: o.root as string | undefined, words: line.words, dashdash: line.dashdash, help: line.help };
 }
@@ -206,6 +246,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   if (o.hostname !== undefined) checkHostname(o.hostname);
   if (o.workdir !== undefined) checkWorkdir(o.workdir);
   const env = checkEnv(o.env, process.env);
+  const security = resolveSecurity(o);
 
   const { image, command } = splitImageAndCommand(parsed.words, {
     rootfs: o.rootfs,
@@ -221,10 +262,17 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   ensureDirs(layout);
   collectStale(layout);
   collectStaleScratch(layout);
-  return await start(layout, image, command, o, env);
+  return await start(layout, image, command, o, env, security);
 }
 
-async function start(layout: Layout, image: ImageSource, command: string[], o: RunOptions, env: string[]): Promise<number> {
+async function start(
+  layout: Layout,
+  image: ImageSource,
+  command: string[],
+  o: RunOptions,
+  env: string[],
+  security: SecurityInput,
+): Promise<number> {
   const id = newId();
   const dir = containerDir(layout, id);
   let created = false;
@@ -300,6 +348,7 @@ async function start(layout: Layout, image: ImageSource, command: string[], o: R
         tty: o.tty,
         stdin: o.interactive,
       },
+      security,
       rootfs,
       etcFiles,
       cleanup: [dir, statePath(layout, id), ...(o.name !== undefined ? [join(layout.names, o.name)] : [])],

@@ -1,3 +1,4 @@
+import { compileFilter, encodeFilter } from "./seccomp/filter";
 import type { Device, Mount, RootAssembly, Spec } from "./types";
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -14,8 +15,29 @@ export interface ProcessInput {
   stdin: boolean;
 }
 
+/** What confines the container beyond its namespaces. */
+export interface SecurityInput {
+  /** Capability names (without CAP_) the container keeps. */
+  capabilities: string[];
+  noNewPrivileges: boolean;
+  seccomp: boolean;
+  /** Mask and write-protect the kernel's sensitive paths in /proc and /sys. */
+  systemPaths: boolean;
+  /** --privileged: /sys is writable too. */
+  privileged: boolean;
+}
+
+export const MASKED_PATHS = [
+  "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+  "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/proc/interrupts", "/sys/firmware",
+  "/sys/devices/virtual/powercap",
+];
+
+export const READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
 export interface SpecInput {
   process: ProcessInput;
+  security: SecurityInput;
   rootfs: RootAssembly;
   /** Host files bound over the container's /etc/hostname, /etc/hosts and /etc/resolv.conf. */
   etcFiles: { hostname: string; hosts: string; resolvConf: string };
@@ -37,12 +59,12 @@ export function containerEnv(p: ProcessInput): string[] {
 }
 
 const DEVICES: Device[] = [
-  { path: "/dev/null", type: "c", major: 1, minor: 3, fileMode: 0o666 },
-  { path: "/dev/zero", type: "c", major: 1, minor: 5, fileMode: 0o666 },
-  { path: "/dev/full", type: "c", major: 1, minor: 7, fileMode: 0o666 },
-  { path: "/dev/random", type: "c", major: 1, minor: 8, fileMode: 0o666 },
-  { path: "/dev/urandom", type: "c", major: 1, minor: 9, fileMode: 0o666 },
-  { path: "/dev/tty", type: "c", major: 5, minor: 0, fileMode: 0o666 },
+  { path: "/dev/null", type: "c", major: 1, minor: 3 },
+  { path: "/dev/zero", type: "c", major: 1, minor: 5 },
+  { path: "/dev/full", type: "c", major: 1, minor: 7 },
+  { path: "/dev/random", type: "c", major: 1, minor: 8 },
+  { path: "/dev/urandom", type: "c", major: 1, minor: 9 },
+  { path: "/dev/tty", type: "c", major: 5, minor: 0 },
 ];
 
 const DEV_LINKS = [
@@ -53,16 +75,18 @@ const DEV_LINKS = [
   { target: "pts/ptmx", path: "/dev/ptmx" },
 ];
 
-/** The container's mounts, in the order they are made. /dev is a fresh tmpfs (devices are created
- * in it afterwards); /sys is read-only; the /etc files are the container's own, not the image's. */
-function mounts(etc: SpecInput["etcFiles"]): Mount[] {
+/** The container's mounts, in the order they are made. /dev is a fresh tmpfs, nodev like every
+ * writable mount, so a device node the container creates cannot be opened: the devices it may use
+ * are bound from the host after the /dev mount. /sys is read-only unless privileged; the /etc files
+ * are the container's own, not the image's. */
+function mounts(etc: SpecInput["etcFiles"], privileged: boolean): Mount[] {
   return [
     { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"], mountpoint: "dir" },
-    { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"], mountpoint: "dir" },
+    { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "strictatime", "mode=755", "size=65536k"], mountpoint: "dir" },
     { destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"], mountpoint: "dir" },
     { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"], mountpoint: "dir" },
     { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"], mountpoint: "dir" },
-    { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"], mountpoint: "dir" },
+    { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", ...(privileged ? [] : ["ro"])], mountpoint: "dir" },
     { destination: "/etc/hostname", type: "bind", source: etc.hostname, options: ["bind"], mountpoint: "file" },
     { destination: "/etc/hosts", type: "bind", source: etc.hosts, options: ["bind"], mountpoint: "file" },
     { destination: "/etc/resolv.conf", type: "bind", source: etc.resolvConf, options: ["bind"], mountpoint: "file" },
@@ -71,7 +95,9 @@ function mounts(etc: SpecInput["etcFiles"]): Mount[] {
 
 export function buildSpec(input: SpecInput): Spec {
   const p = input.process;
+  const sec = input.security;
   const cwd = p.cwd ?? "/";
+  const caps = sec.capabilities;
   return {
     ociVersion: "1.0.2",
     process: {
@@ -81,15 +107,22 @@ export function buildSpec(input: SpecInput): Spec {
       args: p.args,
       env: containerEnv(p),
       cwd,
+      // As docker: bounding, effective and permitted sets alike; nothing inheritable or ambient. A
+      // non-root user loses the effective and permitted ones at exec, as on any Linux system.
+      capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] },
+      noNewPrivileges: sec.noNewPrivileges,
     },
     root: { path: input.rootfs.kind === "overlay" ? input.rootfs.merged : input.rootfs.path },
     hostname: p.hostname,
-    mounts: mounts(input.etcFiles),
+    mounts: mounts(input.etcFiles, sec.privileged),
     linux: {
       namespaces: ["mount", "uts", "ipc", "network", "pid", "cgroup"],
       devices: DEVICES,
       links: DEV_LINKS,
       rootfsPropagation: "private",
+      seccomp: sec.seccomp ? encodeFilter(compileFilter(caps)) : undefined,
+      maskedPaths: sec.systemPaths ? MASKED_PATHS : [],
+      readonlyPaths: sec.systemPaths ? READONLY_PATHS : [],
     },
     box: {
       rootfs: input.rootfs,
@@ -97,6 +130,7 @@ export function buildSpec(input: SpecInput): Spec {
       dirs: ["/proc", "/dev", "/sys", "/etc", ...(cwd !== "/" ? [cwd] : [])],
       cgroupProcs: [],
       cleanup: input.cleanup,
+      sessionKeyring: true,
     },
   };
 }

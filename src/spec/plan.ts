@@ -1,3 +1,4 @@
+import { capabilityMask } from "./capabilities";
 import type { Spec } from "./types";
 
 /**
@@ -73,11 +74,13 @@ export function planRecords(spec: Spec): PlanRecord[] {
 
   // The root: an overlay over the image, or the directory bound onto itself; either way a mount
   // point, which pivot_root needs.
+  // The root is nodev: a device node made in it cannot be opened.
   const root = spec.box.rootfs;
   if (root.kind === "overlay") {
-    r.push(["hmount", "overlay", root.merged, "overlay", "0", `lowerdir=${root.lower},upperdir=${root.upper},workdir=${root.work}`]);
+    r.push(["hmount", "overlay", root.merged, "overlay", String(MS.nodev), `lowerdir=${root.lower},upperdir=${root.upper},workdir=${root.work}`]);
   } else {
     r.push(["hmount", root.path, root.path, "", String(MS.bind | MS.rec), ""]);
+    r.push(["hmount", "", root.path, "", String(MS.bind | MS.remount | MS.nodev), ""]);
   }
 
   const seen = new Set<string>();
@@ -92,13 +95,12 @@ export function planRecords(spec: Spec): PlanRecord[] {
     const { flags, data } = mountFlags(m.options);
     r.push(["mount", m.source, m.destination, m.type === "bind" ? "" : m.type, String(flags), data]);
     if (m.destination === "/dev") {
-      for (const d of spec.linux.devices) {
-        const type = d.type === "c" ? 0o020000 : 0o060000;
-        r.push(["mknod", d.path, (type | d.fileMode).toString(8), String(d.major), String(d.minor)]);
-      }
+      for (const d of spec.linux.devices) r.push(["device", d.path, d.path, String(d.major), String(d.minor)]);
       for (const l of spec.linux.links) r.push(["symlink", l.target, l.path]);
     }
   }
+  for (const path of spec.linux.maskedPaths) r.push(["mask", path]);
+  for (const path of spec.linux.readonlyPaths) r.push(["readonly", path]);
   r.push(["hostname", spec.hostname]);
   if (spec.linux.namespaces.includes("network")) r.push(["loopback"]);
   r.push(["argv", ...spec.process.args]);
@@ -106,6 +108,11 @@ export function planRecords(spec: Spec): PlanRecord[] {
   r.push(["cwd", spec.process.cwd]);
   const u = spec.process.user;
   r.push(["user", String(u.uid), String(u.gid), ...u.additionalGids.map(String)]);
+  const c = spec.process.capabilities;
+  r.push(["caps", ...[c.bounding, c.effective, c.permitted, c.inheritable, c.ambient].map(capabilityMask)]);
+  if (spec.process.noNewPrivileges) r.push(["nonewprivs"]);
+  if (spec.linux.seccomp !== undefined) r.push(["seccomp", spec.linux.seccomp]);
+  if (spec.box.sessionKeyring) r.push(["keyring"]);
   r.push(["tty", spec.process.terminal ? "1" : "0"]);
   r.push(["stdin", spec.process.stdin ? "1" : "0"]);
   for (const c of spec.box.cgroupProcs) r.push(["cgroup", c]);

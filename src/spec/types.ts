@@ -14,12 +14,12 @@ export interface Mount {
   mountpoint: "dir" | "file";
 }
 
+/** A device node of the host, bound into the container after checking it is what it claims. */
 export interface Device {
   path: string;
-  type: "c" | "b";
+  type: "c";
   major: number;
   minor: number;
-  fileMode: number;
 }
 
 export type Namespace = "mount" | "uts" | "ipc" | "network" | "pid" | "cgroup";
@@ -39,6 +39,9 @@ export interface Spec {
     args: string[];
     env: string[];
     cwd: string;
+    /** Capability names (without CAP_) per set, as in the OCI spec. */
+    capabilities: { bounding: string[]; effective: string[]; permitted: string[]; inheritable: string[]; ambient: string[] };
+    noNewPrivileges: boolean;
   };
   root: { path: string };
   hostname: string;
@@ -49,6 +52,12 @@ export interface Spec {
     /** Symlinks made in the container's /dev (fd, stdin, ptmx, ...): target and path. */
     links: Array<{ target: string; path: string }>;
     rootfsPropagation: "private";
+    /** The compiled seccomp filter (struct sock_filter[] as hex), or undefined for unconfined. */
+    seccomp?: string;
+    /** Paths hidden from the container: an empty read-only tmpfs over a directory, /dev/null over a file. */
+    maskedPaths: string[];
+    /** Paths bound read-only onto themselves. */
+    readonlyPaths: string[];
   };
   box: {
     rootfs: RootAssembly;
@@ -58,5 +67,7 @@ export interface Spec {
     cgroupProcs: string[];
     /** Host paths removed after the container ended. */
     cleanup: string[];
+    /** Start the command in a fresh session keyring, not the host's. */
+    sessionKeyring: boolean;
   };
 }

@@ -49,7 +49,8 @@ describe("box run -t", () => {
 
   test("the host's terminal never enters the container", () =>
     withRoot(async (root) => {
-      const s = inTerminal(root, ["run", "sh", "-c", "for f in 0 1 2; do readlink /proc/self/fd/$f; done; readlink /proc/1/fd/0"]);
+      // SYS_PTRACE, to be allowed to look at PID 1's fds.
+      const s = inTerminal(root, ["run", "--cap-add", "SYS_PTRACE", "sh", "-c", "for f in 0 1 2; do readlink /proc/self/fd/$f; done; readlink /proc/1/fd/0"]);
       expect(await s.exited).toBe(0);
       // Without -t, a terminal on box's side is relayed through pipes; stdin is /dev/null without -i.
       const lines = s.output().trim().split(/\r?\n/);

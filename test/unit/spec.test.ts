@@ -6,6 +6,7 @@ import type { SpecInput } from "../../src/spec/build";
 function input(over: Partial<SpecInput["process"]> = {}, rootfs: SpecInput["rootfs"] = { kind: "overlay", lower: "/L", upper: "/C/upper", work: "/C/work", merged: "/C/rootfs" }): SpecInput {
   return {
     process: { args: ["sh"], env: [], user: { uid: 0, gid: 0, additionalGids: [] }, home: "/root", hostname: "h", tty: false, stdin: false, ...over },
+    security: { capabilities: ["CHOWN", "KILL"], noNewPrivileges: true, seccomp: true, systemPaths: true, privileged: false },
     rootfs,
     etcFiles: { hostname: "/C/hostname", hosts: "/C/hosts", resolvConf: "/C/resolv.conf" },
     cleanup: ["/C", "/R/id.json"],
@@ -40,24 +41,32 @@ describe("the plan", () => {
     const keys = r.map((x) => x[0]);
     expect(r[0]).toEqual(["ns", "mount", "uts", "ipc", "net", "pid", "cgroup"]);
     expect(r[1]).toEqual(["rootfs", "/C/rootfs"]);
-    expect(r[2]).toEqual(["hmount", "overlay", "/C/rootfs", "overlay", "0", "lowerdir=/L,upperdir=/C/upper,workdir=/C/work"]);
+    // nodev: a device node made in the root cannot be opened.
+    expect(r[2]).toEqual(["hmount", "overlay", "/C/rootfs", "overlay", "4", "lowerdir=/L,upperdir=/C/upper,workdir=/C/work"]);
     // The working directory is made component by component, before any mount.
     expect(r.filter((x) => x[0] === "mkdir").map((x) => x[1])).toEqual(expect.arrayContaining(["/srv", "/srv/app"]));
     const devMount = r.findIndex((x) => x[0] === "mount" && x[2] === "/dev");
-    const firstNod = keys.indexOf("mknod");
-    expect(firstNod).toBe(devMount + 1);
-    expect(r[firstNod]).toEqual(["mknod", "/dev/null", "20666", "1", "3"]);
+    const firstDevice = keys.indexOf("device");
+    expect(firstDevice).toBe(devMount + 1);
+    expect(r[firstDevice]).toEqual(["device", "/dev/null", "/dev/null", "1", "3"]);
     expect(r.find((x) => x[0] === "symlink" && x[2] === "/dev/ptmx")).toEqual(["symlink", "pts/ptmx", "/dev/ptmx"]);
     expect(r.find((x) => x[0] === "mount" && x[2] === "/etc/hosts")).toEqual(["mount", "/C/hosts", "/etc/hosts", "", "4096", ""]);
     expect(r[keys.indexOf("mount", 0) - 1]).toEqual(["mkdir", "/proc", "755"]);
     expect(r.find((x) => x[0] === "file")).toEqual(["file", "/etc/hostname", "644"]);
-    expect(keys.slice(-10)).toEqual(["hostname", "loopback", "argv", "env", "cwd", "user", "tty", "stdin", "cleanup", "cleanup"]);
-    expect(r.at(-5)).toEqual(["user", "0", "0"]);
+    expect(keys.slice(-14)).toEqual(["hostname", "loopback", "argv", "env", "cwd", "user", "caps", "nonewprivs", "seccomp", "keyring", "tty", "stdin", "cleanup", "cleanup"]);
+    expect(r.at(-9)).toEqual(["user", "0", "0"]);
+    // CHOWN (0) and KILL (5) in bounding, effective, permitted; nothing inheritable or ambient.
+    expect(r.at(-8)).toEqual(["caps", "0000000000000021", "0000000000000021", "0000000000000021", "0000000000000000", "0000000000000000"]);
+    // Masks and read-only paths come after every mount, before the pivot.
+    const lastMount = keys.lastIndexOf("mount");
+    expect(keys.indexOf("mask")).toBeGreaterThan(lastMount);
+    expect(r.filter((x) => x[0] === "readonly").map((x) => x[1])).toEqual(["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]);
   });
 
   test("a directory rootfs is bound onto itself", () => {
     const r = planRecords(buildSpec(input({}, { kind: "bind", path: "/srv/root" })));
     expect(r[2]).toEqual(["hmount", "/srv/root", "/srv/root", "", String(0x1000 | 0x4000), ""]);
+    expect(r[3]).toEqual(["hmount", "", "/srv/root", "", String(0x1000 | 0x20 | 0x4), ""]);
   });
 
   test("encoding: length prefix, magic, version, key/count/fields, NUL-terminated", () => {
