@@ -56,6 +56,10 @@ describe("escape suite: what a container keeps", () => {
       // Every capability box holds itself (this host's bounding set lacks SYS_RESOURCE).
       const hostBounding = /^CapBnd:\t([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"))![1];
       expect(await status(["--privileged"])).toBe(`CapBnd:\t${hostBounding}\nNoNewPrivs:\t1\nSeccomp:\t0\n`);
+      // systempaths=unconfined: /proc/interrupts is the host's again (masked, it reads as empty).
+      const sizes = async (opts: string[]) => (await box(root, ["run", ...opts, "sh", "-c", "wc -c < /proc/interrupts"])).stdout.trim();
+      expect(await sizes([])).toBe("0");
+      expect(Number(await sizes(["--security-opt", "systempaths=unconfined"]))).toBeGreaterThan(0);
       const bad = await box(root, ["run", "--cap-add", "CAP_FLY", "true"]);
       expect(bad.code).toBe(125);
       expect(bad.stderr).toBe('box: unknown capability "CAP_FLY"\n');

@@ -1,6 +1,6 @@
 /**
  * x86_64 system call numbers (the kernel's syscall_64.tbl, as musl's <bits/syscall.h> lists them,
- * plus the few added since: memfd_secret and later). Data, not logic: seccomp.ts looks names up here.
+ * plus the ones it lacks: quotactl_fd, memfd_secret and later). Data, not logic: filter.ts looks names up here.
  */
 export const X86_64_SYSCALLS: Readonly<Record<string, number>> = {
   read: 0,
@@ -357,6 +357,7 @@ export const X86_64_SYSCALLS: Readonly<Record<string, number>> = {
   process_madvise: 440,
   epoll_pwait2: 441,
   mount_setattr: 442,
+  quotactl_fd: 443,
   landlock_create_ruleset: 444,
   landlock_add_rule: 445,
   landlock_restrict_self: 446,
