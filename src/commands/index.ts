@@ -9,9 +9,17 @@ export interface CommandModule {
 /** Commands by name, loaded on first use so `box run` does not pay for the others. */
 export const commands: Record<string, () => Promise<CommandModule>> = {
   run: () => import("./run"),
+  pull: () => import("./pull"),
+  import: () => import("./import"),
+  images: () => import("./images"),
+  rmi: () => import("./rmi"),
 };
 
 /** One line per command for `box --help`. */
 export const summaries: Record<string, string> = {
   run: "Run a command in a new container",
+  pull: "Pull an Alpine release from a mirror into the image store",
+  import: "Import a root filesystem tarball as an image",
+  images: "List the images in the store",
+  rmi: "Remove images from the store",
 };

@@ -6,7 +6,7 @@ import { globalArgs, type Globals } from "../cli/shared";
 import { BoxError, EXIT } from "../errors";
 import { EMBEDDED_ALPINE } from "../image/alpine";
 import { formatRef, splitImageAndCommand, type ImageSource } from "../image/reference";
-import { collectStaleScratch, ensureEmbeddedImage } from "../image/store";
+import { collectStaleScratch, isNamed } from "../image/store";
 import { buildSpec, type SecurityInput } from "../spec/build";
 import { capabilitiesIn, resolveCapabilities } from "../spec/capabilities";
 import { encodePlan, planRecords } from "../spec/plan";
@@ -17,6 +17,7 @@ import {
 import { checkName, newId, shortId } from "../store/ids";
 import { onInterrupt } from "../store/interrupt";
 import { layoutFor, type Layout } from "../store/layout";
+import { requireRoot } from "./common";
 
 const args = {
   image: { type: "positional", required: false, valueHint: "IMAGE", description: `Image (default alpine:${EMBEDDED_ALPINE.version}, embedded), or a path to a directory to use as the root` },
@@ -257,17 +258,16 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   const env = checkEnv(o.env, process.env);
   const security = resolveSecurity(o, heldCapabilities());
 
+  requireRoot("run");
+
+  const layout = layoutFor(parsed.root ?? globals.root);
   const { image, command } = splitImageAndCommand(parsed.words, {
     rootfs: o.rootfs,
     forcedCommand: parsed.dashdash,
     isDirectory,
+    isStored: (name) => isNamed(layout, name),
   });
 
-  if (process.getuid?.() !== 0) {
-    throw new BoxError("box run needs root: run it as root or with sudo (rootless containers are not supported yet)");
-  }
-
-  const layout = layoutFor(parsed.root ?? globals.root);
   ensureDirs(layout);
   collectStale(layout);
   collectStaleScratch(layout);
@@ -295,6 +295,7 @@ async function start(
     let rootfs: RootAssembly;
     let etcDir: string;
     let imageName: string;
+    let imageDigest: string | undefined;
     if (image.kind === "directory") {
       const path = checkRootfsDir(image.path);
       if (command.length === 0) {
@@ -308,11 +309,13 @@ async function start(
       etcDir = join(path, "etc");
       imageName = path;
     } else {
-      const { embedded } = await import("../embedded");
-      const lower = await ensureEmbeddedImage(layout, embedded.alpinePath);
+      const { obtainForRun } = await import("../image/obtain");
+      const obtained = await obtainForRun(layout, image.ref);
+      const lower = obtained.rootfs;
       rootfs = { kind: "overlay", lower, upper: join(dir, "upper"), work: join(dir, "work"), merged: join(dir, "rootfs") };
       etcDir = join(lower, "etc");
       imageName = formatRef(image.ref);
+      imageDigest = obtained.digest;
     }
     const user = resolveUser(o.user, etcDir);
 
@@ -338,6 +341,7 @@ async function start(
       id,
       name: o.name,
       image: imageName,
+      imageDigest,
       argv,
       created: new Date().toISOString(),
       pid: process.pid,

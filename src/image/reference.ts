@@ -1,4 +1,3 @@
-import { BoxError } from "../errors";
 import { EMBEDDED_ALPINE } from "./alpine";
 
 export interface ImageRef {
@@ -19,25 +18,7 @@ export function formatRef(ref: ImageRef): string {
   return `${ref.name}:${ref.tag}`;
 }
 
-/** Images box knows by name. Today that is the embedded Alpine; the store adds more later. */
-export function isKnownImageName(name: string): boolean {
-  return name === EMBEDDED_ALPINE.name;
-}
-
-export type ImageSource =
-  | { kind: "embedded"; ref: ImageRef }
-  | { kind: "directory"; path: string };
-
-/** Resolves a reference to something box can run, or says why not. */
-export function resolveRef(ref: ImageRef): ImageSource {
-  if (ref.name === EMBEDDED_ALPINE.name && (EMBEDDED_ALPINE.tags as readonly string[]).includes(ref.tag)) {
-    return { kind: "embedded", ref: { name: ref.name, tag: EMBEDDED_ALPINE.version } };
-  }
-  throw new BoxError(
-    `image ${formatRef(ref)} is not available: this box carries alpine:${EMBEDDED_ALPINE.version} ` +
-      `(also known as ${EMBEDDED_ALPINE.tags.filter((t) => t !== EMBEDDED_ALPINE.version).map((t) => "alpine:" + t).join(", ")}), and cannot pull other images yet`,
-  );
-}
+export type ImageSource = { kind: "image"; ref: ImageRef } | { kind: "directory"; path: string };
 
 export interface ImageAndCommand {
   image: ImageSource;
@@ -46,7 +27,7 @@ export interface ImageAndCommand {
 
 /**
  * docker's `run [IMAGE] [COMMAND...]` with IMAGE optional. The first word is the image when it is:
- *   - a known image name, with or without a tag (`alpine`, `alpine:3.20.3`), or
+ *   - a known image name, with or without a tag (`alpine`, `alpine:3.19`, a name in the store), or
  *   - a path to a directory (it contains a '/', and is a directory): that directory is the rootfs.
  * Anything else is the command, run in the default image (alpine:latest). `--` before the words
  * forces that reading: `box run -- alpine` runs a command called alpine.
@@ -54,14 +35,14 @@ export interface ImageAndCommand {
  */
 export function splitImageAndCommand(
   words: readonly string[],
-  opts: { rootfs?: string; forcedCommand?: boolean; isDirectory: (path: string) => boolean },
+  opts: { rootfs?: string; forcedCommand?: boolean; isDirectory: (path: string) => boolean; isStored?: (name: string) => boolean },
 ): ImageAndCommand {
   if (opts.rootfs !== undefined) return { image: { kind: "directory", path: opts.rootfs }, command: [...words] };
-  const defaultImage = { kind: "embedded", ref: { name: EMBEDDED_ALPINE.name, tag: EMBEDDED_ALPINE.version } } as const;
+  const defaultImage = { kind: "image", ref: { name: EMBEDDED_ALPINE.name, tag: EMBEDDED_ALPINE.version } } as const;
   const first = words[0];
   if (first === undefined || opts.forcedCommand) return { image: defaultImage, command: [...words] };
   const ref = parseRef(first);
-  if (ref && isKnownImageName(ref.name)) return { image: resolveRef(ref), command: words.slice(1) };
+  if (ref && (ref.name === EMBEDDED_ALPINE.name || opts.isStored?.(ref.name))) return { image: { kind: "image", ref }, command: words.slice(1) };
   if (first.includes("/") && opts.isDirectory(first)) return { image: { kind: "directory", path: first }, command: words.slice(1) };
   return { image: defaultImage, command: [...words] };
 }

@@ -71,7 +71,17 @@ export async function unpackTar(input: Readable, dest: string): Promise<Stats> {
   const ex = tarExtract();
   input.pipe(ex);
   input.on("error", (err) => ex.destroy(err));
-  for await (const entry of ex) {
+  try {
+    for await (const entry of ex) await unpackEntry(entry);
+  } catch (err) {
+    if (err instanceof BoxError) throw err;
+    throw new BoxError(`cannot unpack the archive: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  // Directory modes and times last: a read-only directory must not stop its own contents.
+  for (const d of dirs.reverse()) own(d.path, d.header, false);
+  return stats;
+
+  async function unpackEntry(entry: AsyncIterable<unknown> & { header: Header; resume(): void }): Promise<void> {
     const h = entry.header;
     stats.entries++;
     const rel = memberPath(h.name);
@@ -111,12 +121,25 @@ export async function unpackTar(input: Readable, dest: string): Promise<Stats> {
         if (links.has(target)) links.add(rel);
         break;
       }
+      case "character-device":
+      case "block-device":
+      case "fifo": {
+        clear(abs, rel, false);
+        const type = h.type === "fifo" ? 0o010000 : h.type === "block-device" ? 0o060000 : 0o020000;
+        const { mknod } = await import("./native");
+        mknod(abs, type | ((h.mode ?? 0o600) & 0o7777), h.devmajor ?? 0, h.devminor ?? 0);
+        own(abs, h, false);
+        break;
+      }
       default:
-        refuse(h.name, `box cannot unpack entries of type ${h.type} yet`);
+        refuse(h.name, `it is of type ${h.type}, which box does not unpack`);
+    }
+    // Extended attributes (file capabilities among them), as GNU tar and bsdtar store them in pax headers.
+    const xattrs = Object.entries(h.pax ?? {}).filter(([k]) => k.startsWith("SCHILY.xattr."));
+    if (xattrs.length > 0 && h.type !== "link") {
+      const { lsetxattr } = await import("./native");
+      for (const [k, v] of xattrs) lsetxattr(abs, k.slice("SCHILY.xattr.".length), Buffer.from(v, "latin1"));
     }
     entry.resume(); // drain whatever was not read (directories, links)
   }
-  // Directory modes and times last: a read-only directory must not stop its own contents.
-  for (const d of dirs.reverse()) own(d.path, d.header, false);
-  return stats;
 }

@@ -10,6 +10,8 @@ export interface ContainerState {
   id: string;
   name?: string;
   image: string;
+  /** The stored image the container runs on (none for a --rootfs directory). */
+  imageDigest?: string;
   argv: string[];
   created: string;
   /** The supervisor (box's own process after it exec'd into the helper) and its start time,
@@ -123,7 +125,7 @@ function safeMtime(path: string): number {
 }
 
 export function ensureDirs(layout: Layout): void {
-  for (const dir of [layout.lib, layout.run, layout.images, layout.containers, layout.names, layout.tmp]) {
+  for (const dir of [layout.lib, layout.run, layout.images, layout.containers, layout.names, layout.refs, layout.locks, layout.tmp]) {
     if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 }

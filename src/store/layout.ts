@@ -9,6 +9,9 @@ export interface Layout {
   images: string;
   containers: string;
   names: string;
+  /** Image names: <refs>/<name>:<tag> holds a digest. */
+  refs: string;
+  locks: string;
   /** Scratch space on the same filesystem as images, so finished work can be renamed into place. */
   tmp: string;
 }
@@ -23,6 +26,8 @@ export function layoutFor(root: string | undefined, env: Record<string, string |
     images: join(lib, "images"),
     containers: join(lib, "containers"),
     names: join(lib, "names"),
+    refs: join(lib, "refs"),
+    locks: join(lib, "locks"),
     tmp: join(lib, "tmp"),
   };
 }

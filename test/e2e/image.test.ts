@@ -38,7 +38,8 @@ describe("box images: the embedded Alpine", () => {
       const stored = join(root, "images", DIGEST);
       const before = statSync(join(stored, "rootfs")).ino;
       const meta = JSON.parse(readFileSync(join(stored, "image.json"), "utf8"));
-      expect(meta).toEqual({ name: "alpine", tag: "3.20.3", digest: `sha256:${DIGEST}`, source: "embedded" });
+      expect(meta).toEqual({ digest: DIGEST, source: "embedded", size: statSync(ALPINE_TARBALL).size, created: expect.any(String) });
+      expect(readFileSync(join(root, "refs/alpine:3.20.3"), "utf8")).toBe(DIGEST + "\n");
       expect((await box(root, ["run", "sh", "-c", "echo x > /etc/new; rm -rf /usr/share"])).code).toBe(0);
       expect(statSync(join(stored, "rootfs")).ino).toBe(before);
       expect(existsSync(join(stored, "rootfs/etc/new"))).toBe(false);

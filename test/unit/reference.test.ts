@@ -3,7 +3,8 @@ import { parseRef, splitImageAndCommand } from "../../src/image/reference";
 
 const dirs = new Set(["/srv/rootfs", "./rootfs"]);
 const isDirectory = (p: string) => dirs.has(p);
-const alpine = { kind: "embedded", ref: { name: "alpine", tag: "3.20.3" } } as const;
+const alpine = { kind: "image", ref: { name: "alpine", tag: "3.20.3" } } as const;
+const image = (name: string, tag: string) => ({ kind: "image", ref: { name, tag } }) as const;
 
 describe("image or command", () => {
   test("image references", () => {
@@ -16,9 +17,11 @@ describe("image or command", () => {
   });
 
   test("a known image name is the image; the rest is the command", () => {
-    expect(splitImageAndCommand(["alpine", "ls", "-la"], { isDirectory })).toEqual({ image: alpine, command: ["ls", "-la"] });
-    expect(splitImageAndCommand(["alpine:latest"], { isDirectory })).toEqual({ image: alpine, command: [] });
-    expect(splitImageAndCommand(["alpine:3.20"], { isDirectory }).image).toEqual(alpine);
+    expect(splitImageAndCommand(["alpine", "ls", "-la"], { isDirectory })).toEqual({ image: image("alpine", "latest"), command: ["ls", "-la"] });
+    expect(splitImageAndCommand(["alpine:3.19"], { isDirectory })).toEqual({ image: image("alpine", "3.19"), command: [] });
+    // A name in the store is an image; the same word unknown to the store is a command.
+    expect(splitImageAndCommand(["debian:12", "bash"], { isDirectory, isStored: (n) => n === "debian" })).toEqual({ image: image("debian", "12"), command: ["bash"] });
+    expect(splitImageAndCommand(["debian", "x"], { isDirectory, isStored: () => false })).toEqual({ image: alpine, command: ["debian", "x"] });
   });
 
   test("any other word is the command, in the default image", () => {
@@ -38,9 +41,5 @@ describe("image or command", () => {
   test("--rootfs and -- make every word the command", () => {
     expect(splitImageAndCommand(["alpine", "x"], { isDirectory, rootfs: "/r" })).toEqual({ image: { kind: "directory", path: "/r" }, command: ["alpine", "x"] });
     expect(splitImageAndCommand(["alpine"], { isDirectory, forcedCommand: true })).toEqual({ image: alpine, command: ["alpine"] });
-  });
-
-  test("an alpine tag that is not embedded is a clear error", () => {
-    expect(() => splitImageAndCommand(["alpine:3.19", "sh"], { isDirectory })).toThrow("image alpine:3.19 is not available");
   });
 });
