@@ -1,6 +1,7 @@
 /**
  * npm run bench: box against crun, runc, bwrap and unshare on the same rootfs, in one hyperfine run,
- * reported as ratios; then what box leaves resident per running container, and the size of dist/box.
+ * reported as ratios; unpacking the Alpine minirootfs against GNU tar; what box leaves resident per
+ * running container; and the size of dist/box.
  *
  * Needs root, dist/box (npm run build), and Debian's crun, runc, bubblewrap and hyperfine (installed
  * with apt-get when missing). crun refuses this machine's hybrid cgroup layout, so the whole run
@@ -75,13 +76,23 @@ try {
   proc.kill("SIGTERM");
   await proc.exited;
 
+  // Unpacking: box import of the Alpine minirootfs against GNU tar -xzf of the same file.
+  const unpackJson = join(work, "unpack.json");
+  const into = join(work, "unpack-tar");
+  const store = join(work, "unpack-box");
+  const prepare = `rm -rf ${into} ${store}; mkdir ${into}`;
+  await $`hyperfine -N --warmup 3 --runs 30 --prepare ${"sh -c '" + prepare + "'"} --export-json ${unpackJson} -n box ${`${BOX} --root ${store} import ${TARBALL} bench`} -n tar ${`tar -xzf ${TARBALL} -C ${into}`}`;
+  const unpack = JSON.parse(readFileSync(unpackJson, "utf8")).results as Array<{ command: string; median: number }>;
+  const [ub, ut] = ["box", "tar"].map((n) => unpack.find((r) => r.command === n)!.median);
+
   const size = statSync(BOX).size;
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${(await $`uname -r`.text()).trim()}`;
   console.log(`\nmachine: ${machine}`);
   console.log("start and run /bin/true in a new container, same rootfs (hyperfine -N, 200 runs):\n");
   console.log("| tool | median | mean ± σ | box / tool |\n| --- | --- | --- | --- |");
   for (const r of rows) console.log(`| ${r.tool} | ${r.median} | ${r["mean ± σ"]} | ${r["box / tool"]} |`);
-  console.log(`\nresident per running container (supervisor + init): ${resident} kB`);
+  console.log(`\nunpacking the Alpine minirootfs: box import ${(ub! * 1000).toFixed(1)} ms, GNU tar -xzf ${(ut! * 1000).toFixed(1)} ms, ratio ${(ub! / ut!).toFixed(2)} (target at most 1.5)`);
+  console.log(`resident per running container (supervisor + init): ${resident} kB`);
   console.log(`dist/box: ${(size / 2 ** 20).toFixed(1)} MiB`);
 } finally {
   rmSync(work, { recursive: true, force: true });

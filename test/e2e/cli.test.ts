@@ -19,7 +19,9 @@ describe("box: help and version", () => {
       const r = await run([BOX, ...args]);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain("USAGE box [OPTIONS]");
-      expect(r.stdout).toMatch(/COMMANDS\n\n\s+run\s+Run a command in a new container/);
+      for (const [cmd, what] of [["run", "Run a command in a new container"], ["pull", "Pull an Alpine release"], ["import", "Import a root filesystem tarball"], ["images", "List the images"], ["rmi", "Remove images"]]) {
+        expect(r.stdout).toMatch(new RegExp(`\\n\\s+${cmd}\\s+${what}`));
+      }
       expect(r.stdout).toMatch(/--root=<DIR>\s+Where box keeps all its state/);
       expect(r.stdout).not.toContain("\x1b[");
     }
@@ -35,6 +37,14 @@ describe("box: help and version", () => {
       }
       expect(r.stdout).toContain("IMAGE OR COMMAND");
       expect(r.stdout).toContain("125 when box failed");
+    }
+  });
+
+  test("every command has --help", async () => {
+    for (const cmd of ["run", "pull", "import", "images", "rmi"]) {
+      const r = await run([BOX, cmd, "--help"]);
+      expect({ cmd, code: r.code }).toEqual({ cmd, code: 0 });
+      expect(r.stdout).toContain(`USAGE box ${cmd}`);
     }
   });
 
