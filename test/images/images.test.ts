@@ -257,3 +257,35 @@ describe("box pull on a terminal", () => {
       expect(out).toMatch(/alpine:3\.19\.4 \[=+\] 3\.1 MB\/3\.1 MB [\d.]+ (kB|MB)\/s ETA 0s/);
     }));
 });
+
+describe("box import: exact unpacking", () => {
+  test("device nodes, fifos and extended attributes are kept", () =>
+    withRoot(async (root) => {
+      const { pack } = await import("tar-stream");
+      const p = pack();
+      p.entry({ name: "dev/", type: "directory", mode: 0o755 });
+      p.entry({ name: "dev/mynull", type: "character-device", mode: 0o666, devmajor: 1, devminor: 3 });
+      p.entry({ name: "dev/myblock", type: "block-device", mode: 0o600, devmajor: 7, devminor: 0 });
+      p.entry({ name: "run/", type: "directory", mode: 0o755 });
+      p.entry({ name: "run/pipe", type: "fifo", mode: 0o644 });
+      p.entry({ name: "etc/", type: "directory", mode: 0o755 });
+      p.entry({ name: "etc/tagged", type: "file", mode: 0o644, pax: { "SCHILY.xattr.user.box": "kept" } }, "x");
+      p.finalize();
+      const chunks: Buffer[] = [];
+      for await (const c of p) chunks.push(c as Buffer);
+      const tar = join(work, "special.tar");
+      writeFileSync(tar, Buffer.concat(chunks));
+      const r = await box(root, ["import", tar, "special"]);
+      expect(r.stderr).toBe("");
+      const digest = r.stdout.trim().slice(7);
+      const rootfs = join(root, "images", digest, "rootfs");
+      const { statSync } = await import("node:fs");
+      const chr = statSync(join(rootfs, "dev/mynull"));
+      expect([chr.isCharacterDevice(), Math.floor(chr.rdev / 256), chr.rdev % 256, chr.mode & 0o777]).toEqual([true, 1, 3, 0o666]);
+      const blk = statSync(join(rootfs, "dev/myblock"));
+      expect([blk.isBlockDevice(), Math.floor(blk.rdev / 256), blk.rdev % 256]).toEqual([true, 7, 0]);
+      expect(statSync(join(rootfs, "run/pipe")).isFIFO()).toBe(true);
+      const xattr = await run(["python3", "-c", `import os; print(os.getxattr(${JSON.stringify(join(rootfs, "etc/tagged"))}, "user.box").decode())`]);
+      expect(xattr.stdout).toBe("kept\n");
+    }));
+});
