@@ -49,6 +49,8 @@ static const struct keydef keys[] = {
 	{ "tty", 1, 1, 1 },
 	{ "stdin", 1, 1, 1 },
 	{ "cgroup", 1, 1, 0 },      /* a cgroup.procs file the supervisor writes the container's pid into */
+	{ "rmcgroup", 1, 1, 0 },    /* a cgroup directory removed after the container ended */
+	{ "oom", 3, 3, 0 },         /* memory.events or memory.oom_control; what to say of OOM kills when the command was killed, when not */
 	{ "cleanup", 1, 1, 0 },     /* a host path removed (recursively, never across mounts) afterwards */
 };
 

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -40,13 +41,61 @@ static int join_cgroups(const struct plan *p, pid_t pid)
 	return 0;
 }
 
+/* A cgroup can be removed once its last process has gone; the kernel reaps the rest of the PID
+ * namespace just after init, so a busy cgroup is tried again for a while. */
+static void remove_cgroup(const char *dir)
+{
+	for (int i = 0; i < 200; i++) {
+		if (rmdir(dir) == 0 || errno == ENOENT)
+			return;
+		if (errno != EBUSY)
+			break;
+		usleep(10000);
+	}
+	fail(errno, "cannot remove the cgroup %s (the next box command will)", dir);
+	report_print(&g_report);
+}
+
 static void cleanup(const struct plan *p)
 {
 	for (int i = 0; i < p->nrecords; i++) {
-		if (strcmp(p->records[i].key, "cleanup") == 0 && remove_tree(p->records[i].fields[0]) < 0) {
+		const struct record *r = &p->records[i];
+		if (strcmp(r->key, "rmcgroup") == 0)
+			remove_cgroup(r->fields[0]);
+		else if (strcmp(r->key, "cleanup") == 0 && remove_tree(r->fields[0]) < 0)
 			report_print(&g_report);
+	}
+}
+
+/* After the container ended: did the kernel's OOM killer act in its cgroup? The counter is the
+ * "oom_kill N" line of memory.events (v2) or memory.oom_control (v1). Says so, and returns the
+ * status box ends with: 137 when the command was killed, else its own. */
+static int report_oom(const struct plan *p, int status)
+{
+	for (int i = 0; i < p->nrecords; i++) {
+		const struct record *r = &p->records[i];
+		if (strcmp(r->key, "oom") != 0)
+			continue;
+		char buf[1024];
+		int fd = open(r->fields[0], O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		const char *line = strstr(buf, "oom_kill ");
+		while (line && line != buf && line[-1] != '\n')
+			line = strstr(line + 1, "oom_kill ");
+		if (line && atol(line + 9) > 0) {
+			fail(0, "%s", status > 128 ? r->fields[1] : r->fields[2]);
+			report_print(&g_report);
+			if (status > 128)
+				status = 137;
 		}
 	}
+	return status;
 }
 
 static int recv_master(int sock)
@@ -210,6 +259,7 @@ int supervise(const struct plan *p)
 		waitpid(pid, &wstatus, 0);
 	terminal_restore();
 	status = WIFSIGNALED(wstatus) ? 128 + WTERMSIG(wstatus) : WEXITSTATUS(wstatus);
+	status = report_oom(p, status);
 	cleanup(p);
 	return status;
 

@@ -18,6 +18,10 @@ import { checkName, newId, shortId } from "../store/ids";
 import { onInterrupt } from "../store/interrupt";
 import { layoutFor, type Layout } from "../store/layout";
 import { requireRoot } from "./common";
+import { detect as detectCgroups } from "../cgroup/detect";
+import { resolveLimits, DEFAULT_PIDS_LIMIT, type LimitFlags, type Limits } from "../cgroup/limits";
+import { createCgroup, oomMessages, removeCgroup, type ContainerCgroup } from "../cgroup/setup";
+import { availableParallelism } from "node:os";
 
 const args = {
   image: { type: "positional", required: false, valueHint: "IMAGE", description: `Image (default alpine:${EMBEDDED_ALPINE.version}, embedded), or a path to a directory to use as the root` },
@@ -34,6 +38,12 @@ const args = {
   "cap-add": { type: "string", valueHint: "CAP", description: "Add a capability to the default set (repeatable; ALL for every one)" },
   "cap-drop": { type: "string", valueHint: "CAP", description: "Drop a capability from the default set (repeatable; ALL for every one)" },
   privileged: { type: "boolean", description: "Every capability, no seccomp filter, no masked paths, writable /sys" },
+  "pids-limit": { type: "string", valueHint: "N", description: `Most processes the container may have (default ${DEFAULT_PIDS_LIMIT}; -1 for no limit)` },
+  memory: { type: "string", alias: "m", valueHint: "SIZE", description: "Memory limit, like 64m or 1g (no swap unless --memory-swap)" },
+  "memory-swap": { type: "string", valueHint: "SIZE", description: "Memory plus swap the container may use (-1: unlimited swap)" },
+  cpus: { type: "string", valueHint: "X", description: "CPUs the container may use, like 0.5 (a CFS quota)" },
+  "cpu-shares": { type: "string", valueHint: "N", description: "Relative CPU weight, cgroup v1 style (2-262144; default 1024)" },
+  "cpu-weight": { type: "string", valueHint: "N", description: "Relative CPU weight, cgroup v2 style (1-10000; default 100)" },
   "security-opt": { type: "string", valueHint: "OPT", description: "seccomp=unconfined, no-new-privileges[=false], systempaths=unconfined (repeatable)" },
   ...globalArgs,
 } as const satisfies ArgsDef;
@@ -76,6 +86,7 @@ export interface RunOptions {
   capDrop: string[];
   privileged: boolean;
   securityOpt: string[];
+  limits: LimitFlags;
 }
 
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
@@ -239,6 +250,14 @@ export function parseRun(tokens: readonly string[]) {
     capDrop: (o["cap-drop"] as string[] | undefined) ?? [],
     privileged: o.privileged === true,
     securityOpt: (o["security-opt"] as string[] | undefined) ?? [],
+    limits: {
+      pidsLimit: o["pids-limit"] as string | undefined,
+      memory: o.memory as string | undefined,
+      memorySwap: o["memory-swap"] as string | undefined,
+      cpus: o.cpus as string | undefined,
+      cpuShares: o["cpu-shares"] as string | undefined,
+      cpuWeight: o["cpu-weight"] as string | undefined,
+    },
   };
   return { options, root: o.root as string | undefined, words: line.words, dashdash: line.dashdash, help: line.help };
 }
@@ -257,6 +276,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   if (o.workdir !== undefined) checkWorkdir(o.workdir);
   const env = checkEnv(o.env, process.env);
   const security = resolveSecurity(o, heldCapabilities());
+  const limits = resolveLimits(o.limits, availableParallelism());
 
   requireRoot("run");
 
@@ -271,7 +291,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   ensureDirs(layout);
   collectStale(layout);
   collectStaleScratch(layout);
-  return await start(layout, image, command, o, env, security);
+  return await start(layout, image, command, o, env, security, limits);
 }
 
 async function start(
@@ -281,12 +301,15 @@ async function start(
   o: RunOptions,
   env: string[],
   security: SecurityInput,
+  limits: Limits,
 ): Promise<number> {
   const id = newId();
   const dir = containerDir(layout, id);
   let created = false;
   let named = false;
+  let cgroup: ContainerCgroup | undefined;
   const undo = () => {
+    if (cgroup) removeCgroup(cgroup.dirs);
     if (created) removeContainer(layout, id, named ? o.name : undefined);
   };
   const done = onInterrupt(undo);
@@ -335,8 +358,12 @@ async function start(
     writeFileSync(etcFiles.hosts, hostsFile(hostname), { mode: 0o644 });
     writeFileSync(etcFiles.resolvConf, containerResolvConf(readHostResolvConf()), { mode: 0o644 });
 
-    // 3. What box remembers while it runs: this process's pid is the supervisor's after the exec.
+    // 3. The cgroup, with its limits, ready for the container's first process.
     const argv = command.length > 0 ? command : ["/bin/sh"];
+    cgroup = createCgroup(detectCgroups(), id, limits);
+    const [oomKilled, oomOther] = cgroup.oom ? oomMessages(cgroup.oom.limit, argv[0]!) : ["", ""];
+
+    // 4. What box remembers while it runs: this process's pid is the supervisor's after the exec.
     writeState(layout, {
       id,
       name: o.name,
@@ -346,9 +373,10 @@ async function start(
       created: new Date().toISOString(),
       pid: process.pid,
       pidStart: processStart(process.pid) ?? "",
+      cgroups: cgroup.dirs,
     });
 
-    // 4. The spec, the plan, and the helper that carries it out. Foreground containers are removed
+    // 5. The spec, the plan, and the helper that carries it out. Foreground containers are removed
     // by the helper when they end.
     const spec = buildSpec({
       process: {
@@ -362,6 +390,12 @@ async function start(
         stdin: o.interactive,
       },
       security,
+      cgroup: {
+        procs: cgroup.procs,
+        dirs: cgroup.dirs,
+        mounts: cgroup.mounts,
+        oom: cgroup.oom ? { file: cgroup.oom.file, killed: oomKilled, other: oomOther } : undefined,
+      },
       rootfs,
       etcFiles,
       cleanup: [dir, statePath(layout, id), ...(o.name !== undefined ? [join(layout.names, o.name)] : [])],

@@ -35,9 +35,18 @@ export const MASKED_PATHS = [
 
 export const READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
+/** The container's cgroup as made on the host (src/cgroup/setup.ts). */
+export interface CgroupInput {
+  procs: string[];
+  dirs: string[];
+  mounts: Mount[];
+  oom?: { file: string; killed: string; other: string };
+}
+
 export interface SpecInput {
   process: ProcessInput;
   security: SecurityInput;
+  cgroup?: CgroupInput;
   rootfs: RootAssembly;
   /** Host files bound over the container's /etc/hostname, /etc/hosts and /etc/resolv.conf. */
   etcFiles: { hostname: string; hosts: string; resolvConf: string };
@@ -93,6 +102,12 @@ function mounts(etc: SpecInput["etcFiles"], privileged: boolean): Mount[] {
   ];
 }
 
+/** /sys/fs/cgroup goes over /sys, so right after it. */
+function withCgroupMounts(base: Mount[], cgroup: Mount[]): Mount[] {
+  const at = base.findIndex((m) => m.destination === "/sys") + 1;
+  return [...base.slice(0, at), ...cgroup, ...base.slice(at)];
+}
+
 export function buildSpec(input: SpecInput): Spec {
   const p = input.process;
   const sec = input.security;
@@ -114,7 +129,7 @@ export function buildSpec(input: SpecInput): Spec {
     },
     root: { path: input.rootfs.kind === "overlay" ? input.rootfs.merged : input.rootfs.path },
     hostname: p.hostname,
-    mounts: mounts(input.etcFiles, sec.privileged),
+    mounts: withCgroupMounts(mounts(input.etcFiles, sec.privileged), input.cgroup?.mounts ?? []),
     linux: {
       namespaces: ["mount", "uts", "ipc", "network", "pid", "cgroup"],
       devices: DEVICES,
@@ -128,7 +143,9 @@ export function buildSpec(input: SpecInput): Spec {
       rootfs: input.rootfs,
       // The working directory is created when missing, as docker does.
       dirs: ["/proc", "/dev", "/sys", "/etc", ...(cwd !== "/" ? [cwd] : [])],
-      cgroupProcs: [],
+      cgroupProcs: input.cgroup?.procs ?? [],
+      cgroupDirs: input.cgroup?.dirs ?? [],
+      oom: input.cgroup?.oom,
       cleanup: input.cleanup,
       sessionKeyring: true,
     },

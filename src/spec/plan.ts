@@ -91,8 +91,12 @@ export function planRecords(spec: Spec): PlanRecord[] {
     }
   }
   for (const m of spec.mounts) {
-    r.push(m.mountpoint === "dir" ? ["mkdir", m.destination, "755"] : ["file", m.destination, "644"]);
     const { flags, data } = mountFlags(m.options);
+    if (m.type === "remount") {
+      r.push(["mount", "", m.destination, "", String(flags | MS.remount), data]);
+      continue;
+    }
+    r.push(m.mountpoint === "dir" ? ["mkdir", m.destination, "755"] : ["file", m.destination, "644"]);
     r.push(["mount", m.source, m.destination, m.type === "bind" ? "" : m.type, String(flags), data]);
     if (m.destination === "/dev") {
       for (const d of spec.linux.devices) r.push(["device", d.path, d.path, String(d.major), String(d.minor)]);
@@ -116,6 +120,8 @@ export function planRecords(spec: Spec): PlanRecord[] {
   r.push(["tty", spec.process.terminal ? "1" : "0"]);
   r.push(["stdin", spec.process.stdin ? "1" : "0"]);
   for (const c of spec.box.cgroupProcs) r.push(["cgroup", c]);
+  if (spec.box.oom) r.push(["oom", spec.box.oom.file, spec.box.oom.killed, spec.box.oom.other]);
+  for (const d of spec.box.cgroupDirs) r.push(["rmcgroup", d]);
   for (const c of spec.box.cleanup) r.push(["cleanup", c]);
   return r;
 }

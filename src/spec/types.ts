@@ -10,7 +10,8 @@ export interface Mount {
   source: string;
   /** OCI-style options: flags (nosuid, nodev, noexec, ro, bind, rbind, strictatime, ...) and data (mode=755). */
   options: string[];
-  /** What to create at the destination first when it is missing: a directory or an empty file. */
+  /** What to create at the destination first when it is missing: a directory or an empty file.
+   * type "remount" changes the flags of what is already mounted there. */
   mountpoint: "dir" | "file";
 }
 
@@ -65,6 +66,10 @@ export interface Spec {
     dirs: string[];
     /** cgroup.procs files the container's first process is written into before it goes on. */
     cgroupProcs: string[];
+    /** The container's cgroup directories, removed after it ended. */
+    cgroupDirs: string[];
+    /** Where to look for OOM kills afterwards, and what to say: when the command was killed, when not. */
+    oom?: { file: string; killed: string; other: string };
     /** Host paths removed after the container ended. */
     cleanup: string[];
     /** Start the command in a fresh session keyring, not the host's. */

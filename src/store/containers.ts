@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { removeCgroup } from "../cgroup/setup";
 import { BoxError } from "../errors";
 import { writeFileAtomic } from "./atomic";
 import { shortId } from "./ids";
@@ -12,6 +13,8 @@ export interface ContainerState {
   image: string;
   /** The stored image the container runs on (none for a --rootfs directory). */
   imageDigest?: string;
+  /** The container's cgroup directories on the host. */
+  cgroups?: string[];
   argv: string[];
   created: string;
   /** The supervisor (box's own process after it exec'd into the helper) and its start time,
@@ -82,6 +85,9 @@ export function reserveName(layout: Layout, name: string, id: string): void {
 }
 
 export function removeContainer(layout: Layout, id: string, name?: string): void {
+  const state = readState(layout, id);
+  // Its cgroups first: while one cannot be removed yet, the state that names it is kept for next time.
+  if (state?.cgroups && !removeCgroup(state.cgroups, 2000)) return;
   rmSync(containerDir(layout, id), { recursive: true, force: true });
   rmSync(statePath(layout, id), { force: true });
   if (name) {

@@ -3,7 +3,7 @@
  * afterwards that nothing was left behind on the host.
  */
 import { expect } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -81,15 +81,20 @@ async function settle(before: Set<string>): Promise<string[]> {
 export interface Snapshot {
   helpers: Set<string>;
   net: string[];
+  cgroups: Set<string>;
 }
 
 export function snapshot(): Snapshot {
-  return { helpers: new Set(boxProcesses().map((p) => p.split(":")[0]!)), net: readdirSync("/sys/class/net").sort() };
+  return {
+    helpers: new Set(boxProcesses().map((p) => p.split(":")[0]!)),
+    net: readdirSync("/sys/class/net").sort(),
+    cgroups: new Set(cgroupDirsOfBox()),
+  };
 }
 
 /**
- * Nothing left behind: no helper process started since the snapshot, no mount mentioning the root,
- * no cgroup of box, no container state or scratch files, no new network interface.
+ * Nothing left behind: no helper process or container cgroup made since the snapshot, no mount
+ * mentioning the root, no container state or scratch files, no new network interface.
  */
 export async function expectNoLeaks(root: string, before: Snapshot): Promise<void> {
   expect(await settle(before.helpers)).toEqual([]);
@@ -99,7 +104,7 @@ export async function expectNoLeaks(root: string, before: Snapshot): Promise<voi
     const dir = join(root, sub);
     if (existsSync(dir)) expect({ [sub]: readdirSync(dir) }).toEqual({ [sub]: [] });
   }
-  expect(cgroupDirsOfBox()).toEqual([]);
+  expect(cgroupDirsOfBox().filter((c) => !before.cgroups.has(c))).toEqual([]);
   expect(readdirSync("/sys/class/net").sort()).toEqual(before.net);
 }
 
@@ -115,11 +120,27 @@ export async function withRoot(body: (root: string) => Promise<void>): Promise<v
   }
 }
 
+/**
+ * Container cgroups left on the host: any directory inside a "box" cgroup of any hierarchy (box
+ * nests its "box" parent under its own cgroup, which may be deep, so this looks a few levels down).
+ */
 export function cgroupDirsOfBox(): string[] {
   const found: string[] = [];
-  for (const base of ["/sys/fs/cgroup", ...safeList("/sys/fs/cgroup").map((c) => join("/sys/fs/cgroup", c))]) {
-    if (existsSync(join(base, "box"))) found.push(join(base, "box"));
-  }
+  const walk = (dir: string, depth: number) => {
+    for (const entry of safeList(dir)) {
+      const path = join(dir, entry);
+      let isDir = false;
+      try {
+        isDir = statSync(path).isDirectory();
+      } catch {
+        continue;
+      }
+      if (!isDir) continue;
+      if (entry === "box") found.push(...safeList(path).filter((c) => /^[0-9a-f]{64}$/.test(c)).map((c) => join(path, c)));
+      else if (depth > 0) walk(path, depth - 1);
+    }
+  };
+  walk("/sys/fs/cgroup", 4);
   return found;
 }
 
