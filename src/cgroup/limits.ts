@@ -78,12 +78,12 @@ export function resolveLimits(f: LimitFlags, cpuCount: number): Limits {
 
 /** The cgroup v2 weight for v1 shares, as runc converts them. */
 export function sharesToWeight(shares: number): number {
-  return Math.round(1 + ((shares - 2) * 9999) / 262142);
+  return 1 + Math.floor(((shares - 2) * 9999) / 262142);
 }
 
 /** The v1 shares for a v2 weight (the inverse). */
 export function weightToShares(weight: number): number {
-  return Math.round(2 + ((weight - 1) * 262142) / 9999);
+  return 2 + Math.floor(((weight - 1) * 262142) / 9999);
 }
 
 export function humanBytes(n: number): string {

@@ -52,7 +52,7 @@ describe("box run: limits", () => {
   test("--cpu-shares and --cpu-weight reach the cgroup", () =>
     withRoot(async (root) => {
       const r = await box(root, ["run", "--cpu-shares", "512", "sh", "-c", `cat ${V("cpu/cpu.shares", "cpu.weight")}`]);
-      expect(["512", "20"]).toContain(r.stdout.trim()); // v1 shares, or the same as a v2 weight
+      expect(["512", "20"]).toContain(r.stdout.trim()); // v1 shares, or the same as a v2 weight (runc's conversion)
     }));
 
   test("nonsense limits get a clear error and exit 125, leaving nothing", () =>
