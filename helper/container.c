@@ -336,9 +336,9 @@ static int enter_root(int rootfd)
 	return 0;
 }
 
-/* Step 9: a pty of the container's own devpts instance; the master goes to the supervisor, the
- * slave's number is returned so the command can open it as its controlling terminal. */
-static int open_console(int console_w, int *ptn)
+/* A pty of the devpts instance at /dev/pts (the container's, once inside its root): the master,
+ * unlocked, and the slave's number. */
+int open_pty(int *ptn)
 {
 	unsigned int n;
 	int unlock = 0;
@@ -349,6 +349,17 @@ static int open_console(int console_w, int *ptn)
 		close(m);
 		return fail(errno, "cannot unlock a pseudo-terminal in the container");
 	}
+	*ptn = (int)n;
+	return m;
+}
+
+/* Step 9: a pty of the container's own devpts; the master goes to the supervisor, the slave's
+ * number is kept so the command can open it as its controlling terminal. */
+static int open_console(int console_w, int *ptn)
+{
+	int m = open_pty(ptn);
+	if (m < 0)
+		return m;
 	char cbuf[CMSG_SPACE(sizeof(int))];
 	char byte = 'm';
 	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
@@ -361,11 +372,10 @@ static int open_console(int console_w, int *ptn)
 	memcpy(CMSG_DATA(c), &m, sizeof(int));
 	int ret = sendmsg(console_w, &msg, MSG_NOSIGNAL) < 0 ? fail(errno, "cannot pass the terminal to box") : 0;
 	close(m);
-	*ptn = (int)n;
 	return ret;
 }
 
-static int wait_sync(int fd)
+int wait_sync(int fd)
 {
 	char b;
 	int ret = read_all(fd, &b, 1);
@@ -477,7 +487,7 @@ static int check_cwd(const char *cwd)
 /* The command, from a copy of PID 1 to exec. The order is the kernel's: the bounding set while we
  * are root; keep capabilities across the uid change; the sets; then no_new_privs and seccomp,
  * which must come last because it would refuse what comes after it. */
-static _Noreturn void command_main(const struct plan *p, const struct channels *ch, int ptn)
+_Noreturn void command_main(const struct plan *p, const struct channels *ch, int ptn)
 {
 	/* a. Own session (and the pty as controlling terminal), stdio, a fresh keyring. */
 	setsid();

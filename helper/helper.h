@@ -52,6 +52,12 @@ struct plan {
 	int session_keyring;
 	struct sock_filter *seccomp; /* NULL: unconfined */
 	unsigned short seccomp_len;
+	const char *detach;        /* background run: what to print (the id) once the command runs */
+	const char *log_path;      /* detached: where the container's output goes */
+	long log_cap;
+	const char *pidfile;
+	const char *exitfile;
+	pid_t join_pid;            /* exec: the running container's init, whose namespaces to join */
 	int tty;                   /* give the command a pty of the container's own devpts */
 	int stdin_open;            /* -i: the command reads box's stdin; otherwise /dev/null */
 };
@@ -82,6 +88,14 @@ struct channels {
 };
 _Noreturn void container_main(const struct plan *p, const struct channels *ch);
 
+/* The command's side, from stdio to exec (container.c); exec into a running container uses it too. */
+_Noreturn void command_main(const struct plan *p, const struct channels *ch, int ptn);
+int wait_sync(int fd);
+
+/* exec.c: join a running container (box exec). */
+int join_container(pid_t pid);
+int open_pty(int *ptn);
+
 /* init.c: PID 1 of the container. */
 _Noreturn void init_main(pid_t command);
 
@@ -91,7 +105,10 @@ int supervise(const struct plan *p);
 /* relay.c: copy bytes between the host's stdio and the container's pipes or pty. */
 struct relay {
 	int in_from, in_to;       /* host stdin -> container; -1 when not relayed */
-	int out_from[2];          /* container stdout, stderr (pipes or pty master) -> host 1, 2; -1 unused */
+	int out_from[2];          /* container stdout, stderr (pipes or pty master) -> out_to; -1 unused */
+	int out_to[2];            /* where they go: the host's 1 and 2, or the log of a detached container */
+	const char *log_path;     /* the log, rotated to log_path.1 past log_cap bytes */
+	long log_cap;
 	int pty_master;           /* -1 without a tty */
 	int sigfd;                /* signalfd of the supervisor */
 };

@@ -49,7 +49,12 @@ static const struct keydef keys[] = {
 	{ "tty", 1, 1, 1 },
 	{ "stdin", 1, 1, 1 },
 	{ "cgroup", 1, 1, 0 },      /* a cgroup.procs file the supervisor writes the container's pid into */
-	{ "rmcgroup", 1, 1, 0 },    /* a cgroup directory removed after the container ended */
+	{ "rmcgroup", 1, 1, 0 },
+	{ "detach", 1, 1, 1 },      /* run in the background: print this (the id) once the command runs */
+	{ "log", 2, 2, 1 },         /* detached output goes to this file, rotated past this many bytes */
+	{ "pidfile", 1, 1, 1 },     /* "supervisor-pid supervisor-start init-pid" once the container exists */
+	{ "exitfile", 1, 1, 1 },    /* "status oom-killed finished-ms" once it ended */
+	{ "join", 1, 1, 1 },        /* exec: join the namespaces and root of this running container's init */    /* a cgroup directory removed after the container ended */
 	{ "oom", 3, 3, 0 },         /* memory.events or memory.oom_control; what to say of OOM kills when the command was killed, when not */
 	{ "cleanup", 1, 1, 0 },     /* a host path removed (recursively, never across mounts) afterwards */
 };
@@ -176,6 +181,21 @@ static int interpret(struct plan *p, const struct record *r)
 	} else if (strcmp(k, "seccomp") == 0) {
 		if ((ret = decode_filter(r->fields[0], p)) < 0)
 			return ret;
+	} else if (strcmp(k, "detach") == 0) {
+		p->detach = r->fields[0];
+	} else if (strcmp(k, "log") == 0) {
+		p->log_path = r->fields[0];
+		if ((ret = plan_number(r->fields[1], 10, ~0ul, &v)) < 0)
+			return ret;
+		p->log_cap = (long)v;
+	} else if (strcmp(k, "pidfile") == 0) {
+		p->pidfile = r->fields[0];
+	} else if (strcmp(k, "exitfile") == 0) {
+		p->exitfile = r->fields[0];
+	} else if (strcmp(k, "join") == 0) {
+		if ((ret = plan_number(r->fields[0], 10, 4194304, &v)) < 0)
+			return ret;
+		p->join_pid = (pid_t)v;
 	} else if (strcmp(k, "tty") == 0 || strcmp(k, "stdin") == 0) {
 		if ((ret = plan_number(r->fields[0], 10, 1, &v)) < 0)
 			return ret;
@@ -261,7 +281,7 @@ int plan_read(int fd, struct plan *p)
 	}
 
 	/* 5. What every plan must say. */
-	if (p->rootfs == NULL || p->argv == NULL || p->env == NULL || p->cwd == NULL || !p->have_user)
+	if ((p->rootfs == NULL && p->join_pid == 0) || p->argv == NULL || p->env == NULL || p->cwd == NULL || !p->have_user)
 		return fail(0, "the plan lacks rootfs, argv, env, cwd or user");
 	return 0;
 }

@@ -8,11 +8,14 @@
  * the command directly and cost nothing here.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -47,6 +50,23 @@ void copy_winsize(int from, int to)
 	struct winsize ws;
 	if (ioctl(from, TIOCGWINSZ, &ws) == 0)
 		ioctl(to, TIOCSWINSZ, &ws);
+}
+
+/* A detached container's log past its cap: the current file becomes .1 (replacing the older one)
+ * and a fresh one takes its fd, so the log keeps at most twice the cap. */
+static void rotate_log(struct relay *r, int fd)
+{
+	struct stat st;
+	char old[4200];
+	if (fstat(fd, &st) < 0 || st.st_size < r->log_cap)
+		return;
+	snprintf(old, sizeof(old), "%s.1", r->log_path);
+	rename(r->log_path, old);
+	int nfd = open(r->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (nfd >= 0) {
+		dup3(nfd, fd, O_CLOEXEC);
+		close(nfd);
+	}
 }
 
 /* Copies what is readable now; returns 0 on EOF (or when the reader end is gone), 1 otherwise. */
@@ -121,7 +141,10 @@ int relay_run(struct relay *r, pid_t child, int *wstatus)
 		}
 		for (int i = 0; i < 2; i++) {
 			if (out_i[i] >= 0 && fds[out_i[i]].revents) {
-				if (!pump(r->out_from[i], i + 1)) {
+				int more = pump(r->out_from[i], r->out_to[i]);
+				if (r->log_path && r->log_cap > 0)
+					rotate_log(r, r->out_to[i]);
+				if (!more) {
 					if (r->out_from[i] != r->pty_master)
 						close(r->out_from[i]);
 					r->out_from[i] = -1;

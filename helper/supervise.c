@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -22,23 +24,42 @@
 
 #include "helper.h"
 
-static int join_cgroups(const struct plan *p, pid_t pid)
+/* The cgroup.procs files are opened before anything else: an exec joins the container's mount
+ * namespace before it forks, and from there the host's /sys/fs/cgroup is out of sight. */
+#define MAX_CGROUPS 16
+struct cgroup_files {
+	int fd[MAX_CGROUPS];
+	int n;
+};
+
+static int open_cgroups(const struct plan *p, struct cgroup_files *cg)
 {
-	char buf[32];
-	int len = snprintf(buf, sizeof(buf), "%d\n", (int)pid);
+	cg->n = 0;
 	for (int i = 0; i < p->nrecords; i++) {
 		const struct record *r = &p->records[i];
 		if (strcmp(r->key, "cgroup") != 0)
 			continue;
+		if (cg->n == MAX_CGROUPS)
+			return fail(0, "the plan names more than %d cgroups", MAX_CGROUPS);
 		int fd = open(r->fields[0], O_WRONLY | O_CLOEXEC);
 		if (fd < 0)
 			return fail(errno, "cannot open %s", r->fields[0]);
-		int ret = write_all(fd, buf, (size_t)len);
-		close(fd);
-		if (ret < 0)
-			return fail(-ret, "cannot move the container into %s", r->fields[0]);
+		cg->fd[cg->n++] = fd;
 	}
 	return 0;
+}
+
+static int join_cgroups(struct cgroup_files *cg, pid_t pid)
+{
+	char buf[32];
+	int len = snprintf(buf, sizeof(buf), "%d\n", (int)pid), ret = 0;
+	for (int i = 0; i < cg->n; i++) {
+		if (ret >= 0 && (ret = write_all(cg->fd[i], buf, (size_t)len)) < 0)
+			fail(-ret, "cannot move the container's process into its cgroup");
+		close(cg->fd[i]);
+	}
+	cg->n = 0;
+	return ret;
 }
 
 /* A cgroup can be removed once its last process has gone; the kernel reaps the rest of the PID
@@ -70,7 +91,7 @@ static void cleanup(const struct plan *p)
 /* After the container ended: did the kernel's OOM killer act in its cgroup? The counter is the
  * "oom_kill N" line of memory.events (v2) or memory.oom_control (v1). Says so, and returns the
  * status box ends with: 137 when the command was killed, else its own. */
-static int report_oom(const struct plan *p, int status)
+static int report_oom(const struct plan *p, int status, int *oom_killed)
 {
 	for (int i = 0; i < p->nrecords; i++) {
 		const struct record *r = &p->records[i];
@@ -89,6 +110,7 @@ static int report_oom(const struct plan *p, int status)
 		while (line && line != buf && line[-1] != '\n')
 			line = strstr(line + 1, "oom_kill ");
 		if (line && atol(line + 9) > 0) {
+			*oom_killed = 1;
 			fail(0, "%s", status > 128 ? r->fields[1] : r->fields[2]);
 			report_print(&g_report);
 			if (status > 128)
@@ -145,6 +167,23 @@ static int prepare_stdio(const struct plan *p, struct channels *ch, struct relay
 	int fds[2];
 	ch->stdio[0] = p->stdin_open ? -1 : -2;
 	ch->stdio[1] = ch->stdio[2] = -1;
+	if (p->detach) {
+		/* Detached: no stdin; stdout and stderr go through the supervisor into the log. */
+		ch->stdio[0] = -2;
+		int log = open(p->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		if (log < 0)
+			return fail(errno, "cannot open the log %s", p->log_path);
+		rl->out_to[0] = rl->out_to[1] = log;
+		rl->log_path = p->log_path;
+		rl->log_cap = p->log_cap;
+		for (int i = 1; i <= 2; i++) {
+			if (pipe2(fds, O_CLOEXEC) < 0)
+				return fail(errno, "cannot create a pipe for fd %d", i);
+			ch->stdio[i] = keep[i] = fds[1];
+			rl->out_from[i - 1] = fds[0];
+		}
+		return 0;
+	}
 	if (p->tty) {
 		rl->in_from = p->stdin_open ? STDIN_FILENO : -1;
 		return 0; /* the pty master, once it arrives, is both ends */
@@ -167,27 +206,106 @@ static int prepare_stdio(const struct plan *p, struct channels *ch, struct relay
 	return 0;
 }
 
+/* Detached runs: the process the user started (box, exec'd into us) waits only until the command
+ * runs, prints the id and returns; a child, in a session of its own, goes on as the supervisor.
+ * Returns, in that child, the fd on which to say "running" (or on error, in the caller, -1). */
+static int detach_from_caller(const struct plan *p)
+{
+	int ready[2];
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		return fail(errno, "cannot create a pipe");
+	pid_t pid = fork();
+	if (pid < 0)
+		return fail(errno, "cannot start the supervisor");
+	if (pid > 0) {
+		char c = 0;
+		int st = 0;
+		close(ready[1]);
+		if (read(ready[0], &c, 1) == 1 && c == 'k') {
+			write_all(1, p->detach, strlen(p->detach));
+			write_all(1, "\n", 1);
+			_exit(0);
+		}
+		/* It failed and said why on our shared stderr; its status is ours. */
+		waitpid(pid, &st, 0);
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 125);
+	}
+	close(ready[0]);
+	setsid();
+	return ready[1];
+}
+
+/* The supervisor's own start time (field 22 of /proc/self/stat), so a reused pid is not mistaken
+ * for it. */
+static void start_time(char *out, size_t len)
+{
+	char buf[1024];
+	out[0] = '\0';
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	char *s = strrchr(buf, ')');
+	for (int field = 2; s && field < 22; field++)
+		s = strchr(s + 1, ' ');
+	if (s)
+		snprintf(out, len, "%.*s", (int)strcspn(s + 1, " "), s + 1);
+}
+
+/* Written whole, then renamed: a reader sees the file complete or not at all. */
+static void write_file(const char *path, const char *text)
+{
+	char tmp[4200];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	write_all(fd, text, strlen(text));
+	close(fd);
+	rename(tmp, path);
+}
+
+static void write_exitfile(const struct plan *p, int status, int oom)
+{
+	char text[128];
+	struct timespec ts;
+	if (!p->exitfile)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(text, sizeof(text), "%d %d %lld\n", status, oom, (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	write_file(p->exitfile, text);
+}
+
 int supervise(const struct plan *p)
 {
 	int report[2] = { -1, -1 }, sync[2] = { -1, -1 }, console[2] = { -1, -1 };
 	int child_ends[4] = { -1, -1, -1, -1 };
 	struct channels ch = { .console_w = -1, .stdio = { -1, -1, -1 } };
-	struct relay rl = { .in_from = -1, .in_to = -1, .out_from = { -1, -1 }, .pty_master = -1, .sigfd = -1 };
+	struct relay rl = { .in_from = -1, .in_to = -1, .out_from = { -1, -1 }, .out_to = { 1, 2 }, .pty_master = -1, .sigfd = -1 };
 	struct report rep;
 	sigset_t all, handled;
-	int status = 125, wstatus = 0, ret;
+	int status = 125, wstatus = 0, ret, ptn = -1, ready = -1, oom = 0;
+	struct cgroup_files cg = { .n = 0 };
 	pid_t pid = -1;
+
+	/* 0. Detached: the caller returns once the command runs. */
+	if (p->detach && (ready = detach_from_caller(p)) < 0)
+		goto failed;
 
 	/* 1. Channels to the container. */
 	if (pipe2(report, O_CLOEXEC) < 0 || pipe2(sync, O_CLOEXEC) < 0 ||
-	    (p->tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) < 0)) {
+	    (p->tty && !p->join_pid && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) < 0)) {
 		fail(errno, "cannot create the channels to the container");
 		goto failed;
 	}
 	ch.report_w = report[1];
 	ch.sync_r = sync[0];
 	ch.console_w = console[1];
-	if (prepare_stdio(p, &ch, &rl, child_ends) < 0)
+	if (prepare_stdio(p, &ch, &rl, child_ends) < 0 || open_cgroups(p, &cg) < 0)
 		goto failed;
 
 	/* 2. Signals: all blocked (the container's init inherits that and takes them with sigwaitinfo);
@@ -204,19 +322,51 @@ int supervise(const struct plan *p)
 		goto failed;
 	}
 
-	/* 3. The namespaces: clone() starts the container's first process inside all of them at once
-	 * (mount, UTS, IPC, network, PID; the cgroup namespace follows after the cgroup join). */
-	pid = (pid_t)syscall(SYS_clone, p->clone_flags | SIGCHLD, 0, 0, 0, 0);
-	if (pid < 0) {
-		fail(errno, "cannot create the container's namespaces");
-		goto failed;
+	if (p->join_pid) {
+		/* 3. exec: join the running container, then fork the command into its PID namespace. */
+		if (join_container(p->join_pid) < 0)
+			goto failed;
+		if (p->tty) {
+			int m = open_pty(&ptn);
+			if (m < 0)
+				goto failed;
+			rl.pty_master = rl.out_from[0] = rl.in_to = m;
+		}
+		pid = fork();
+		if (pid < 0) {
+			fail(errno, "cannot start the command in the container");
+			goto failed;
+		}
+		if (pid == 0) {
+			close(report[0]);
+			close(sync[1]);
+			if (rl.pty_master >= 0)
+				close(rl.pty_master);
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			wait_sync(ch.sync_r);
+			command_main(p, &ch, ptn);
+		}
+	} else {
+		/* 3. The namespaces: clone() starts the container's first process inside all of them at
+		 * once (mount, UTS, IPC, network, PID; the cgroup namespace follows after the cgroup join). */
+		pid = (pid_t)syscall(SYS_clone, p->clone_flags | SIGCHLD, 0, 0, 0, 0);
+		if (pid < 0) {
+			fail(errno, "cannot create the container's namespaces");
+			goto failed;
+		}
+		if (pid == 0) {
+			close(report[0]);
+			close(sync[1]);
+			if (console[0] >= 0)
+				close(console[0]);
+			container_main(p, &ch);
+		}
 	}
-	if (pid == 0) {
-		close(report[0]);
-		close(sync[1]);
-		if (console[0] >= 0)
-			close(console[0]);
-		container_main(p, &ch);
+	if (p->pidfile) {
+		char text[128], start[32];
+		start_time(start, sizeof(start));
+		snprintf(text, sizeof(text), "%d %s %d\n", (int)getpid(), start, (int)pid);
+		write_file(p->pidfile, text);
 	}
 	close(report[1]);
 	close(sync[0]);
@@ -227,7 +377,7 @@ int supervise(const struct plan *p)
 			close(child_ends[i]);
 
 	/* 4. cgroup join, then sync 1. */
-	if (join_cgroups(p, pid) < 0)
+	if (join_cgroups(&cg, pid) < 0)
 		goto kill_child;
 	if ((ret = write_all(sync[1], "1", 1)) < 0 && ret != -EPIPE) {
 		fail(-ret, "cannot signal the container");
@@ -235,7 +385,11 @@ int supervise(const struct plan *p)
 	}
 
 	/* 5. The terminal: master from the container, sized like ours, ours in raw mode; sync 2. */
-	if (p->tty) {
+	if (p->tty && p->join_pid) {
+		copy_winsize(isatty(STDIN_FILENO) ? STDIN_FILENO : STDOUT_FILENO, rl.pty_master);
+		if (p->stdin_open && isatty(STDIN_FILENO))
+			terminal_raw(STDIN_FILENO);
+	} else if (p->tty) {
 		int m = recv_master(console[0]);
 		if (m >= 0) {
 			rl.pty_master = rl.out_from[0] = m;
@@ -254,12 +408,22 @@ int supervise(const struct plan *p)
 		goto failed;
 	}
 
-	/* 7. Running: relay until init ends. */
+	/* 7. Running. A detached caller may return now; we let go of its terminal. */
+	if (ready >= 0) {
+		write_all(ready, "k", 1);
+		close(ready);
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		for (int i = 0; i < 3 && null >= 0; i++)
+			dup2(null, i);
+		if (null > 2)
+			close(null);
+	}
 	if (relay_run(&rl, pid, &wstatus) < 0)
 		waitpid(pid, &wstatus, 0);
 	terminal_restore();
 	status = WIFSIGNALED(wstatus) ? 128 + WTERMSIG(wstatus) : WEXITSTATUS(wstatus);
-	status = report_oom(p, status);
+	status = report_oom(p, status, &oom);
+	write_exitfile(p, status, oom);
 	cleanup(p);
 	return status;
 
@@ -270,6 +434,7 @@ failed:
 	terminal_restore();
 	report_print(&g_report);
 	status = g_report.status ? g_report.status : 125;
+	write_exitfile(p, status, 0);
 	cleanup(p);
 	return status;
 }

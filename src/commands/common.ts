@@ -1,8 +1,59 @@
+import type { ArgsDef, CommandDef } from "citty";
+import { parseLine, type ParsedLine, type ParseRules } from "../cli/argv";
+import type { Globals } from "../cli/shared";
 import { BoxError } from "../errors";
+import { ensureDirs } from "../store/containers";
+import { layoutFor, type Layout } from "../store/layout";
 
 /** box's commands change state owned by root (images, mounts, namespaces). */
 export function requireRoot(command: string): void {
   if (process.getuid?.() !== 0) {
     throw new BoxError(`box ${command} needs root: run it as root or with sudo (rootless containers are not supported yet)`);
   }
+}
+
+/** Parses a command's line; on --help prints its usage and returns undefined. */
+export async function parseOrHelp(
+  def: CommandDef<any>,
+  args: ArgsDef,
+  tokens: string[],
+  rules: ParseRules,
+): Promise<ParsedLine | undefined> {
+  const line = parseLine(args, tokens, rules);
+  if (!line.help) return line;
+  const { showHelp } = await import("../cli/help");
+  const { rootDefinition } = await import("../cli/root");
+  await showHelp(def, rootDefinition);
+  return undefined;
+}
+
+/** The store, for a command that needs root, made ready. */
+export function storeFor(command: string, line: ParsedLine, globals: Globals): Layout {
+  requireRoot(command);
+  const layout = layoutFor((line.options.root as string | undefined) ?? globals.root);
+  ensureDirs(layout);
+  return layout;
+}
+
+/** "Up 3 minutes", "2 seconds ago": docker's way of saying how long. */
+export function duration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 1) return "Less than a second";
+  if (s < 60) return `${s} second${s === 1 ? "" : "s"}`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} minute${m === 1 ? "" : "s"}`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h} hour${h === 1 ? "" : "s"}`;
+  const d = Math.floor(h / 24);
+  return `${d} day${d === 1 ? "" : "s"}`;
+}
+
+/** Waits until check() holds, polling, for at most ms; returns whether it held. */
+export async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) return false;
+    await Bun.sleep(20);
+  }
+  return true;
 }

@@ -13,6 +13,13 @@ export const commands: Record<string, () => Promise<CommandModule>> = {
   import: () => import("./import"),
   images: () => import("./images"),
   rmi: () => import("./rmi"),
+  ps: () => import("./ps"),
+  exec: () => import("./exec"),
+  stop: () => import("./stop"),
+  kill: () => import("./kill"),
+  rm: () => import("./rm"),
+  logs: () => import("./logs"),
+  inspect: () => import("./inspect"),
 };
 
 /** One line per command for `box --help`. */
@@ -22,4 +29,11 @@ export const summaries: Record<string, string> = {
   import: "Import a root filesystem tarball as an image",
   images: "List the images in the store",
   rmi: "Remove images from the store",
+  ps: "List containers",
+  exec: "Run a command in a running container",
+  stop: "Stop running containers (SIGTERM, then SIGKILL)",
+  kill: "Send a signal to running containers",
+  rm: "Remove containers",
+  logs: "Print the output of a detached container",
+  inspect: "Print a container as one JSON document",
 };

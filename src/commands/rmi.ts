@@ -4,7 +4,7 @@ import { globalArgs, type Globals } from "../cli/shared";
 import { BoxError } from "../errors";
 import { formatRef, parseRef } from "../image/reference";
 import { listRefs, lookupRef, removeImage, removeRef } from "../image/store";
-import { isAlive, listDir, readState } from "../store/containers";
+import { listContainers, statusOf } from "../store/containers";
 import { shortId } from "../store/ids";
 import { layoutFor, type Layout } from "../store/layout";
 import { withLock } from "../store/lock";
@@ -21,11 +21,9 @@ export const definition = defineCommand({ meta: { name: "rmi", description: "Rem
 
 /** Containers still running on an image. */
 function usersOf(layout: Layout, digest: string): string[] {
-  return listDir(layout.run)
-    .filter((f) => f.endsWith(".json"))
-    .map((f) => readState(layout, f.slice(0, -5)))
-    .filter((s) => s !== undefined && s.imageDigest === digest && isAlive(s))
-    .map((s) => shortId(s!.id));
+  return listContainers(layout)
+    .filter((c) => c.imageDigest === digest && ["running", "created"].includes(statusOf(layout, c)))
+    .map((c) => shortId(c.id));
 }
 
 export async function main(tokens: string[], globals: Globals): Promise<number> {

@@ -12,8 +12,10 @@ import { capabilitiesIn, resolveCapabilities } from "../spec/capabilities";
 import { encodePlan, planRecords } from "../spec/plan";
 import type { RootAssembly } from "../spec/types";
 import {
-  collectStale, containerDir, ensureDirs, processStart, removeContainer, reserveName, statePath, writeState,
+  collectStale, containerDir, ensureDirs, exitPath, logPath, pidPath, processStart, removeContainer, reserveName,
+  writeConfig, type ContainerConfig,
 } from "../store/containers";
+import type { Spec } from "../spec/types";
 import { checkName, newId, shortId } from "../store/ids";
 import { onInterrupt } from "../store/interrupt";
 import { layoutFor, type Layout } from "../store/layout";
@@ -34,7 +36,8 @@ const args = {
   user: { type: "string", alias: "u", valueHint: "UID[:GID]", description: "User and group to run as, by number or by name from the image's /etc/passwd" },
   interactive: { type: "boolean", alias: "i", description: "Keep stdin open: the command reads box's stdin" },
   tty: { type: "boolean", alias: "t", description: "Give the command a pseudo-terminal of the container's own" },
-  rm: { type: "boolean", description: "Remove the container when it exits (always so for foreground runs)" },
+  detach: { type: "boolean", alias: "d", description: "Run in the background and print the container id" },
+  rm: { type: "boolean", description: "Remove the container when it exits (foreground runs without --name always are)" },
   "cap-add": { type: "string", valueHint: "CAP", description: "Add a capability to the default set (repeatable; ALL for every one)" },
   "cap-drop": { type: "string", valueHint: "CAP", description: "Drop a capability from the default set (repeatable; ALL for every one)" },
   privileged: { type: "boolean", description: "Every capability, no seccomp filter, no masked paths, writable /sys" },
@@ -54,6 +57,9 @@ export const definition = defineCommand({
 });
 
 export const repeatable = ["env", "cap-add", "cap-drop", "security-opt"] as const;
+
+/** A detached container's log is rotated past this size (the older part kept as log.1). */
+export const LOG_CAP = 10 * 1024 * 1024;
 
 /** Shown after the options in `box run --help`: the rule that tells IMAGE from COMMAND. */
 export const helpFooter = `IMAGE OR COMMAND
@@ -82,6 +88,8 @@ export interface RunOptions {
   user?: string;
   interactive: boolean;
   tty: boolean;
+  detach: boolean;
+  rm: boolean;
   capAdd: string[];
   capDrop: string[];
   privileged: boolean;
@@ -246,6 +254,8 @@ export function parseRun(tokens: readonly string[]) {
     user: o.user as string | undefined,
     interactive: o.interactive === true,
     tty: o.tty === true,
+    detach: o.detach === true,
+    rm: o.rm === true,
     capAdd: (o["cap-add"] as string[] | undefined) ?? [],
     capDrop: (o["cap-drop"] as string[] | undefined) ?? [],
     privileged: o.privileged === true,
@@ -275,6 +285,9 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   if (o.hostname !== undefined) checkHostname(o.hostname);
   if (o.workdir !== undefined) checkWorkdir(o.workdir);
   const env = checkEnv(o.env, process.env);
+  if (o.detach && (o.interactive || o.tty)) {
+    throw new BoxError("box run -d cannot be combined with -i or -t: a detached container has no terminal to attach to");
+  }
   const security = resolveSecurity(o, heldCapabilities());
   const limits = resolveLimits(o.limits, availableParallelism());
 
@@ -363,18 +376,22 @@ async function start(
     cgroup = createCgroup(detectCgroups(), id, limits);
     const [oomKilled, oomOther] = cgroup.oom ? oomMessages(cgroup.oom.limit, argv[0]!) : ["", ""];
 
-    // 4. What box remembers while it runs: this process's pid is the supervisor's after the exec.
-    writeState(layout, {
+    // 4. What box remembers of it. Foreground runs are ephemeral unless named; --rm always is.
+    const autoRemove = o.rm || (!o.detach && o.name === undefined);
+    const config: ContainerConfig = {
       id,
       name: o.name,
       image: imageName,
       imageDigest,
       argv,
       created: new Date().toISOString(),
-      pid: process.pid,
-      pidStart: processStart(process.pid) ?? "",
       cgroups: cgroup.dirs,
-    });
+      detached: o.detach,
+      autoRemove,
+      creator: { pid: process.pid, start: processStart(process.pid) ?? "" },
+      limits: { ...limits },
+      spec: undefined as unknown as Spec,
+    };
 
     // 5. The spec, the plan, and the helper that carries it out. Foreground containers are removed
     // by the helper when they end.
@@ -398,8 +415,14 @@ async function start(
       },
       rootfs,
       etcFiles,
-      cleanup: [dir, statePath(layout, id), ...(o.name !== undefined ? [join(layout.names, o.name)] : [])],
+      // The supervisor removes an ephemeral container entirely; a kept one keeps its directory.
+      cleanup: autoRemove ? [dir, pidPath(layout, id), ...(o.name !== undefined ? [join(layout.names, o.name)] : [])] : [pidPath(layout, id)],
+      pidFile: pidPath(layout, id),
+      exitFile: autoRemove ? undefined : exitPath(layout, id),
+      detach: o.detach ? { id, log: logPath(layout, id), logCap: LOG_CAP } : undefined,
     });
+    config.spec = spec;
+    writeConfig(layout, config);
     const plan = encodePlan(planRecords(spec));
     const { embedded } = await import("../embedded");
     const helper = new Uint8Array(await Bun.file(embedded.helperPath).arrayBuffer());

@@ -51,6 +51,9 @@ export interface SpecInput {
   /** Host files bound over the container's /etc/hostname, /etc/hosts and /etc/resolv.conf. */
   etcFiles: { hostname: string; hosts: string; resolvConf: string };
   cleanup: string[];
+  pidFile?: string;
+  exitFile?: string;
+  detach?: { id: string; log: string; logCap: number };
 }
 
 /** The container's environment: box's defaults, then -e entries (a later KEY replaces an earlier one). */
@@ -148,6 +151,9 @@ export function buildSpec(input: SpecInput): Spec {
       oom: input.cgroup?.oom,
       cleanup: input.cleanup,
       sessionKeyring: true,
+      pidFile: input.pidFile,
+      exitFile: input.exitFile,
+      detach: input.detach,
     },
   };
 }

@@ -107,23 +107,48 @@ export function planRecords(spec: Spec): PlanRecord[] {
   for (const path of spec.linux.readonlyPaths) r.push(["readonly", path]);
   r.push(["hostname", spec.hostname]);
   if (spec.linux.namespaces.includes("network")) r.push(["loopback"]);
-  r.push(["argv", ...spec.process.args]);
-  r.push(["env", ...spec.process.env]);
-  r.push(["cwd", spec.process.cwd]);
-  const u = spec.process.user;
-  r.push(["user", String(u.uid), String(u.gid), ...u.additionalGids.map(String)]);
-  const c = spec.process.capabilities;
-  r.push(["caps", ...[c.bounding, c.effective, c.permitted, c.inheritable, c.ambient].map(capabilityMask)]);
-  if (spec.process.noNewPrivileges) r.push(["nonewprivs"]);
-  if (spec.linux.seccomp !== undefined) r.push(["seccomp", spec.linux.seccomp]);
-  if (spec.box.sessionKeyring) r.push(["keyring"]);
-  r.push(["tty", spec.process.terminal ? "1" : "0"]);
-  r.push(["stdin", spec.process.stdin ? "1" : "0"]);
+  r.push(...processRecords(spec.process, spec.linux.seccomp, spec.box.sessionKeyring));
   for (const c of spec.box.cgroupProcs) r.push(["cgroup", c]);
   if (spec.box.oom) r.push(["oom", spec.box.oom.file, spec.box.oom.killed, spec.box.oom.other]);
   for (const d of spec.box.cgroupDirs) r.push(["rmcgroup", d]);
+  if (spec.box.pidFile) r.push(["pidfile", spec.box.pidFile]);
+  if (spec.box.exitFile) r.push(["exitfile", spec.box.exitFile]);
+  if (spec.box.detach) {
+    r.push(["detach", spec.box.detach.id]);
+    r.push(["log", spec.box.detach.log, String(spec.box.detach.logCap)]);
+  }
   for (const c of spec.box.cleanup) r.push(["cleanup", c]);
   return r;
+}
+
+/** The command and what confines it: shared by a new container and by exec into a running one. */
+export function processRecords(proc: Spec["process"], seccomp: string | undefined, sessionKeyring: boolean): PlanRecord[] {
+  const r: PlanRecord[] = [];
+  r.push(["argv", ...proc.args]);
+  r.push(["env", ...proc.env]);
+  r.push(["cwd", proc.cwd]);
+  const u = proc.user;
+  r.push(["user", String(u.uid), String(u.gid), ...u.additionalGids.map(String)]);
+  const c = proc.capabilities;
+  r.push(["caps", ...[c.bounding, c.effective, c.permitted, c.inheritable, c.ambient].map(capabilityMask)]);
+  if (proc.noNewPrivileges) r.push(["nonewprivs"]);
+  if (seccomp !== undefined) r.push(["seccomp", seccomp]);
+  if (sessionKeyring) r.push(["keyring"]);
+  r.push(["tty", proc.terminal ? "1" : "0"]);
+  r.push(["stdin", proc.stdin ? "1" : "0"]);
+  return r;
+}
+
+/**
+ * exec into a running container: join the namespaces and root of its init (by its host pid) and
+ * its cgroups, then run the process with the container's own confinement.
+ */
+export function execRecords(spec: Spec, proc: Spec["process"], init: number, cgroupProcs: readonly string[]): PlanRecord[] {
+  return [
+    ["join", String(init)],
+    ...processRecords(proc, spec.linux.seccomp, spec.box.sessionKeyring),
+    ...cgroupProcs.map((c): PlanRecord => ["cgroup", c]),
+  ];
 }
 
 export function encodePlan(records: readonly PlanRecord[]): Uint8Array {

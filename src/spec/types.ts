@@ -74,5 +74,10 @@ export interface Spec {
     cleanup: string[];
     /** Start the command in a fresh session keyring, not the host's. */
     sessionKeyring: boolean;
+    /** Where the supervisor records that it runs, and how the container ended. */
+    pidFile?: string;
+    exitFile?: string;
+    /** A detached run: the id printed once the command runs, and the log its output goes to. */
+    detach?: { id: string; log: string; logCap: number };
   };
 }

@@ -2,30 +2,49 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unl
 import { join } from "node:path";
 import { removeCgroup } from "../cgroup/setup";
 import { BoxError } from "../errors";
+import type { Spec } from "../spec/types";
 import { writeFileAtomic } from "./atomic";
 import { shortId } from "./ids";
 import type { Layout } from "./layout";
 
-/** What box records about a running container, in <run>/<id>.json (live state: a reboot clears it). */
-export interface ContainerState {
+/**
+ * A container on disk:
+ *   <lib>/containers/<id>/config.json   what it is (written once, durably, before it starts)
+ *   <lib>/containers/<id>/exit          "status oom-killed finished-ms", written by its supervisor
+ *   <lib>/containers/<id>/log           output of a detached container (and log.1, the older part)
+ *   <lib>/containers/<id>/upper, work   its overlay layer
+ *   <run>/<id>.pid                      "supervisor-pid start-time init-pid" while it runs
+ *   <lib>/names/<name>                  its name, holding the id
+ * Whether it runs is never stored: it is read from the supervisor's pid and start time, so a crash
+ * or a reboot cannot leave a container that claims to run.
+ */
+export interface ContainerConfig {
   id: string;
   name?: string;
   image: string;
-  /** The stored image the container runs on (none for a --rootfs directory). */
+  /** The stored image it runs on (none for a --rootfs directory). */
   imageDigest?: string;
-  /** The container's cgroup directories on the host. */
-  cgroups?: string[];
   argv: string[];
   created: string;
-  /** The supervisor (box's own process after it exec'd into the helper) and its start time,
-   * so a recycled pid is not mistaken for it. */
-  pid: number;
-  pidStart: string;
+  /** Its cgroup directories on the host. */
+  cgroups: string[];
+  detached: boolean;
+  /** Removed when it ends: a foreground run without --name, or --rm. */
+  autoRemove: boolean;
+  /** The box process that made it, alive while it is being set up. */
+  creator: { pid: number; start: string };
+  /** Its limits as given, for inspect. */
+  limits: Record<string, unknown>;
+  spec: Spec;
 }
 
 export function containerDir(layout: Layout, id: string): string {
   return join(layout.containers, id);
 }
+export const configPath = (layout: Layout, id: string) => join(containerDir(layout, id), "config.json");
+export const exitPath = (layout: Layout, id: string) => join(containerDir(layout, id), "exit");
+export const logPath = (layout: Layout, id: string) => join(containerDir(layout, id), "log");
+export const pidPath = (layout: Layout, id: string) => join(layout.run, `${id}.pid`);
 
 /** The kernel's start time of a process (field 22 of /proc/PID/stat), or undefined when it is gone. */
 export function processStart(pid: number): string | undefined {
@@ -37,30 +56,98 @@ export function processStart(pid: number): string | undefined {
   }
 }
 
-export function isAlive(state: Pick<ContainerState, "pid" | "pidStart">): boolean {
-  return processStart(state.pid) === state.pidStart;
-}
-
-export function statePath(layout: Layout, id: string): string {
-  return join(layout.run, `${id}.json`);
-}
-
-export function readState(layout: Layout, id: string): ContainerState | undefined {
+export function readConfig(layout: Layout, id: string): ContainerConfig | undefined {
   try {
-    return JSON.parse(readFileSync(statePath(layout, id), "utf8")) as ContainerState;
+    return JSON.parse(readFileSync(configPath(layout, id), "utf8")) as ContainerConfig;
   } catch {
     return undefined;
   }
 }
 
-export function writeState(layout: Layout, state: ContainerState): void {
-  // Live state: atomic, but not fsync'd (it describes processes, which a power cut ends too).
-  writeFileAtomic(statePath(layout, state.id), JSON.stringify(state, null, 2) + "\n", 0o644, false);
+export function writeConfig(layout: Layout, config: ContainerConfig): void {
+  writeFileAtomic(configPath(layout, config.id), JSON.stringify(config, null, 2) + "\n");
+}
+
+export interface Live {
+  supervisor: number;
+  init: number;
+}
+
+/** The running container's supervisor and init, or undefined when it does not run. */
+export function live(layout: Layout, id: string): Live | undefined {
+  try {
+    const [sup, start, init] = readFileSync(pidPath(layout, id), "utf8").trim().split(" ");
+    if (processStart(Number(sup)) !== start || existsSync(exitPath(layout, id))) return undefined;
+    return { supervisor: Number(sup), init: Number(init) };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ExitInfo {
+  status: number;
+  oomKilled: boolean;
+  finished: Date;
+}
+
+export function exitInfo(layout: Layout, id: string): ExitInfo | undefined {
+  try {
+    const [status, oom, ms] = readFileSync(exitPath(layout, id), "utf8").trim().split(" ");
+    return { status: Number(status), oomKilled: oom === "1", finished: new Date(Number(ms)) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Still being set up by the box process that is making it. */
+function beingMade(c: ContainerConfig): boolean {
+  return processStart(c.creator.pid) === c.creator.start;
+}
+
+export type Status = "created" | "running" | "exited" | "dead";
+
+/** What a container is now: running (its supervisor lives), exited (its supervisor recorded how),
+ * created (being set up), or dead (its supervisor is gone without a word: killed, or a reboot). */
+export function statusOf(layout: Layout, c: ContainerConfig): Status {
+  if (live(layout, c.id)) return "running";
+  if (exitInfo(layout, c.id)) return "exited";
+  return beingMade(c) && !existsSync(pidPath(layout, c.id)) ? "created" : "dead";
+}
+
+export function listContainers(layout: Layout): ContainerConfig[] {
+  return listDir(layout.containers)
+    .map((id) => readConfig(layout, id))
+    .filter((c): c is ContainerConfig => c !== undefined)
+    .sort((a, b) => b.created.localeCompare(a.created));
+}
+
+/**
+ * A container by name, full id, or unique id prefix, as docker resolves them. An ambiguous prefix
+ * is an error naming the candidates.
+ */
+export function resolveContainer(layout: Layout, word: string): ContainerConfig {
+  try {
+    const id = readFileSync(join(layout.names, word), "utf8").trim();
+    const c = readConfig(layout, id);
+    if (c) return c;
+  } catch {
+    /* not a name */
+  }
+  if (/^[0-9a-f]+$/.test(word)) {
+    const matches = listDir(layout.containers).filter((id) => id.startsWith(word));
+    if (matches.length > 1) {
+      throw new BoxError(`the container prefix "${word}" is ambiguous: it matches ${matches.map(shortId).join(", ")}`);
+    }
+    const c = matches[0] && readConfig(layout, matches[0]);
+    if (c) return c;
+  }
+  throw new BoxError(`no such container: ${word}`);
 }
 
 /**
  * Claims a name for a container: the name file is created exclusively, so of two runs racing for
- * one name exactly one wins. A name held by a container that is gone (box was killed) is reclaimed.
+ * one name exactly one wins. A name stays taken until its container is removed; a name whose
+ * container is gone (box was killed while making it) is reclaimed.
  */
 export function reserveName(layout: Layout, name: string, id: string): void {
   const path = join(layout.names, name);
@@ -71,45 +158,61 @@ export function reserveName(layout: Layout, name: string, id: string): void {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     }
-    const holder = readFileSync(path, "utf8").trim();
-    const state = readState(layout, holder);
-    if (state && isAlive(state)) {
+    let holder = "";
+    try {
+      holder = readFileSync(path, "utf8").trim();
+    } catch {
+      continue; // released meanwhile
+    }
+    if (existsSync(containerDir(layout, holder))) {
       throw new BoxError(
         `the container name "${name}" is already in use by container ${shortId(holder)}: remove that container or choose another name`,
       );
     }
-    // The holder is gone: clean what it left and try once more (the exclusive create still decides races).
-    removeContainer(layout, holder, name);
+    try {
+      unlinkSync(path); // its container is gone
+    } catch {
+      /* someone else reclaimed it first */
+    }
   }
   throw new BoxError(`the container name "${name}" is already in use`);
 }
 
-export function removeContainer(layout: Layout, id: string, name?: string): void {
-  const state = readState(layout, id);
-  // Its cgroups first: while one cannot be removed yet, the state that names it is kept for next time.
-  if (state?.cgroups && !removeCgroup(state.cgroups, 2000)) return;
+/** Removes everything of a container: cgroups (first: while one cannot go yet, the rest is kept for
+ * the next attempt), directory, live state, name. */
+export function removeContainer(layout: Layout, id: string, name?: string): boolean {
+  const config = readConfig(layout, id);
+  if (config?.cgroups && !removeCgroup(config.cgroups, 2000)) return false;
   rmSync(containerDir(layout, id), { recursive: true, force: true });
-  rmSync(statePath(layout, id), { force: true });
-  if (name) {
-    const path = join(layout.names, name);
+  rmSync(pidPath(layout, id), { force: true });
+  const holder = name ?? config?.name;
+  if (holder) {
+    const path = join(layout.names, holder);
     try {
       if (readFileSync(path, "utf8").trim() === id) unlinkSync(path);
     } catch {
       /* not ours, or already gone */
     }
   }
+  return true;
 }
 
 /**
- * Removes what containers left when box was killed: a container directory whose supervisor is
- * gone. Directories without a state file yet belong to a run that is still being set up, unless
- * they are old.
+ * What containers left when their box was killed: an ephemeral container that no longer runs is
+ * removed; a kept one stays (ps shows it dead) but loses its cgroups. A directory without a config
+ * belongs to a run being set up, unless it is old.
  */
 export function collectStale(layout: Layout): void {
   for (const id of listDir(layout.containers)) {
-    const state = readState(layout, id);
-    if (state ? isAlive(state) : Date.now() - safeMtime(containerDir(layout, id)) < 10 * 60_000) continue;
-    removeContainer(layout, id, state?.name);
+    const c = readConfig(layout, id);
+    if (!c) {
+      if (Date.now() - safeMtime(containerDir(layout, id)) > 10 * 60_000) removeContainer(layout, id);
+      continue;
+    }
+    const status = statusOf(layout, c);
+    if (status === "running" || status === "created") continue;
+    if (c.autoRemove) removeContainer(layout, id);
+    else removeCgroup(c.cgroups);
   }
 }
 

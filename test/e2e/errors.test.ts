@@ -86,7 +86,7 @@ describe("box run: bad input", () => {
       }
     }));
 
-  test("a name already in use is refused while its container runs, and free again afterwards", () =>
+  test("a name already in use is refused while its container exists, and free again after box rm", () =>
     withRoot(async (root) => {
       const first = spawnBox(root, ["run", "--name", "web", "sh", "-c", "echo ready; exec sleep 30"]);
       const reader = first.stdout.getReader();
@@ -97,19 +97,23 @@ describe("box run: bad input", () => {
       expect(oneSentence(second.stderr)).toMatch(/^box: the container name "web" is already in use by container [0-9a-f]{12}: remove that container or choose another name$/);
       first.kill("SIGTERM");
       expect(await first.exited).toBe(143);
-      const third = await box(root, ["run", "--name", "web", "echo", "again"]);
+      // A named container is kept after it ends (as docker does), so its name stays taken until rm.
+      expect((await box(root, ["run", "--name", "web", "true"])).code).toBe(125);
+      expect((await box(root, ["rm", "web"])).code).toBe(0);
+      const third = await box(root, ["run", "--rm", "--name", "web", "echo", "again"]);
       expect(third.code).toBe(0);
       expect(third.stdout).toBe("again\n");
     }));
 
-  test("a name held by a box that was killed is reclaimed", () =>
+  test("a name held by a container whose box was killed is freed by box rm", () =>
     withRoot(async (root) => {
       const first = spawnBox(root, ["run", "--name", "db", "sh", "-c", "echo ready; exec sleep 30"]);
       const reader = first.stdout.getReader();
       await reader.read();
       first.kill("SIGKILL");
       await first.exited;
-      const again = await box(root, ["run", "--name", "db", "true"]);
+      expect((await box(root, ["rm", "db"])).code).toBe(0);
+      const again = await box(root, ["run", "--rm", "--name", "db", "true"]);
       expect(again.stderr).toBe("");
       expect(again.code).toBe(0);
     }));
