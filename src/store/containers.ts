@@ -64,8 +64,10 @@ export function readConfig(layout: Layout, id: string): ContainerConfig | undefi
   }
 }
 
+/** Atomic always; fsync'd only for a container that is kept: an ephemeral one is gone after a
+ * crash anyway, and the fsync would be most of what its start costs on some disks. */
 export function writeConfig(layout: Layout, config: ContainerConfig): void {
-  writeFileAtomic(configPath(layout, config.id), JSON.stringify(config, null, 2) + "\n");
+  writeFileAtomic(configPath(layout, config.id), JSON.stringify(config, null, 2) + "\n", 0o644, !config.autoRemove);
 }
 
 export interface Live {
