@@ -67,3 +67,17 @@ export function prepareHelper(helper: Uint8Array, plan: Uint8Array): () => never
     throw new BoxError(`cannot start the helper: ${lastError(c)}`);
   };
 }
+
+/**
+ * Hands a plan to the embedded helper and becomes it. A signal that arrived during the synchronous
+ * work before is only delivered to JavaScript on the next turn of the event loop: that turn is
+ * taken just before the exec, so such a signal undoes what is prepared instead of being lost. From
+ * the exec on, the helper has every signal blocked and handles them itself.
+ */
+export async function becomeHelper(plan: Uint8Array): Promise<never> {
+  const { embedded } = await import("./embedded");
+  const helper = new Uint8Array(await Bun.file(embedded.helperPath).arrayBuffer());
+  const exec = prepareHelper(helper, plan);
+  await new Promise((resolve) => setImmediate(resolve));
+  return exec();
+}

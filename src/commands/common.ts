@@ -2,7 +2,7 @@ import type { ArgsDef, CommandDef } from "citty";
 import { parseLine, type ParsedLine, type ParseRules } from "../cli/argv";
 import type { Globals } from "../cli/shared";
 import { BoxError } from "../errors";
-import { ensureDirs } from "../store/containers";
+import { ensureDirs, resolveContainer, type ContainerConfig } from "../store/containers";
 import { layoutFor, type Layout } from "../store/layout";
 
 /** box's commands change state owned by root (images, mounts, namespaces). */
@@ -56,4 +56,24 @@ export async function waitFor(check: () => boolean, ms: number): Promise<boolean
     await Bun.sleep(20);
   }
   return true;
+}
+
+/**
+ * Runs fn for each container named on the line, as docker does: each one that succeeds is echoed
+ * on stdout, each one that fails says why on stderr, and the others still get their turn; the exit
+ * status is 125 when any failed.
+ */
+export async function forEachContainer(layout: Layout, words: readonly string[], fn: (c: ContainerConfig, word: string) => Promise<void>): Promise<number> {
+  let code = 0;
+  for (const word of words) {
+    try {
+      await fn(resolveContainer(layout, word), word);
+      process.stdout.write(word + "\n");
+    } catch (err) {
+      if (!(err instanceof BoxError)) throw err;
+      process.stderr.write(`box: ${err.message}\n`);
+      code = 125;
+    }
+  }
+  return code;
 }

@@ -52,11 +52,6 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
     terminal: tty,
     stdin: o.interactive === true,
   };
-  const plan = encodePlan(execRecords(spec, proc, l.init, c.cgroups.map((d) => join(d, "cgroup.procs"))));
-  const { embedded } = await import("../embedded");
-  const helper = new Uint8Array(await Bun.file(embedded.helperPath).arrayBuffer());
-  const { prepareHelper } = await import("../helper");
-  const exec = prepareHelper(helper, plan);
-  await new Promise((resolve) => setImmediate(resolve));
-  return exec();
+  const { becomeHelper } = await import("../helper");
+  return becomeHelper(encodePlan(execRecords(spec, proc, l.init, c.cgroups.map((d) => join(d, "cgroup.procs")))));
 }

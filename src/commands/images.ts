@@ -1,9 +1,9 @@
 import { defineCommand, type ArgsDef } from "citty";
-import { parseLine } from "../cli/argv";
 import { globalArgs, type Globals } from "../cli/shared";
 import { BoxError } from "../errors";
 import { listRefs, readMeta } from "../image/store";
 import { layoutFor } from "../store/layout";
+import { parseOrHelp } from "./common";
 
 const args = {
   format: { type: "string", valueHint: "table|json", description: "Output format (default table)" },
@@ -29,13 +29,8 @@ function size(bytes: number): string {
 }
 
 export async function main(tokens: string[], globals: Globals): Promise<number> {
-  const line = parseLine(args, tokens, { commandName: "images" });
-  if (line.help) {
-    const { showHelp } = await import("../cli/help");
-    const { rootDefinition } = await import("../cli/root");
-    await showHelp(definition, rootDefinition);
-    return 0;
-  }
+  const line = await parseOrHelp(definition, args, tokens, { commandName: "images" });
+  if (!line) return 0;
   const format = (line.options.format as string | undefined) ?? "table";
   if (format !== "table" && format !== "json") throw new BoxError(`unknown format "${format}": use table or json`);
   if (line.words.length > 0) throw new BoxError(`box images takes no arguments. See 'box images --help'.`);

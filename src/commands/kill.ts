@@ -2,8 +2,8 @@ import { defineCommand, type ArgsDef } from "citty";
 import { constants } from "node:os";
 import { globalArgs, type Globals } from "../cli/shared";
 import { BoxError } from "../errors";
-import { live, resolveContainer } from "../store/containers";
-import { parseOrHelp, storeFor } from "./common";
+import { live } from "../store/containers";
+import { forEachContainer, parseOrHelp, storeFor } from "./common";
 
 const args = {
   container: { type: "positional", required: true, valueHint: "CONTAINER...", description: "Name, id or unique id prefix" },
@@ -34,19 +34,9 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   const sig = signalName((line.options.signal as string | undefined) ?? "KILL");
   if (line.words.length === 0) throw new BoxError("box kill needs at least one container. See 'box kill --help'.");
   const layout = storeFor("kill", line, globals);
-  let code = 0;
-  for (const word of line.words) {
-    try {
-      const c = resolveContainer(layout, word);
-      const l = live(layout, c.id);
-      if (!l) throw new BoxError(`container ${word} is not running`);
-      process.kill(FORWARDED.has(sig) ? l.supervisor : l.init, sig as NodeJS.Signals);
-      process.stdout.write(word + "\n");
-    } catch (err) {
-      if (!(err instanceof BoxError)) throw err;
-      process.stderr.write(`box: ${err.message}\n`);
-      code = 125;
-    }
-  }
-  return code;
+  return forEachContainer(layout, line.words, async (c, word) => {
+    const l = live(layout, c.id);
+    if (!l) throw new BoxError(`container ${word} is not running`);
+    process.kill(FORWARDED.has(sig) ? l.supervisor : l.init, sig as NodeJS.Signals);
+  });
 }

@@ -1,13 +1,10 @@
 import { defineCommand, type ArgsDef } from "citty";
-import { parseLine } from "../cli/argv";
 import { globalArgs, type Globals } from "../cli/shared";
 import { BoxError } from "../errors";
 import { pullAlpine, pullOptions } from "../image/obtain";
 import { parseRef } from "../image/reference";
 import { collectStaleScratch } from "../image/store";
-import { ensureDirs } from "../store/containers";
-import { layoutFor } from "../store/layout";
-import { requireRoot } from "./common";
+import { parseOrHelp, storeFor } from "./common";
 
 const args = {
   image: { type: "positional", required: true, valueHint: "alpine[:TAG]", description: "latest (default), edge, a branch (3.19) or a release (3.19.4)" },
@@ -19,20 +16,13 @@ const args = {
 export const definition = defineCommand({ meta: { name: "pull", description: "Pull an Alpine release from a mirror into the image store" }, args });
 
 export async function main(tokens: string[], globals: Globals): Promise<number> {
-  const line = parseLine(args, tokens, { commandName: "pull" });
-  if (line.help) {
-    const { showHelp } = await import("../cli/help");
-    const { rootDefinition } = await import("../cli/root");
-    await showHelp(definition, rootDefinition);
-    return 0;
-  }
+  const line = await parseOrHelp(definition, args, tokens, { commandName: "pull" });
+  if (!line) return 0;
   if (line.words.length !== 1) throw new BoxError(`box pull takes one image, alpine[:TAG]. See 'box pull --help'.`);
   const ref = parseRef(line.words[0]!);
   if (!ref) throw new BoxError(`invalid image reference "${line.words[0]}"`);
   const opts = pullOptions(line.options.mirror as string | undefined, line.options.timeout as string | undefined);
-  requireRoot("pull");
-  const layout = layoutFor((line.options.root as string | undefined) ?? globals.root);
-  ensureDirs(layout);
+  const layout = storeFor("pull", line, globals);
   collectStaleScratch(layout);
   const { digest } = await pullAlpine(layout, ref, opts);
   process.stdout.write(`sha256:${digest}\n`);

@@ -2,9 +2,9 @@ import { defineCommand, type ArgsDef } from "citty";
 import { join } from "node:path";
 import { globalArgs, type Globals } from "../cli/shared";
 import { BoxError } from "../errors";
-import { live, removeContainer, resolveContainer } from "../store/containers";
+import { live, removeContainer } from "../store/containers";
 import { withLock } from "../store/lock";
-import { parseOrHelp, storeFor } from "./common";
+import { forEachContainer, parseOrHelp, storeFor } from "./common";
 import { stopContainer } from "./stop";
 
 const args = {
@@ -20,23 +20,13 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   if (!line) return 0;
   if (line.words.length === 0) throw new BoxError("box rm needs at least one container. See 'box rm --help'.");
   const layout = storeFor("rm", line, globals);
-  let code = 0;
-  for (const word of line.words) {
-    try {
-      const c = resolveContainer(layout, word);
-      await withLock(join(layout.locks, `container-${c.id}.lock`), async () => {
-        if (live(layout, c.id)) {
-          if (line.options.force !== true) throw new BoxError(`container ${word} is running: stop it first, or use -f`);
-          await stopContainer(layout, c.id, 0);
-        }
-        if (!removeContainer(layout, c.id)) throw new BoxError(`container ${word} cannot be removed yet: its cgroup is still busy`);
-      });
-      process.stdout.write(word + "\n");
-    } catch (err) {
-      if (!(err instanceof BoxError)) throw err;
-      process.stderr.write(`box: ${err.message}\n`);
-      code = 125;
-    }
-  }
-  return code;
+  return forEachContainer(layout, line.words, (c, word) =>
+    withLock(join(layout.locks, `container-${c.id}.lock`), async () => {
+      if (live(layout, c.id)) {
+        if (line.options.force !== true) throw new BoxError(`container ${word} is running: stop it first, or use -f`);
+        await stopContainer(layout, c.id, 0);
+      }
+      if (!removeContainer(layout, c.id)) throw new BoxError(`container ${word} cannot be removed yet: its cgroup is still busy`);
+    }),
+  );
 }

@@ -1,15 +1,14 @@
 import { defineCommand, type ArgsDef } from "citty";
-import { parseLine } from "../cli/argv";
 import { globalArgs, type Globals } from "../cli/shared";
 import { BoxError } from "../errors";
 import { formatRef, parseRef } from "../image/reference";
 import { listRefs, lookupRef, removeImage, removeRef } from "../image/store";
 import { listContainers, statusOf } from "../store/containers";
 import { shortId } from "../store/ids";
-import { layoutFor, type Layout } from "../store/layout";
+import type { Layout } from "../store/layout";
 import { withLock } from "../store/lock";
 import { join } from "node:path";
-import { requireRoot } from "./common";
+import { parseOrHelp, storeFor } from "./common";
 
 const args = {
   image: { type: "positional", required: true, valueHint: "NAME[:TAG]...", description: "Images to remove" },
@@ -27,16 +26,10 @@ function usersOf(layout: Layout, digest: string): string[] {
 }
 
 export async function main(tokens: string[], globals: Globals): Promise<number> {
-  const line = parseLine(args, tokens, { commandName: "rmi" });
-  if (line.help) {
-    const { showHelp } = await import("../cli/help");
-    const { rootDefinition } = await import("../cli/root");
-    await showHelp(definition, rootDefinition);
-    return 0;
-  }
+  const line = await parseOrHelp(definition, args, tokens, { commandName: "rmi" });
+  if (!line) return 0;
   if (line.words.length === 0) throw new BoxError(`box rmi needs at least one image. See 'box rmi --help'.`);
-  requireRoot("rmi");
-  const layout = layoutFor((line.options.root as string | undefined) ?? globals.root);
+  const layout = storeFor("rmi", line, globals);
   for (const word of line.words) {
     const ref = parseRef(word);
     const digest = ref && lookupRef(layout, ref);

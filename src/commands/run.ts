@@ -423,16 +423,8 @@ async function start(
     });
     config.spec = spec;
     writeConfig(layout, config);
-    const plan = encodePlan(planRecords(spec));
-    const { embedded } = await import("../embedded");
-    const helper = new Uint8Array(await Bun.file(embedded.helperPath).arrayBuffer());
-    const { prepareHelper } = await import("../helper");
-    const exec = prepareHelper(helper, plan);
-    // A signal that arrived during the synchronous work above is only delivered to JavaScript on the
-    // next turn of the event loop: take that turn, so it undoes the container instead of being lost
-    // in the exec. From the exec on, the helper has every signal blocked and handles them itself.
-    await new Promise((resolve) => setImmediate(resolve));
-    return exec();
+    const { becomeHelper } = await import("../helper");
+    return await becomeHelper(encodePlan(planRecords(spec)));
   } catch (err) {
     undo();
     throw err;

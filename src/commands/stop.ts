@@ -2,10 +2,10 @@ import { defineCommand, type ArgsDef } from "citty";
 import { join } from "node:path";
 import { globalArgs, type Globals } from "../cli/shared";
 import { BoxError } from "../errors";
-import { live, resolveContainer } from "../store/containers";
+import { live } from "../store/containers";
 import type { Layout } from "../store/layout";
 import { withLock } from "../store/lock";
-import { parseOrHelp, storeFor, waitFor } from "./common";
+import { forEachContainer, parseOrHelp, storeFor, waitFor } from "./common";
 
 const args = {
   container: { type: "positional", required: true, valueHint: "CONTAINER...", description: "Name, id or unique id prefix" },
@@ -42,20 +42,10 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   if (!/^\d+$/.test(t)) throw new BoxError(`invalid -t "${t}": give whole seconds`);
   if (line.words.length === 0) throw new BoxError("box stop needs at least one container. See 'box stop --help'.");
   const layout = storeFor("stop", line, globals);
-  let code = 0;
-  for (const word of line.words) {
-    try {
-      const c = resolveContainer(layout, word);
-      await withLock(join(layout.locks, `container-${c.id}.lock`), async () => {
-        if (!live(layout, c.id)) throw new BoxError(`container ${word} is not running`);
-        await stopContainer(layout, c.id, Number(t) * 1000);
-      });
-      process.stdout.write(word + "\n");
-    } catch (err) {
-      if (!(err instanceof BoxError)) throw err;
-      process.stderr.write(`box: ${err.message}\n`);
-      code = 125;
-    }
-  }
-  return code;
+  return forEachContainer(layout, line.words, (c, word) =>
+    withLock(join(layout.locks, `container-${c.id}.lock`), async () => {
+      if (!live(layout, c.id)) throw new BoxError(`container ${word} is not running`);
+      await stopContainer(layout, c.id, Number(t) * 1000);
+    }),
+  );
 }
