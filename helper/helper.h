@@ -78,6 +78,7 @@ int fail_status(int status, int err, const char *fmt, ...) __attribute__((format
 void report_print(const struct report *r);
 int write_all(int fd, const void *buf, size_t len);
 int read_all(int fd, void *buf, size_t len);
+ssize_t read_small(const char *path, char *buf, size_t len);
 
 /* container.c: everything that runs inside the new namespaces, up to exec. */
 struct channels {

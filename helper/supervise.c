@@ -98,14 +98,8 @@ static int report_oom(const struct plan *p, int status, int *oom_killed)
 		if (strcmp(r->key, "oom") != 0)
 			continue;
 		char buf[1024];
-		int fd = open(r->fields[0], O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		if (read_small(r->fields[0], buf, sizeof(buf)) <= 0)
 			continue;
-		ssize_t n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
 		const char *line = strstr(buf, "oom_kill ");
 		while (line && line != buf && line[-1] != '\n')
 			line = strstr(line + 1, "oom_kill ");
@@ -241,14 +235,8 @@ static void start_time(char *out, size_t len)
 {
 	char buf[1024];
 	out[0] = '\0';
-	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_small("/proc/self/stat", buf, sizeof(buf)) <= 0)
 		return;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
 	char *s = strrchr(buf, ')');
 	for (int field = 2; s && field < 22; field++)
 		s = strchr(s + 1, ' ');
