@@ -52,6 +52,7 @@ struct plan {
 	int session_keyring;
 	struct sock_filter *seccomp; /* NULL: unconfined */
 	unsigned short seccomp_len;
+	const char *clone_into;    /* cgroup v2 directory the container is born in, or NULL */
 	const char *detach;        /* background run: what to print (the id) once the command runs */
 	const char *log_path;      /* detached: where the container's output goes */
 	long log_cap;

@@ -50,6 +50,7 @@ static const struct keydef keys[] = {
 	{ "stdin", 1, 1, 1 },
 	{ "cgroup", 1, 1, 0 },      /* a cgroup.procs file the supervisor writes the container's pid into */
 	{ "rmcgroup", 1, 1, 0 },
+	{ "clone_into", 1, 1, 1 },  /* cgroup v2: start the container directly in this cgroup (clone3) */
 	{ "detach", 1, 1, 1 },      /* run in the background: print this (the id) once the command runs */
 	{ "log", 2, 2, 1 },         /* detached output goes to this file, rotated past this many bytes */
 	{ "pidfile", 1, 1, 1 },     /* "supervisor-pid supervisor-start init-pid" once the container exists */
@@ -181,6 +182,8 @@ static int interpret(struct plan *p, const struct record *r)
 	} else if (strcmp(k, "seccomp") == 0) {
 		if ((ret = decode_filter(r->fields[0], p)) < 0)
 			return ret;
+	} else if (strcmp(k, "clone_into") == 0) {
+		p->clone_into = r->fields[0];
 	} else if (strcmp(k, "detach") == 0) {
 		p->detach = r->fields[0];
 	} else if (strcmp(k, "log") == 0) {

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <time.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -49,12 +50,13 @@ static int open_cgroups(const struct plan *p, struct cgroup_files *cg)
 	return 0;
 }
 
+/* Writes pid into every cgroup.procs file (none when pid is 0), and closes them. */
 static int join_cgroups(struct cgroup_files *cg, pid_t pid)
 {
 	char buf[32];
 	int len = snprintf(buf, sizeof(buf), "%d\n", (int)pid), ret = 0;
 	for (int i = 0; i < cg->n; i++) {
-		if (ret >= 0 && (ret = write_all(cg->fd[i], buf, (size_t)len)) < 0)
+		if (pid > 0 && ret >= 0 && (ret = write_all(cg->fd[i], buf, (size_t)len)) < 0)
 			fail(-ret, "cannot move the container's process into its cgroup");
 		close(cg->fd[i]);
 	}
@@ -200,6 +202,40 @@ static int prepare_stdio(const struct plan *p, struct channels *ch, struct relay
 	return 0;
 }
 
+/* clone3's arguments (<linux/sched.h>, which clashes with <sched.h>). */
+struct clone3_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+#define CLONE_INTO_CGROUP_FLAG 0x200000000ULL
+
+/* Creates the container's first process in its namespaces. On cgroup v2 it is born directly in
+ * its cgroup (CLONE_INTO_CGROUP): moving a process into a cgroup afterwards waits for a kernel RCU
+ * grace period, often the longest single step of a start. Kernels before 5.7 take the old way.
+ * *in_cgroup tells whether the cgroup join is done. */
+static pid_t clone_container(const struct plan *p, int *in_cgroup)
+{
+	*in_cgroup = 0;
+	if (p->clone_into) {
+		int cfd = open(p->clone_into, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (cfd < 0)
+			return fail(errno, "cannot open the cgroup %s", p->clone_into);
+		struct clone3_args a = { .flags = p->clone_flags | CLONE_INTO_CGROUP_FLAG, .exit_signal = SIGCHLD, .cgroup = (uint64_t)cfd };
+		long pid = syscall(SYS_clone3, &a, sizeof(a));
+		int err = errno;
+		if (pid == 0)
+			return 0;
+		close(cfd);
+		if (pid > 0) {
+			*in_cgroup = 1;
+			return (pid_t)pid;
+		}
+		if (err != ENOSYS && err != E2BIG && err != EINVAL)
+			return fail(err, "cannot create the container's namespaces in its cgroup");
+	}
+	long pid = syscall(SYS_clone, p->clone_flags | SIGCHLD, 0, 0, 0, 0);
+	return pid < 0 ? fail(errno, "cannot create the container's namespaces") : (pid_t)pid;
+}
+
 /* Detached runs: the process the user started (box, exec'd into us) waits only until the command
  * runs, prints the id and returns; a child, in a session of its own, goes on as the supervisor.
  * Returns, in that child, the fd on which to say "running" (or on error, in the caller, -1). */
@@ -276,7 +312,7 @@ int supervise(const struct plan *p)
 	struct relay rl = { .in_from = -1, .in_to = -1, .out_from = { -1, -1 }, .out_to = { 1, 2 }, .pty_master = -1, .sigfd = -1 };
 	struct report rep;
 	sigset_t all, handled;
-	int status = 125, wstatus = 0, ret, ptn = -1, ready = -1, oom = 0;
+	int status = 125, wstatus = 0, ret, ptn = -1, ready = -1, oom = 0, in_cgroup = 0;
 	struct cgroup_files cg = { .n = 0 };
 	pid_t pid = -1;
 
@@ -337,11 +373,9 @@ int supervise(const struct plan *p)
 	} else {
 		/* 3. The namespaces: clone() starts the container's first process inside all of them at
 		 * once (mount, UTS, IPC, network, PID; the cgroup namespace follows after the cgroup join). */
-		pid = (pid_t)syscall(SYS_clone, p->clone_flags | SIGCHLD, 0, 0, 0, 0);
-		if (pid < 0) {
-			fail(errno, "cannot create the container's namespaces");
+		pid = clone_container(p, &in_cgroup);
+		if (pid < 0)
 			goto failed;
-		}
 		if (pid == 0) {
 			close(report[0]);
 			close(sync[1]);
@@ -365,7 +399,9 @@ int supervise(const struct plan *p)
 			close(child_ends[i]);
 
 	/* 4. cgroup join, then sync 1. */
-	if (join_cgroups(&cg, pid) < 0)
+	if (in_cgroup)
+		join_cgroups(&cg, 0 /* closes the files only */);
+	else if (join_cgroups(&cg, pid) < 0)
 		goto kill_child;
 	if ((ret = write_all(sync[1], "1", 1)) < 0 && ret != -EPIPE) {
 		fail(-ret, "cannot signal the container");

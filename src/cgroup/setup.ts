@@ -12,6 +12,8 @@ export interface ContainerCgroup {
   dirs: string[];
   /** cgroup.procs files the container's first process is written into before it goes on. */
   procs: string[];
+  /** cgroup v2: the directory the container can be born in (clone3 CLONE_INTO_CGROUP). */
+  cloneInto?: string;
   /** Where the kernel counts OOM kills for it. */
   oom?: { file: string; limit: number };
   /** /sys/fs/cgroup inside the container, read-only, showing its own cgroup as the root. */
@@ -103,6 +105,7 @@ function createV2(host: CgroupHost, id: string, limits: Limits, usable: string[]
   return {
     dirs: made,
     procs: [join(dir, "cgroup.procs")],
+    cloneInto: dir,
     oom: limits.memory !== undefined ? { file: join(dir, "memory.events"), limit: limits.memory } : undefined,
     mounts: [{ destination: "/sys/fs/cgroup", type: "cgroup2", source: "cgroup2", options: ["nosuid", "noexec", "nodev", "ro"], mountpoint: "dir" }],
   };

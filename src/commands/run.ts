@@ -409,6 +409,7 @@ async function start(
       security,
       cgroup: {
         procs: cgroup.procs,
+        cloneInto: cgroup.cloneInto,
         dirs: cgroup.dirs,
         mounts: cgroup.mounts,
         oom: cgroup.oom ? { file: cgroup.oom.file, killed: oomKilled, other: oomOther } : undefined,

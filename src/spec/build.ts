@@ -38,6 +38,7 @@ export const READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys"
 /** The container's cgroup as made on the host (src/cgroup/setup.ts). */
 export interface CgroupInput {
   procs: string[];
+  cloneInto?: string;
   dirs: string[];
   mounts: Mount[];
   oom?: { file: string; killed: string; other: string };
@@ -147,6 +148,7 @@ export function buildSpec(input: SpecInput): Spec {
       // The working directory is created when missing, as docker does.
       dirs: ["/proc", "/dev", "/sys", "/etc", ...(cwd !== "/" ? [cwd] : [])],
       cgroupProcs: input.cgroup?.procs ?? [],
+      cloneInto: input.cgroup?.cloneInto,
       cgroupDirs: input.cgroup?.dirs ?? [],
       oom: input.cgroup?.oom,
       cleanup: input.cleanup,

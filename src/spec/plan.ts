@@ -109,6 +109,7 @@ export function planRecords(spec: Spec): PlanRecord[] {
   if (spec.linux.namespaces.includes("network")) r.push(["loopback"]);
   r.push(...processRecords(spec.process, spec.linux.seccomp, spec.box.sessionKeyring));
   for (const c of spec.box.cgroupProcs) r.push(["cgroup", c]);
+  if (spec.box.cloneInto) r.push(["clone_into", spec.box.cloneInto]);
   if (spec.box.oom) r.push(["oom", spec.box.oom.file, spec.box.oom.killed, spec.box.oom.other]);
   for (const d of spec.box.cgroupDirs) r.push(["rmcgroup", d]);
   if (spec.box.pidFile) r.push(["pidfile", spec.box.pidFile]);

@@ -66,6 +66,8 @@ export interface Spec {
     dirs: string[];
     /** cgroup.procs files the container's first process is written into before it goes on. */
     cgroupProcs: string[];
+    /** cgroup v2: the cgroup the container is born in, saving the later move into it. */
+    cloneInto?: string;
     /** The container's cgroup directories, removed after it ended. */
     cgroupDirs: string[];
     /** Where to look for OOM kills afterwards, and what to say: when the command was killed, when not. */
