@@ -23,7 +23,8 @@ import { requireRoot } from "./common";
 import { detect as detectCgroups } from "../cgroup/detect";
 import { resolveLimits, DEFAULT_PIDS_LIMIT, type LimitFlags, type Limits } from "../cgroup/limits";
 import { createCgroup, oomMessages, removeCgroup, type ContainerCgroup } from "../cgroup/setup";
-import { availableParallelism } from "node:os";
+import { availableParallelism, hostname as osHostname } from "node:os";
+import { logger } from "../logger";
 
 const args = {
   image: { type: "positional", required: false, valueHint: "IMAGE", description: `Image (default alpine:${EMBEDDED_ALPINE.version}, embedded), or a path to a directory to use as the root` },
@@ -37,6 +38,7 @@ const args = {
   interactive: { type: "boolean", alias: "i", description: "Keep stdin open: the command reads box's stdin" },
   tty: { type: "boolean", alias: "t", description: "Give the command a pseudo-terminal of the container's own" },
   detach: { type: "boolean", alias: "d", description: "Run in the background and print the container id" },
+  network: { type: "string", valueHint: "none|host", description: "none: loopback only (default); host: share the host's network stack" },
   rm: { type: "boolean", description: "Remove the container when it exits (foreground runs without --name always are)" },
   "cap-add": { type: "string", valueHint: "CAP", description: "Add a capability to the default set (repeatable; ALL for every one)" },
   "cap-drop": { type: "string", valueHint: "CAP", description: "Drop a capability from the default set (repeatable; ALL for every one)" },
@@ -90,6 +92,7 @@ export interface RunOptions {
   tty: boolean;
   detach: boolean;
   rm: boolean;
+  network: "none" | "host";
   capAdd: string[];
   capDrop: string[];
   privileged: boolean;
@@ -147,6 +150,12 @@ export function resolveSecurity(
     }
   }
   return sec;
+}
+
+export function checkNetwork(mode: string | undefined): "none" | "host" {
+  if (mode === undefined || mode === "none" || mode === "host") return mode ?? "none";
+  if (mode === "bridge") throw new BoxError("--network bridge is not supported yet: use none (loopback only) or host");
+  throw new BoxError(`unknown network "${mode}": use none or host`);
 }
 
 export function checkWorkdir(dir: string): string {
@@ -211,9 +220,9 @@ function heldCapabilities(): string[] {
   return capabilitiesIn(/^CapBnd:\s+([0-9a-f]+)$/m.exec(status)?.[1] ?? "0");
 }
 
-function readHostResolvConf(): string {
+function readHostFile(path: string): string {
   try {
-    return readFileSync("/etc/resolv.conf", "utf8");
+    return readFileSync(path, "utf8");
   } catch {
     return "";
   }
@@ -256,6 +265,7 @@ export function parseRun(tokens: readonly string[]) {
     tty: o.tty === true,
     detach: o.detach === true,
     rm: o.rm === true,
+    network: checkNetwork(o.network as string | undefined),
     capAdd: (o["cap-add"] as string[] | undefined) ?? [],
     capDrop: (o["cap-drop"] as string[] | undefined) ?? [],
     privileged: o.privileged === true,
@@ -365,11 +375,14 @@ async function start(
     if (rootfs.kind === "overlay") {
       for (const sub of ["upper", "work", "rootfs"]) mkdirSync(join(dir, sub), { mode: 0o755 });
     }
-    const hostname = o.hostname ?? shortId(id);
+    // With the host's network, the host's name and name resolution come along (as docker does).
+    const hostNet = o.network === "host";
+    if (hostNet) logger.warn("--network host shares the host's network stack: the container can use every interface, address and port of the host");
+    const hostname = o.hostname ?? (hostNet ? osHostname() : shortId(id));
     const etcFiles = { hostname: join(dir, "hostname"), hosts: join(dir, "hosts"), resolvConf: join(dir, "resolv.conf") };
     writeFileSync(etcFiles.hostname, hostname + "\n", { mode: 0o644 });
-    writeFileSync(etcFiles.hosts, hostsFile(hostname), { mode: 0o644 });
-    writeFileSync(etcFiles.resolvConf, containerResolvConf(readHostResolvConf()), { mode: 0o644 });
+    writeFileSync(etcFiles.hosts, hostNet ? readHostFile("/etc/hosts") : hostsFile(hostname), { mode: 0o644 });
+    writeFileSync(etcFiles.resolvConf, hostNet ? readHostFile("/etc/resolv.conf") : containerResolvConf(readHostFile("/etc/resolv.conf")), { mode: 0o644 });
 
     // 3. The cgroup, with its limits, ready for the container's first process.
     const argv = command.length > 0 ? command : ["/bin/sh"];
@@ -407,6 +420,7 @@ async function start(
         stdin: o.interactive,
       },
       security,
+      network: o.network,
       cgroup: {
         procs: cgroup.procs,
         cloneInto: cgroup.cloneInto,

@@ -47,6 +47,8 @@ export interface CgroupInput {
 export interface SpecInput {
   process: ProcessInput;
   security: SecurityInput;
+  /** none: a network namespace with loopback only; host: the host's network stack, shared. */
+  network: "none" | "host";
   cgroup?: CgroupInput;
   rootfs: RootAssembly;
   /** Host files bound over the container's /etc/hostname, /etc/hosts and /etc/resolv.conf. */
@@ -135,7 +137,7 @@ export function buildSpec(input: SpecInput): Spec {
     hostname: p.hostname,
     mounts: withCgroupMounts(mounts(input.etcFiles, sec.privileged), input.cgroup?.mounts ?? []),
     linux: {
-      namespaces: ["mount", "uts", "ipc", "network", "pid", "cgroup"],
+      namespaces: input.network === "host" ? ["mount", "uts", "ipc", "pid", "cgroup"] : ["mount", "uts", "ipc", "network", "pid", "cgroup"],
       devices: DEVICES,
       links: DEV_LINKS,
       rootfsPropagation: "private",

@@ -130,3 +130,23 @@ describe("box run: isolation", () => {
       expect(await proc.exited).toBe(143);
     }));
 });
+
+describe("box run --network", () => {
+  test("host shares the host's network stack (with a warning on stderr, stdout untouched); none is loopback only", () =>
+    withRoot(async (root) => {
+      const host = await box(root, ["run", "--network", "host", "sh", "-c", "readlink /proc/self/ns/net; ls /sys/class/net | tr '\\n' ' '"]);
+      expect(host.code).toBe(0);
+      const [ns, links] = host.stdout.split("\n");
+      expect(ns).toBe(hostNs("net"));
+      expect(links!.trim().split(" ").sort()).toEqual(require("node:fs").readdirSync("/sys/class/net").sort());
+      expect(host.stderr).toBe("box: warning: --network host shares the host's network stack: the container can use every interface, address and port of the host\n");
+      const none = await box(root, ["run", "--network", "none", "ls", "/sys/class/net"]);
+      expect(none.stdout).toBe("lo\n");
+    }));
+
+  test("bridge is not there yet, and an unknown mode is an error", () =>
+    withRoot(async (root) => {
+      expect(await box(root, ["run", "--network", "bridge", "true"])).toMatchObject({ code: 125, stderr: "box: --network bridge is not supported yet: use none (loopback only) or host\n" });
+      expect(await box(root, ["run", "--network", "overlay", "true"])).toMatchObject({ code: 125, stderr: 'box: unknown network "overlay": use none or host\n' });
+    }));
+});

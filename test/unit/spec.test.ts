@@ -7,6 +7,7 @@ function input(over: Partial<SpecInput["process"]> = {}, rootfs: SpecInput["root
   return {
     process: { args: ["sh"], env: [], user: { uid: 0, gid: 0, additionalGids: [] }, home: "/root", hostname: "h", tty: false, stdin: false, ...over },
     security: { capabilities: ["CHOWN", "KILL"], noNewPrivileges: true, seccomp: true, systemPaths: true, privileged: false },
+    network: "none",
     rootfs,
     etcFiles: { hostname: "/C/hostname", hosts: "/C/hosts", resolvConf: "/C/resolv.conf" },
     cleanup: ["/C", "/R/id.json"],
