@@ -23,6 +23,7 @@ pub fn build(b: *std.Build) void {
         "helper/relay.c",
         "helper/security.c",
         "helper/exec.c",
+        "helper/netlink.c",
         "helper/cleanup.c",
     }, &.{ "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-fno-sanitize=undefined" });
     helper.linkLibC();

@@ -572,6 +572,14 @@ static int setup(const struct plan *p, const struct channels *ch, int *ptn)
 		return fail(errno, "cannot set the hostname to %s", p->hostname);
 	if (p->loopback && (ret = loopback_up()) < 0)
 		return ret;
+	if (p->ip) {
+		if ((ret = nl_add_address("eth0", p->ip[0])) < 0)
+			return fail(-ret, "cannot give eth0 the address %s", p->ip[0]);
+		if ((ret = nl_link_up("eth0", 0)) < 0)
+			return fail(-ret, "cannot bring up eth0");
+		if ((ret = nl_default_route(p->ip[1])) < 0)
+			return fail(-ret, "cannot add the default route via %s", p->ip[1]);
+	}
 
 	/* 8. Into the root. */
 	if ((ret = enter_root(rootfd)) < 0)

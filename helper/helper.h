@@ -53,6 +53,9 @@ struct plan {
 	struct sock_filter *seccomp; /* NULL: unconfined */
 	unsigned short seccomp_len;
 	const char *clone_into;    /* cgroup v2 directory the container is born in, or NULL */
+	char **bridge;             /* bridge name, gateway/prefix: made (or reused) before the container */
+	char **veth;               /* host-side name, bridge: a veth pair whose peer is the container's eth0 */
+	char **ip;                 /* address/prefix, gateway: the container's eth0 */
 	const char *detach;        /* background run: what to print (the id) once the command runs */
 	const char *log_path;      /* detached: where the container's output goes */
 	long log_cap;
@@ -124,6 +127,14 @@ int drop_bounding(uint64_t keep);
 int set_capabilities(const uint64_t caps[5]);
 int join_session_keyring(void);
 int install_seccomp(struct sock_filter *filter, unsigned short len);
+
+/* netlink.c: links, addresses, routes, without iproute2. */
+int nl_create_bridge(const char *name);
+int nl_create_veth(const char *host_name, const char *peer_name, pid_t pid);
+int nl_link_up(const char *name, int master);
+int nl_add_address(const char *name, const char *cidr);
+int nl_default_route(const char *gateway);
+int nl_delete_link(const char *name);
 
 /* cleanup.c */
 int remove_tree(const char *path);

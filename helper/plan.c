@@ -50,7 +50,10 @@ static const struct keydef keys[] = {
 	{ "stdin", 1, 1, 1 },
 	{ "cgroup", 1, 1, 0 },      /* a cgroup.procs file the supervisor writes the container's pid into */
 	{ "rmcgroup", 1, 1, 0 },
-	{ "clone_into", 1, 1, 1 },  /* cgroup v2: start the container directly in this cgroup (clone3) */
+	{ "clone_into", 1, 1, 1 },
+	{ "bridge", 2, 2, 1 },      /* name, gateway/prefix: the bridge, made when missing */
+	{ "veth", 2, 2, 1 },        /* host-side name, bridge name: the container's eth0 is its peer */
+	{ "ip", 2, 2, 1 },          /* address/prefix, gateway of the container's eth0 */  /* cgroup v2: start the container directly in this cgroup (clone3) */
 	{ "detach", 1, 1, 1 },      /* run in the background: print this (the id) once the command runs */
 	{ "log", 2, 2, 1 },         /* detached output goes to this file, rotated past this many bytes */
 	{ "pidfile", 1, 1, 1 },     /* "supervisor-pid supervisor-start init-pid" once the container exists */
@@ -182,6 +185,12 @@ static int interpret(struct plan *p, const struct record *r)
 	} else if (strcmp(k, "seccomp") == 0) {
 		if ((ret = decode_filter(r->fields[0], p)) < 0)
 			return ret;
+	} else if (strcmp(k, "bridge") == 0) {
+		p->bridge = r->fields;
+	} else if (strcmp(k, "veth") == 0) {
+		p->veth = r->fields;
+	} else if (strcmp(k, "ip") == 0) {
+		p->ip = r->fields;
 	} else if (strcmp(k, "clone_into") == 0) {
 		p->clone_into = r->fields[0];
 	} else if (strcmp(k, "detach") == 0) {

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <stdint.h>
 #include <time.h>
+#include <net/if.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -81,6 +82,10 @@ static void remove_cgroup(const char *dir)
 
 static void cleanup(const struct plan *p)
 {
+	/* The veth would go with the container's namespace, but only once the kernel tears it down,
+	 * which it does in the background: removed now, so box rm leaves no link behind. */
+	if (p->veth)
+		nl_delete_link(p->veth[0]);
 	for (int i = 0; i < p->nrecords; i++) {
 		const struct record *r = &p->records[i];
 		if (strcmp(r->key, "rmcgroup") == 0)
@@ -346,6 +351,23 @@ int supervise(const struct plan *p)
 		goto failed;
 	}
 
+	/* 2b. The bridge the container's veth goes on: made by the first container that needs it. */
+	if (p->bridge) {
+		ret = nl_create_bridge(p->bridge[0]);
+		if (ret < 0 && ret != -EEXIST) {
+			fail(-ret, "cannot create the bridge %s", p->bridge[0]);
+			goto failed;
+		}
+		if ((ret = nl_add_address(p->bridge[0], p->bridge[1])) < 0 && ret != -EEXIST) {
+			fail(-ret, "cannot give the bridge %s the address %s", p->bridge[0], p->bridge[1]);
+			goto failed;
+		}
+		if ((ret = nl_link_up(p->bridge[0], 0)) < 0) {
+			fail(-ret, "cannot bring up the bridge %s", p->bridge[0]);
+			goto failed;
+		}
+	}
+
 	if (p->join_pid) {
 		/* 3. exec: join the running container, then fork the command into its PID namespace. */
 		if (join_container(p->join_pid) < 0)
@@ -397,6 +419,20 @@ int supervise(const struct plan *p)
 	for (int i = 0; i < 4; i++)
 		if (child_ends[i] >= 0)
 			close(child_ends[i]);
+
+	/* 4a. The container's end of the network: a veth pair, the peer born as eth0 in its namespace
+	 * (gone with the namespace, so nothing to clean up), the host end on the bridge. */
+	if (p->veth) {
+		int master = (int)if_nametoindex(p->veth[1]);
+		if ((ret = nl_create_veth(p->veth[0], "eth0", pid)) < 0) {
+			fail(-ret, "cannot create the veth pair %s", p->veth[0]);
+			goto kill_child;
+		}
+		if (master == 0 || (ret = nl_link_up(p->veth[0], master)) < 0) {
+			fail(master == 0 ? errno : -ret, "cannot put %s on the bridge %s", p->veth[0], p->veth[1]);
+			goto kill_child;
+		}
+	}
 
 	/* 4. cgroup join, then sync 1. */
 	if (in_cgroup)

@@ -1,5 +1,5 @@
 import { defineCommand, type ArgsDef } from "citty";
-import { lstatSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseLine } from "../cli/argv";
 import { globalArgs, type Globals } from "../cli/shared";
@@ -7,7 +7,7 @@ import { BoxError, EXIT } from "../errors";
 import { EMBEDDED_ALPINE } from "../image/alpine";
 import { formatRef, splitImageAndCommand, type ImageSource } from "../image/reference";
 import { collectStaleScratch, isNamed } from "../image/store";
-import { buildSpec, type SecurityInput } from "../spec/build";
+import { buildSpec, type SecurityInput, type SpecInput } from "../spec/build";
 import { capabilitiesIn, resolveCapabilities } from "../spec/capabilities";
 import { encodePlan, planRecords } from "../spec/plan";
 import type { RootAssembly } from "../spec/types";
@@ -25,6 +25,7 @@ import { resolveLimits, DEFAULT_PIDS_LIMIT, type LimitFlags, type Limits } from 
 import { createCgroup, oomMessages, removeCgroup, type ContainerCgroup } from "../cgroup/setup";
 import { availableParallelism, hostname as osHostname } from "node:os";
 import { logger } from "../logger";
+import { bridgeConfig, bridgeHosts, lease, leasePath, releaseLeases } from "../net/bridge";
 
 const args = {
   image: { type: "positional", required: false, valueHint: "IMAGE", description: `Image (default alpine:${EMBEDDED_ALPINE.version}, embedded), or a path to a directory to use as the root` },
@@ -38,7 +39,7 @@ const args = {
   interactive: { type: "boolean", alias: "i", description: "Keep stdin open: the command reads box's stdin" },
   tty: { type: "boolean", alias: "t", description: "Give the command a pseudo-terminal of the container's own" },
   detach: { type: "boolean", alias: "d", description: "Run in the background and print the container id" },
-  network: { type: "string", valueHint: "none|host", description: "none: loopback only (default); host: share the host's network stack" },
+  network: { type: "string", valueHint: "none|host|bridge", description: "none: loopback only (default); host: the host's stack, shared; bridge: eth0 on box's bridge box0" },
   rm: { type: "boolean", description: "Remove the container when it exits (foreground runs without --name always are)" },
   "cap-add": { type: "string", valueHint: "CAP", description: "Add a capability to the default set (repeatable; ALL for every one)" },
   "cap-drop": { type: "string", valueHint: "CAP", description: "Drop a capability from the default set (repeatable; ALL for every one)" },
@@ -92,7 +93,7 @@ export interface RunOptions {
   tty: boolean;
   detach: boolean;
   rm: boolean;
-  network: "none" | "host";
+  network: "none" | "host" | "bridge";
   capAdd: string[];
   capDrop: string[];
   privileged: boolean;
@@ -152,10 +153,9 @@ export function resolveSecurity(
   return sec;
 }
 
-export function checkNetwork(mode: string | undefined): "none" | "host" {
-  if (mode === undefined || mode === "none" || mode === "host") return mode ?? "none";
-  if (mode === "bridge") throw new BoxError("--network bridge is not supported yet: use none (loopback only) or host");
-  throw new BoxError(`unknown network "${mode}": use none or host`);
+export function checkNetwork(mode: string | undefined): "none" | "host" | "bridge" {
+  if (mode === undefined || mode === "none" || mode === "host" || mode === "bridge") return mode ?? "none";
+  throw new BoxError(`unknown network "${mode}": use none, host or bridge`);
 }
 
 export function checkWorkdir(dir: string): string {
@@ -331,8 +331,10 @@ async function start(
   let created = false;
   let named = false;
   let cgroup: ContainerCgroup | undefined;
+  let leased = false;
   const undo = () => {
     if (cgroup) removeCgroup(cgroup.dirs);
+    if (leased) releaseLeases(layout, id);
     if (created) removeContainer(layout, id, named ? o.name : undefined);
   };
   const done = onInterrupt(undo);
@@ -380,8 +382,21 @@ async function start(
     if (hostNet) logger.warn("--network host shares the host's network stack: the container can use every interface, address and port of the host");
     const hostname = o.hostname ?? (hostNet ? osHostname() : shortId(id));
     const etcFiles = { hostname: join(dir, "hostname"), hosts: join(dir, "hosts"), resolvConf: join(dir, "resolv.conf") };
+    // On the bridge: an address leased for it, and /etc/hosts naming the containers there.
+    let bridge: SpecInput["bridge"];
+    let hosts = hostNet ? readHostFile("/etc/hosts") : hostsFile(hostname);
+    if (o.network === "bridge") {
+      const config = bridgeConfig(layout);
+      const ip = lease(layout, config, id, o.name, (other) => existsSync(containerDir(layout, other)));
+      leased = true;
+      bridge = { bridge: config.name, gatewayCidr: `${config.gateway}/${config.prefix}`, hostVeth: `vb${id.slice(0, 12)}`, addressCidr: `${ip}/${config.prefix}`, gateway: config.gateway };
+      hosts = bridgeHosts(layout, ip, hostname, o.name, (other) => {
+        const file = join(containerDir(layout, other), "hosts");
+        return existsSync(file) ? file : undefined;
+      });
+    }
     writeFileSync(etcFiles.hostname, hostname + "\n", { mode: 0o644 });
-    writeFileSync(etcFiles.hosts, hostNet ? readHostFile("/etc/hosts") : hostsFile(hostname), { mode: 0o644 });
+    writeFileSync(etcFiles.hosts, hosts, { mode: 0o644 });
     writeFileSync(etcFiles.resolvConf, hostNet ? readHostFile("/etc/resolv.conf") : containerResolvConf(readHostFile("/etc/resolv.conf")), { mode: 0o644 });
 
     // 3. The cgroup, with its limits, ready for the container's first process.
@@ -421,6 +436,7 @@ async function start(
       },
       security,
       network: o.network,
+      bridge,
       cgroup: {
         procs: cgroup.procs,
         cloneInto: cgroup.cloneInto,
@@ -431,7 +447,11 @@ async function start(
       rootfs,
       etcFiles,
       // The supervisor removes an ephemeral container entirely; a kept one keeps its directory.
-      cleanup: autoRemove ? [dir, pidPath(layout, id), ...(o.name !== undefined ? [join(layout.names, o.name)] : [])] : [pidPath(layout, id)],
+      cleanup: [
+        ...(autoRemove ? [dir, ...(o.name !== undefined ? [join(layout.names, o.name)] : [])] : []),
+        pidPath(layout, id),
+        ...(bridge ? [leasePath(layout, bridge.addressCidr.split("/")[0]!)] : []),
+      ],
       pidFile: pidPath(layout, id),
       exitFile: autoRemove ? undefined : exitPath(layout, id),
       detach: o.detach ? { id, log: logPath(layout, id), logCap: LOG_CAP } : undefined,

@@ -47,8 +47,10 @@ export interface CgroupInput {
 export interface SpecInput {
   process: ProcessInput;
   security: SecurityInput;
-  /** none: a network namespace with loopback only; host: the host's network stack, shared. */
-  network: "none" | "host";
+  /** none: a network namespace with loopback only; host: the host's network stack, shared;
+   * bridge: a namespace with loopback and eth0 on box's bridge. */
+  network: "none" | "host" | "bridge";
+  bridge?: NonNullable<Spec["box"]["network"]>;
   cgroup?: CgroupInput;
   rootfs: RootAssembly;
   /** Host files bound over the container's /etc/hostname, /etc/hosts and /etc/resolv.conf. */
@@ -155,6 +157,7 @@ export function buildSpec(input: SpecInput): Spec {
       oom: input.cgroup?.oom,
       cleanup: input.cleanup,
       sessionKeyring: true,
+      network: input.network === "bridge" ? input.bridge : undefined,
       pidFile: input.pidFile,
       exitFile: input.exitFile,
       detach: input.detach,

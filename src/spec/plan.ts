@@ -107,6 +107,12 @@ export function planRecords(spec: Spec): PlanRecord[] {
   for (const path of spec.linux.readonlyPaths) r.push(["readonly", path]);
   r.push(["hostname", spec.hostname]);
   if (spec.linux.namespaces.includes("network")) r.push(["loopback"]);
+  const net = spec.box.network;
+  if (net) {
+    r.push(["bridge", net.bridge, net.gatewayCidr]);
+    r.push(["veth", net.hostVeth, net.bridge]);
+    r.push(["ip", net.addressCidr, net.gateway]);
+  }
   r.push(...processRecords(spec.process, spec.linux.seccomp, spec.box.sessionKeyring));
   for (const c of spec.box.cgroupProcs) r.push(["cgroup", c]);
   if (spec.box.cloneInto) r.push(["clone_into", spec.box.cloneInto]);

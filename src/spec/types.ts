@@ -76,6 +76,8 @@ export interface Spec {
     cleanup: string[];
     /** Start the command in a fresh session keyring, not the host's. */
     sessionKeyring: boolean;
+    /** The bridge network: the bridge (made when missing), the host end of the veth, eth0's address. */
+    network?: { bridge: string; gatewayCidr: string; hostVeth: string; addressCidr: string; gateway: string };
     /** Where the supervisor records that it runs, and how the container ended. */
     pidFile?: string;
     exitFile?: string;

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { removeCgroup } from "../cgroup/setup";
+import { releaseLeases } from "../net/bridge";
 import { BoxError } from "../errors";
 import type { Spec } from "../spec/types";
 import { writeFileAtomic } from "./atomic";
@@ -187,6 +188,7 @@ export function removeContainer(layout: Layout, id: string, name?: string): bool
   if (config?.cgroups && !removeCgroup(config.cgroups, 2000)) return false;
   rmSync(containerDir(layout, id), { recursive: true, force: true });
   rmSync(pidPath(layout, id), { force: true });
+  releaseLeases(layout, id);
   const holder = name ?? config?.name;
   if (holder) {
     const path = join(layout.names, holder);
@@ -214,7 +216,10 @@ export function collectStale(layout: Layout): void {
     const status = statusOf(layout, c);
     if (status === "running" || status === "created") continue;
     if (c.autoRemove) removeContainer(layout, id);
-    else removeCgroup(c.cgroups);
+    else {
+      removeCgroup(c.cgroups);
+      releaseLeases(layout, id);
+    }
   }
 }
 

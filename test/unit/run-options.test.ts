@@ -52,3 +52,13 @@ describe("run options", () => {
     expect(layoutFor("/a", { BOX_ROOT: "/x" }).lib).toBe("/a");
   });
 });
+
+describe("bridge network", () => {
+  test("the subnet avoids every route of the host", async () => {
+    const { chooseSubnet, hostRoutes } = await import("../../src/net/bridge");
+    const table = "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\nEth0\t00000000\t0100000A\t0003\t0\t0\t0\t00000000\neth0\t0000000A\t00000000\t0001\t0\t0\t0\t000000FF\n";
+    // 10.0.0.0/8 on eth0 covers 10.88 and 10.89: the first candidate outside it is taken.
+    expect(chooseSubnet(hostRoutes(table))).toBe("172.29.0.0/24");
+    expect(chooseSubnet([])).toBe("10.88.0.0/24");
+  });
+});

@@ -1,0 +1,69 @@
+/**
+ * The bridge network, never on the machine's own network: every box command here runs inside a
+ * network namespace the test creates (ip netns add, entered with nsenter so the mounts, cgroups
+ * included, stay the host's), and the namespace is deleted afterwards.
+ */
+import { describe, expect, test } from "bun:test";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { BOX, run, withRoot } from "../e2e/harness";
+
+async function inNetns<T>(body: (netns: string) => Promise<T>): Promise<T> {
+  const name = `boxtest${process.pid}${Math.floor(Math.random() * 1e6)}`;
+  expect((await run(["ip", "netns", "add", name], { env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } })).code).toBe(0);
+  try {
+    return await body(name);
+  } finally {
+    await run(["ip", "netns", "del", name], { env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } });
+  }
+}
+
+function boxIn(netns: string, root: string, args: string[], opts: { stdin?: string } = {}) {
+  return run(["nsenter", `--net=/run/netns/${netns}`, BOX, "--root", root, ...args], { ...opts, env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } });
+}
+
+/** The interfaces of the namespace, from /proc/net/dev (which shows the reader's own namespace). */
+async function linksIn(netns: string): Promise<string[]> {
+  const r = await run(["nsenter", `--net=/run/netns/${netns}`, "cat", "/proc/net/dev"], { env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } });
+  return r.stdout.split("\n").slice(2).map((l) => l.split(":")[0]!.trim()).filter(Boolean).sort();
+}
+
+describe("box run --network bridge", () => {
+  test("two containers reach each other by address and by name; eth0, a default route, /etc/hosts and resolv.conf", () =>
+    withRoot((root) =>
+      inNetns(async (ns) => {
+        const a = await boxIn(ns, root, ["run", "-d", "--network", "bridge", "--name", "alpha", "sleep", "30"]);
+        expect(a.code).toBe(0);
+        const r = await boxIn(ns, root, ["run", "--rm", "--network", "bridge", "--name", "beta", "sh", "-c",
+          "ip -4 -o addr show eth0 | awk '{print $4}'; ip route | grep default; grep alpha /etc/hosts; ls /etc/resolv.conf; ping -c1 -W2 alpha >/dev/null && echo by-name; ping -c1 -W2 $(grep alpha /etc/hosts | cut -f1) >/dev/null && echo by-address"]);
+        expect(r.code).toBe(0);
+        const [addr, route, hostsLine, resolv, byName, byAddr] = r.stdout.trim().split("\n");
+        expect(addr).toMatch(/^10\.\d+\.\d+\.\d+\/24$|^172\.29\.0\.\d+\/24$|^192\.168\.229\.\d+\/24$/);
+        expect(route).toMatch(/^default via \S+\.1 dev eth0/);
+        expect(hostsLine).toMatch(/^\S+\talpha$/);
+        expect([resolv, byName, byAddr]).toEqual(["/etc/resolv.conf", "by-name", "by-address"]);
+        // The earlier container learned the later one's name too.
+        expect((await boxIn(ns, root, ["exec", "alpha", "cat", "/etc/hosts"])).stdout).toContain("\tbeta\n");
+        expect(await linksIn(ns)).toEqual(["box0", "lo", `vb${a.stdout.trim().slice(0, 12)}`].sort());
+        expect((await boxIn(ns, root, ["rm", "-f", "alpha"])).code).toBe(0);
+        // The veth pairs went with the containers, the leases too; the bridge stays for reuse.
+        expect(await linksIn(ns)).toEqual(["box0", "lo"]);
+        expect(readdirSync(join(root, "network/leases"))).toEqual([]);
+      }),
+    ));
+
+  test("20 containers started at once get 20 distinct addresses", () =>
+    withRoot((root) =>
+      inNetns(async (ns) => {
+        const runs = await Promise.all(Array.from({ length: 20 }, () => boxIn(ns, root, ["run", "-d", "--network", "bridge", "sleep", "30"])));
+        expect(runs.map((r) => r.code)).toEqual(Array(20).fill(0));
+        const leases = readdirSync(join(root, "network/leases"));
+        expect(new Set(leases).size).toBe(20);
+        const addrs = await Promise.all(runs.map((r) => boxIn(ns, root, ["exec", r.stdout.trim(), "sh", "-c", "ip -4 -o addr show eth0 | awk '{print $4}'"])));
+        expect(new Set(addrs.map((a) => a.stdout.trim())).size).toBe(20);
+        expect((await boxIn(ns, root, ["rm", "-f", ...runs.map((r) => r.stdout.trim())])).code).toBe(0);
+        expect(await linksIn(ns)).toEqual(["box0", "lo"]);
+        expect(existsSync(join(root, "network/leases")) ? readdirSync(join(root, "network/leases")) : []).toEqual([]);
+      }),
+    ), 60_000);
+});
