@@ -60,13 +60,19 @@ static int talk(struct nlmsghdr *h)
 	return ret;
 }
 
-static void link_msg(struct req *m, unsigned short type, unsigned short flags, int index)
+/* A request with its fixed header (ifinfomsg, ifaddrmsg, rtmsg) zeroed; returns that header. */
+static void *start_msg(struct req *m, unsigned short type, unsigned short flags, size_t header)
 {
 	memset(m, 0, sizeof(*m));
-	m->h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+	m->h.nlmsg_len = NLMSG_LENGTH(header);
 	m->h.nlmsg_type = type;
 	m->h.nlmsg_flags = flags;
-	struct ifinfomsg *ifi = NLMSG_DATA(&m->h);
+	return NLMSG_DATA(&m->h);
+}
+
+static void link_msg(struct req *m, unsigned short type, unsigned short flags, int index)
+{
+	struct ifinfomsg *ifi = start_msg(m, type, flags, sizeof(struct ifinfomsg));
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = index;
 }
@@ -137,11 +143,7 @@ int nl_add_address(const char *name, const char *cidr)
 	if (inet_pton(AF_INET, ip, &a) != 1 || plan_number(slash + 1, 10, 32, &prefix) < 0)
 		return -EINVAL;
 	struct req m;
-	memset(&m, 0, sizeof(m));
-	m.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg));
-	m.h.nlmsg_type = RTM_NEWADDR;
-	m.h.nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
-	struct ifaddrmsg *ifa = NLMSG_DATA(&m.h);
+	struct ifaddrmsg *ifa = start_msg(&m, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, sizeof(struct ifaddrmsg));
 	ifa->ifa_family = AF_INET;
 	ifa->ifa_prefixlen = (unsigned char)prefix;
 	ifa->ifa_index = (unsigned)index;
@@ -156,11 +158,7 @@ int nl_default_route(const char *gateway)
 	if (inet_pton(AF_INET, gateway, &gw) != 1)
 		return -EINVAL;
 	struct req m;
-	memset(&m, 0, sizeof(m));
-	m.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
-	m.h.nlmsg_type = RTM_NEWROUTE;
-	m.h.nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-	struct rtmsg *rt = NLMSG_DATA(&m.h);
+	struct rtmsg *rt = start_msg(&m, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct rtmsg));
 	rt->rtm_family = AF_INET;
 	rt->rtm_table = RT_TABLE_MAIN;
 	rt->rtm_protocol = RTPROT_BOOT;
