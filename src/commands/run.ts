@@ -387,6 +387,8 @@ async function start(
     let hosts = hostNet ? readHostFile("/etc/hosts") : hostsFile(hostname);
     if (o.network === "bridge") {
       const config = bridgeConfig(layout);
+      const { ensureOutbound } = await import("../net/nat");
+      await ensureOutbound(layout, config);
       const ip = lease(layout, config, id, o.name, (other) => existsSync(containerDir(layout, other)));
       leased = true;
       bridge = { bridge: config.name, gatewayCidr: `${config.gateway}/${config.prefix}`, hostVeth: `vb${id.slice(0, 12)}`, addressCidr: `${ip}/${config.prefix}`, gateway: config.gateway };

@@ -28,7 +28,36 @@ async function linksIn(netns: string): Promise<string[]> {
   return r.stdout.split("\n").slice(2).map((l) => l.split(":")[0]!.trim()).filter(Boolean).sort();
 }
 
+const IP = (args: string[]) => run(["ip", ...args], { env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } });
+
 describe("box run --network bridge", () => {
+  test("outbound traffic is masqueraded: a container reaches another host that has no route back to the bridge", () =>
+    withRoot((root) =>
+      inNetns(async (ns) => {
+        // "Another host": a second namespace joined to the first by a veth pair, on 192.0.2.0/24.
+        const other = `${ns}o`;
+        expect((await IP(["netns", "add", other])).code).toBe(0);
+        try {
+          for (const args of [
+            ["link", "add", "va", "netns", ns, "type", "veth", "peer", "name", "vb", "netns", other],
+            ["-n", ns, "addr", "add", "192.0.2.1/24", "dev", "va"], ["-n", ns, "link", "set", "va", "up"],
+            ["-n", other, "addr", "add", "192.0.2.2/24", "dev", "vb"], ["-n", other, "link", "set", "vb", "up"], ["-n", other, "link", "set", "lo", "up"],
+          ]) expect({ args, code: (await IP(args)).code }).toEqual({ args, code: 0 });
+          const forwardBefore = (await run(["nsenter", `--net=/run/netns/${ns}`, "cat", "/proc/sys/net/ipv4/ip_forward"])).stdout.trim();
+          expect(forwardBefore).toBe("0");
+          const r = await boxIn(ns, root, ["run", "--rm", "--network", "bridge", "ping", "-c1", "-W3", "192.0.2.2"]);
+          expect(r.stdout).toContain("1 packets received");
+          expect(r.code).toBe(0);
+          // Forwarding was turned on because a bridge was used; the masquerade rule is box's own table.
+          expect((await run(["nsenter", `--net=/run/netns/${ns}`, "cat", "/proc/sys/net/ipv4/ip_forward"])).stdout.trim()).toBe("1");
+          const rules = await run(["nsenter", `--net=/run/netns/${ns}`, "nft", "list", "table", "ip", "box"], { env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } });
+          expect(rules.stdout).toMatch(/ip saddr \S+\/24 oifname != "box0" masquerade/);
+        } finally {
+          await IP(["netns", "del", other]);
+        }
+      }),
+    ));
+
   test("two containers reach each other by address and by name; eth0, a default route, /etc/hosts and resolv.conf", () =>
     withRoot((root) =>
       inNetns(async (ns) => {
