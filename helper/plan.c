@@ -53,7 +53,9 @@ static const struct keydef keys[] = {
 	{ "clone_into", 1, 1, 1 },
 	{ "bridge", 2, 2, 1 },      /* name, gateway/prefix: the bridge, made when missing */
 	{ "veth", 2, 2, 1 },        /* host-side name, bridge name: the container's eth0 is its peer */
-	{ "ip", 2, 2, 1 },          /* address/prefix, gateway of the container's eth0 */  /* cgroup v2: start the container directly in this cgroup (clone3) */
+	{ "ip", 2, 2, 1 },          /* address/prefix, gateway of the container's eth0 */
+	{ "sysctl", 2, 2, 0 },      /* a /proc/sys file and its value, written once the bridge exists */
+	{ "cleanup_exec", 1, 16, 0 }, /* a program (absolute path) and its arguments, run after the container ended */  /* cgroup v2: start the container directly in this cgroup (clone3) */
 	{ "detach", 1, 1, 1 },      /* run in the background: print this (the id) once the command runs */
 	{ "log", 2, 2, 1 },         /* detached output goes to this file, rotated past this many bytes */
 	{ "pidfile", 1, 1, 1 },     /* "supervisor-pid supervisor-start init-pid" once the container exists */

@@ -80,8 +80,30 @@ static void remove_cgroup(const char *dir)
 	report_print(&g_report);
 }
 
+/* Runs a program the front end chose for after the container (removing its firewall rules), quietly. */
+static void run_quietly(char **argv)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		for (int i = 0; i < 3 && null >= 0; i++)
+			dup2(null, i);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+		execve(argv[0], argv, envp);
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+}
+
 static void cleanup(const struct plan *p)
 {
+	for (int i = 0; i < p->nrecords; i++)
+		if (strcmp(p->records[i].key, "cleanup_exec") == 0)
+			run_quietly(p->records[i].fields);
 	/* The veth would go with the container's namespace, but only once the kernel tears it down,
 	 * which it does in the background: removed now, so box rm leaves no link behind. */
 	if (p->veth)
@@ -365,6 +387,19 @@ int supervise(const struct plan *p)
 		if ((ret = nl_link_up(p->bridge[0], 0)) < 0) {
 			fail(-ret, "cannot bring up the bridge %s", p->bridge[0]);
 			goto failed;
+		}
+	}
+	for (int i = 0; i < p->nrecords; i++) {
+		const struct record *r = &p->records[i];
+		if (strcmp(r->key, "sysctl") == 0) {
+			int fd = open(r->fields[0], O_WRONLY | O_CLOEXEC);
+			if (fd < 0 || write_all(fd, r->fields[1], strlen(r->fields[1])) < 0) {
+				fail(errno, "cannot set %s to %s", r->fields[0], r->fields[1]);
+				if (fd >= 0)
+					close(fd);
+				goto failed;
+			}
+			close(fd);
 		}
 	}
 

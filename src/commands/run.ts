@@ -1,5 +1,5 @@
 import { defineCommand, type ArgsDef } from "citty";
-import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseLine } from "../cli/argv";
 import { globalArgs, type Globals } from "../cli/shared";
@@ -26,6 +26,7 @@ import { createCgroup, oomMessages, removeCgroup, type ContainerCgroup } from ".
 import { availableParallelism, hostname as osHostname } from "node:os";
 import { logger } from "../logger";
 import { bridgeConfig, bridgeHosts, lease, leasePath, releaseLeases } from "../net/bridge";
+import { claimPorts, parsePublish, portTable, type Publish } from "../net/ports";
 
 const args = {
   image: { type: "positional", required: false, valueHint: "IMAGE", description: `Image (default alpine:${EMBEDDED_ALPINE.version}, embedded), or a path to a directory to use as the root` },
@@ -39,6 +40,7 @@ const args = {
   interactive: { type: "boolean", alias: "i", description: "Keep stdin open: the command reads box's stdin" },
   tty: { type: "boolean", alias: "t", description: "Give the command a pseudo-terminal of the container's own" },
   detach: { type: "boolean", alias: "d", description: "Run in the background and print the container id" },
+  publish: { type: "string", alias: "p", valueHint: "[IP:]HOST:CONTAINER[/udp]", description: "Publish a container port on the host (repeatable; needs --network bridge)" },
   network: { type: "string", valueHint: "none|host|bridge", description: "none: loopback only (default); host: the host's stack, shared; bridge: eth0 on box's bridge box0" },
   rm: { type: "boolean", description: "Remove the container when it exits (foreground runs without --name always are)" },
   "cap-add": { type: "string", valueHint: "CAP", description: "Add a capability to the default set (repeatable; ALL for every one)" },
@@ -59,7 +61,7 @@ export const definition = defineCommand({
   args,
 });
 
-export const repeatable = ["env", "cap-add", "cap-drop", "security-opt"] as const;
+export const repeatable = ["env", "cap-add", "cap-drop", "security-opt", "publish"] as const;
 
 /** A detached container's log is rotated past this size (the older part kept as log.1). */
 export const LOG_CAP = 10 * 1024 * 1024;
@@ -94,6 +96,7 @@ export interface RunOptions {
   detach: boolean;
   rm: boolean;
   network: "none" | "host" | "bridge";
+  publish: Publish[];
   capAdd: string[];
   capDrop: string[];
   privileged: boolean;
@@ -266,6 +269,7 @@ export function parseRun(tokens: readonly string[]) {
     detach: o.detach === true,
     rm: o.rm === true,
     network: checkNetwork(o.network as string | undefined),
+    publish: ((o.publish as string[] | undefined) ?? []).map(parsePublish),
     capAdd: (o["cap-add"] as string[] | undefined) ?? [],
     capDrop: (o["cap-drop"] as string[] | undefined) ?? [],
     privileged: o.privileged === true,
@@ -295,6 +299,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   if (o.hostname !== undefined) checkHostname(o.hostname);
   if (o.workdir !== undefined) checkWorkdir(o.workdir);
   const env = checkEnv(o.env, process.env);
+  if (o.publish.length > 0 && o.network !== "bridge") throw new BoxError("-p needs --network bridge: only a bridged container has ports to publish");
   if (o.detach && (o.interactive || o.tty)) {
     throw new BoxError("box run -d cannot be combined with -i or -t: a detached container has no terminal to attach to");
   }
@@ -332,9 +337,13 @@ async function start(
   let named = false;
   let cgroup: ContainerCgroup | undefined;
   let leased = false;
+  let portLeases: string[] = [];
+  let ports: ContainerConfig["ports"];
   const undo = () => {
     if (cgroup) removeCgroup(cgroup.dirs);
     if (leased) releaseLeases(layout, id);
+    for (const p of portLeases) rmSync(p, { force: true });
+    if (ports) Bun.spawnSync([ports.nft, "delete", "table", "ip", ports.table], { stdout: "ignore", stderr: "ignore" });
     if (created) removeContainer(layout, id, named ? o.name : undefined);
   };
   const done = onInterrupt(undo);
@@ -396,6 +405,14 @@ async function start(
         const file = join(containerDir(layout, other), "hosts");
         return existsSync(file) ? file : undefined;
       });
+      if (o.publish.length > 0) {
+        const nft = Bun.which("nft", { PATH: "/usr/local/sbin:/usr/sbin:/sbin:/usr/local/bin:/usr/bin:/bin" });
+        if (!nft) throw new BoxError("-p needs nftables: install the nft command");
+        portLeases = await claimPorts(layout, id, o.publish, (other) => existsSync(containerDir(layout, other)));
+        ports = { publish: o.publish, table: `box-${id.slice(0, 12)}`, nft };
+        const r = Bun.spawnSync([nft, "-f", "-"], { stdin: Buffer.from(portTable(ports.table, ip, o.publish)), stdout: "ignore", stderr: "pipe" });
+        if (r.exitCode !== 0) throw new BoxError(`cannot publish the ports: nft says ${r.stderr.toString().trim()}`);
+      }
     }
     writeFileSync(etcFiles.hostname, hostname + "\n", { mode: 0o644 });
     writeFileSync(etcFiles.hosts, hosts, { mode: 0o644 });
@@ -420,6 +437,7 @@ async function start(
       autoRemove,
       creator: { pid: process.pid, start: processStart(process.pid) ?? "" },
       limits: { ...limits },
+      ports,
       spec: undefined as unknown as Spec,
     };
 
@@ -453,7 +471,12 @@ async function start(
         ...(autoRemove ? [dir, ...(o.name !== undefined ? [join(layout.names, o.name)] : [])] : []),
         pidPath(layout, id),
         ...(bridge ? [leasePath(layout, bridge.addressCidr.split("/")[0]!)] : []),
+        ...portLeases,
       ],
+      // Published ports reach the container from the host's own loopback too, which the kernel
+      // allows only with route_localnet on the bridge.
+      sysctls: ports && bridge ? [[`/proc/sys/net/ipv4/conf/${bridge.bridge}/route_localnet`, "1"]] : [],
+      cleanupExec: ports ? [[ports.nft, "delete", "table", "ip", ports.table]] : [],
       pidFile: pidPath(layout, id),
       exitFile: autoRemove ? undefined : exitPath(layout, id),
       detach: o.detach ? { id, log: logPath(layout, id), logCap: LOG_CAP } : undefined,

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BoxError } from "../errors";
 import { listDir } from "../store/containers";
@@ -56,11 +56,17 @@ export function bridgeConfig(layout: Layout): BridgeConfig {
   mkdirSync(join(dir, "leases"), { recursive: true, mode: 0o700 });
   const subnet = chooseSubnet(hostRoutes(existsSync("/proc/net/route") ? readFileSync("/proc/net/route", "utf8") : ""));
   const config = { name: BRIDGE, subnet, gateway: toIp(toInt(subnet.split("/")[0]!) + 1), prefix: 24 };
+  // Written whole under another name, then linked into place: a concurrent box either wins the
+  // link or reads the complete choice of the one that did, never a half-written file.
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(config, null, 2) + "\n");
   try {
-    writeFileSync(file, JSON.stringify(config, null, 2) + "\n", { flag: "wx" });
+    linkSync(tmp, file);
     return config;
   } catch {
     return JSON.parse(readFileSync(file, "utf8")) as BridgeConfig; // another box chose first
+  } finally {
+    unlinkSync(tmp);
   }
 }
 
@@ -109,7 +115,7 @@ function readLease(path: string): { id: string; name: string } | undefined {
 
 /** Every lease: address, container, name. */
 export function leases(layout: Layout): Array<{ ip: string; id: string; name: string }> {
-  return listDir(leaseDir(layout)).filter((f) => !f.includes(".tmp")).flatMap((ip) => {
+  return listDir(leaseDir(layout)).flatMap((ip) => {
     const l = readLease(leasePath(layout, ip));
     return l ? [{ ip, ...l }] : [];
   });

@@ -59,6 +59,8 @@ export interface SpecInput {
   pidFile?: string;
   exitFile?: string;
   detach?: { id: string; log: string; logCap: number };
+  sysctls?: Array<[string, string]>;
+  cleanupExec?: string[][];
 }
 
 /** The container's environment: box's defaults, then -e entries (a later KEY replaces an earlier one). */
@@ -158,6 +160,8 @@ export function buildSpec(input: SpecInput): Spec {
       cleanup: input.cleanup,
       sessionKeyring: true,
       network: input.network === "bridge" ? input.bridge : undefined,
+      sysctls: input.sysctls ?? [],
+      cleanupExec: input.cleanupExec ?? [],
       pidFile: input.pidFile,
       exitFile: input.exitFile,
       detach: input.detach,

@@ -113,6 +113,8 @@ export function planRecords(spec: Spec): PlanRecord[] {
     r.push(["veth", net.hostVeth, net.bridge]);
     r.push(["ip", net.addressCidr, net.gateway]);
   }
+  for (const [path, value] of spec.box.sysctls) r.push(["sysctl", path, value]);
+  for (const argv of spec.box.cleanupExec) r.push(["cleanup_exec", ...argv] as PlanRecord);
   r.push(...processRecords(spec.process, spec.linux.seccomp, spec.box.sessionKeyring));
   for (const c of spec.box.cgroupProcs) r.push(["cgroup", c]);
   if (spec.box.cloneInto) r.push(["clone_into", spec.box.cloneInto]);

@@ -78,6 +78,10 @@ export interface Spec {
     sessionKeyring: boolean;
     /** The bridge network: the bridge (made when missing), the host end of the veth, eth0's address. */
     network?: { bridge: string; gatewayCidr: string; hostVeth: string; addressCidr: string; gateway: string };
+    /** /proc/sys files set on the host before the container starts (route_localnet for -p). */
+    sysctls: Array<[path: string, value: string]>;
+    /** Programs run after the container ended (removing its firewall table). */
+    cleanupExec: string[][];
     /** Where the supervisor records that it runs, and how the container ended. */
     pidFile?: string;
     exitFile?: string;

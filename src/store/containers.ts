@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unl
 import { join } from "node:path";
 import { removeCgroup } from "../cgroup/setup";
 import { releaseLeases } from "../net/bridge";
+import { releasePorts } from "../net/ports";
 import { BoxError } from "../errors";
 import type { Spec } from "../spec/types";
 import { writeFileAtomic } from "./atomic";
@@ -36,6 +37,8 @@ export interface ContainerConfig {
   creator: { pid: number; start: string };
   /** Its limits as given, for inspect. */
   limits: Record<string, unknown>;
+  /** Published ports, and the nftables table that carries them (removed with the container). */
+  ports?: { publish: unknown[]; table: string; nft: string };
   spec: Spec;
 }
 
@@ -188,7 +191,7 @@ export function removeContainer(layout: Layout, id: string, name?: string): bool
   if (config?.cgroups && !removeCgroup(config.cgroups, 2000)) return false;
   rmSync(containerDir(layout, id), { recursive: true, force: true });
   rmSync(pidPath(layout, id), { force: true });
-  releaseLeases(layout, id);
+  releaseNetwork(layout, id, config);
   const holder = name ?? config?.name;
   if (holder) {
     const path = join(layout.names, holder);
@@ -218,9 +221,16 @@ export function collectStale(layout: Layout): void {
     if (c.autoRemove) removeContainer(layout, id);
     else {
       removeCgroup(c.cgroups);
-      releaseLeases(layout, id);
+      releaseNetwork(layout, id, c);
     }
   }
+}
+
+/** Its address, its host ports and their firewall table: given back when it no longer runs. */
+function releaseNetwork(layout: Layout, id: string, c: ContainerConfig | undefined): void {
+  releaseLeases(layout, id);
+  releasePorts(layout, id);
+  if (c?.ports) Bun.spawnSync([c.ports.nft, "delete", "table", "ip", c.ports.table], { stdout: "ignore", stderr: "ignore" });
 }
 
 /** The entries of a directory, or none when it cannot be read (not made yet, removed meanwhile). */

@@ -30,6 +30,18 @@ async function linksIn(netns: string): Promise<string[]> {
 
 const IP = (args: string[]) => run(["ip", ...args], { env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } });
 
+/** A tiny HTTP server for busybox's nc (the minirootfs has no httpd): read the request, answer. */
+const REPLY = `#!/bin/sh
+while IFS= read -r line; do case "$line" in "$(printf '\\r')"|"") break ;; esac; done
+printf 'HTTP/1.0 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\nhello from box\\n'
+`;
+
+async function fetchIn(netns: string, url: string): Promise<string> {
+  const py = `import urllib.request; print(urllib.request.urlopen(${JSON.stringify(url)}, timeout=5).read().decode(), end="")`;
+  const r = await run(["nsenter", `--net=/run/netns/${netns}`, "python3", "-c", py], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
+  return r.code === 0 ? r.stdout : `failed: ${r.stderr.trim().split("\n").pop()}`;
+}
+
 describe("box run --network bridge", () => {
   test("outbound traffic is masqueraded: a container reaches another host that has no route back to the bridge", () =>
     withRoot((root) =>
@@ -95,4 +107,56 @@ describe("box run --network bridge", () => {
         expect(existsSync(join(root, "network/leases")) ? readdirSync(join(root, "network/leases")) : []).toEqual([]);
       }),
     ), 60_000);
+
+  test("-p publishes a port: reachable from 127.0.0.1 and from another host; a second claim fails cleanly; rm removes the rules", () =>
+    withRoot((root) =>
+      inNetns(async (ns) => {
+        const other = `${ns}o`;
+        expect((await IP(["netns", "add", other])).code).toBe(0);
+        try {
+          for (const args of [
+            ["-n", ns, "link", "set", "lo", "up"],
+            ["link", "add", "va", "netns", ns, "type", "veth", "peer", "name", "vb", "netns", other],
+            ["-n", ns, "addr", "add", "192.0.2.1/24", "dev", "va"], ["-n", ns, "link", "set", "va", "up"],
+            ["-n", other, "addr", "add", "192.0.2.2/24", "dev", "vb"], ["-n", other, "link", "set", "vb", "up"],
+          ]) expect({ args, code: (await IP(args)).code }).toEqual({ args, code: 0 });
+          const web = await boxIn(ns, root, ["run", "-d", "--network", "bridge", "--name", "web", "-p", "18080:80", "sh", "-c", "while [ ! -x /reply ]; do sleep 0.05; done; exec nc -lk -p 80 -e /reply"]);
+          expect(web.code).toBe(0);
+          expect((await boxIn(ns, root, ["exec", "-i", "web", "sh", "-c", "cat > /reply; chmod 755 /reply"], { stdin: REPLY })).code).toBe(0);
+          await Bun.sleep(200);
+          expect(await fetchIn(ns, "http://127.0.0.1:18080/")).toBe("hello from box\n");
+          expect(await fetchIn(other, "http://192.0.2.1:18080/")).toBe("hello from box\n");
+          // The same host port again: refused before that container starts, nothing left of it.
+          const again = await boxIn(ns, root, ["run", "--network", "bridge", "-p", "18080:80", "true"]);
+          expect(again.code).toBe(125);
+          expect(again.stderr).toMatch(/^box: port 18080\/tcp is already published by container [0-9a-f]{12}\n$/);
+          // A port something on the host already listens on.
+          const listener = Bun.spawn(["nsenter", `--net=/run/netns/${ns}`, "python3", "-c", "import socket,time; s=socket.socket(); s.bind(('0.0.0.0', 18081)); s.listen(); print('up', flush=True); time.sleep(30)"], { stdout: "pipe" });
+          await listener.stdout.getReader().read();
+          const busy = await boxIn(ns, root, ["run", "--network", "bridge", "-p", "18081:80", "true"]);
+          listener.kill();
+          expect(busy).toMatchObject({ code: 125, stderr: "box: port 18081/tcp is already in use on the host\n" });
+          expect((await boxIn(ns, root, ["rm", "-f", "web"])).code).toBe(0);
+          const tables = await run(["nsenter", `--net=/run/netns/${ns}`, "nft", "list", "tables"], { env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } });
+          expect(tables.stdout.trim().split("\n")).toEqual(["table ip box"]);
+          expect(readdirSync(join(root, "network/ports"))).toEqual([]);
+          expect(await linksIn(ns)).toEqual(["box0", "lo", "va"]);
+        } finally {
+          await IP(["netns", "del", other]);
+        }
+      }),
+    ));
+
+  test("-p is refused without the bridge, and when malformed", () =>
+    withRoot(async (root) => {
+      for (const [args, message] of [
+        [["-p", "8080:80"], "box: -p needs --network bridge: only a bridged container has ports to publish"],
+        [["--network", "bridge", "-p", "80"], 'box: invalid -p "80": use [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp]'],
+        [["--network", "bridge", "-p", "70000:80"], 'box: invalid -p "70000:80": use [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp]'],
+        [["--network", "bridge", "-p", "1.2.3:80:80/sctp"], 'box: invalid -p "1.2.3:80:80/sctp": use [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp]'],
+      ] as const) {
+        const r = await run([BOX, "--root", root, "run", ...args, "true"]);
+        expect({ args, code: r.code, err: r.stderr }).toEqual({ args, code: 125, err: message + "\n" });
+      }
+    }));
 });
