@@ -78,8 +78,9 @@ describe("box run -t", () => {
     withRoot(async (root) => {
       const s = inTerminal(root, ["run", "-it", "sh"]);
       await s.waitFor("/ # ");
-      s.write("sleep 30\r");
-      await Bun.sleep(300);
+      // The foreground job says when it runs, so Ctrl-C cannot arrive before it does.
+      s.write("sh -c 'echo sleeping; exec sleep 30'\r");
+      await s.waitFor("sleeping\r\n");
       s.write("\x03");
       s.write("echo after-ctrl-c $?\r");
       await s.waitFor("after-ctrl-c 130");
