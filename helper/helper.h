@@ -53,6 +53,7 @@ struct plan {
 	struct sock_filter *seccomp; /* NULL: unconfined */
 	unsigned short seccomp_len;
 	const char *clone_into;    /* cgroup v2 directory the container is born in, or NULL */
+	const char *delete_link;   /* box network prune: remove this link and do nothing else */
 	char **bridge;             /* bridge name, gateway/prefix: made (or reused) before the container */
 	char **veth;               /* host-side name, bridge: a veth pair whose peer is the container's eth0 */
 	char **ip;                 /* address/prefix, gateway: the container's eth0 */

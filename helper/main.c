@@ -57,5 +57,14 @@ int main(int argc, char **argv)
 		return 125;
 	}
 	close((int)fd);
+	if (plan.delete_link) {
+		int ret = nl_delete_link(plan.delete_link);
+		if (ret < 0) {
+			fail(-ret, "cannot remove %s", plan.delete_link);
+			report_print(&g_report);
+			return 125;
+		}
+		return 0;
+	}
 	return supervise(&plan);
 }

@@ -55,7 +55,8 @@ static const struct keydef keys[] = {
 	{ "veth", 2, 2, 1 },        /* host-side name, bridge name: the container's eth0 is its peer */
 	{ "ip", 2, 2, 1 },          /* address/prefix, gateway of the container's eth0 */
 	{ "sysctl", 2, 2, 0 },      /* a /proc/sys file and its value, written once the bridge exists */
-	{ "cleanup_exec", 1, 16, 0 }, /* a program (absolute path) and its arguments, run after the container ended */  /* cgroup v2: start the container directly in this cgroup (clone3) */
+	{ "cleanup_exec", 1, 16, 0 },
+	{ "delete_link", 1, 1, 1 },  /* a plan of its own: only remove this link (box network prune) */ /* a program (absolute path) and its arguments, run after the container ended */  /* cgroup v2: start the container directly in this cgroup (clone3) */
 	{ "detach", 1, 1, 1 },      /* run in the background: print this (the id) once the command runs */
 	{ "log", 2, 2, 1 },         /* detached output goes to this file, rotated past this many bytes */
 	{ "pidfile", 1, 1, 1 },     /* "supervisor-pid supervisor-start init-pid" once the container exists */
@@ -187,6 +188,8 @@ static int interpret(struct plan *p, const struct record *r)
 	} else if (strcmp(k, "seccomp") == 0) {
 		if ((ret = decode_filter(r->fields[0], p)) < 0)
 			return ret;
+	} else if (strcmp(k, "delete_link") == 0) {
+		p->delete_link = r->fields[0];
 	} else if (strcmp(k, "bridge") == 0) {
 		p->bridge = r->fields;
 	} else if (strcmp(k, "veth") == 0) {
@@ -295,6 +298,8 @@ int plan_read(int fd, struct plan *p)
 	}
 
 	/* 5. What every plan must say. */
+	if (p->delete_link)
+		return 0;
 	if ((p->rootfs == NULL && p->join_pid == 0) || p->argv == NULL || p->env == NULL || p->cwd == NULL || !p->have_user)
 		return fail(0, "the plan lacks rootfs, argv, env, cwd or user");
 	return 0;

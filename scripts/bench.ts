@@ -43,10 +43,11 @@ try {
   writeFileSync(join(bundle, "config.json"), JSON.stringify(config, null, 2));
   const state = join(work, "box-root");
   // The first box run unpacks nothing (--rootfs), but warm the page cache for every tool alike.
-  await $`${BOX} --root ${state} run --rootfs ${rootfs} /bin/true`;
+  await $`${BOX} --root ${state} run --network none --rootfs ${rootfs} /bin/true`;
 
   const commands: Array<[string, string]> = [
-    ["box", `${BOX} --root ${state} run --rootfs ${rootfs} /bin/true`],
+    // --network none: like the others, a network namespace with loopback, no veth or bridge.
+    ["box", `${BOX} --root ${state} run --network none --rootfs ${rootfs} /bin/true`],
     ["crun", `crun --root ${join(work, "crun")} run --bundle ${bundle} bench-crun`],
     ["runc", `runc --root ${join(work, "runc")} run --bundle ${bundle} bench-runc`],
     ["bwrap", `bwrap --unshare-all --bind ${rootfs} / --proc /proc --dev /dev /bin/true`],
@@ -71,7 +72,7 @@ try {
   // with 20 detached `sleep` containers.
   const rss = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
   const ids: string[] = [];
-  for (let i = 0; i < 20; i++) ids.push((await $`${BOX} --root ${state} run -d --rootfs ${rootfs} sleep 60`.text()).trim());
+  for (let i = 0; i < 20; i++) ids.push((await $`${BOX} --root ${state} run -d --network none --rootfs ${rootfs} sleep 60`.text()).trim());
   let total = 0;
   for (const id of ids) {
     const [sup, , init] = readFileSync(join(state, "run", `${id}.pid`), "utf8").trim().split(" ").map(Number);

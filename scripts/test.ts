@@ -15,7 +15,8 @@ const proc = Bun.spawn([process.execPath, "test", "--timeout", "60000", ...(args
   stdin: "ignore",
   stdout: "inherit",
   stderr: "pipe",
-  env: { ...process.env, FORCE_COLOR: "0" },
+  // BOX_NETWORK=none: no test may put a bridge or NAT rules on the machine's own network.
+  env: { ...process.env, FORCE_COLOR: "0", BOX_NETWORK: "none" },
 });
 // bun test prints its report on stderr: pass it through, and read the totals from it.
 let report = "";

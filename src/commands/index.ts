@@ -20,6 +20,7 @@ export const commands: Record<string, () => Promise<CommandModule>> = {
   rm: () => import("./rm"),
   logs: () => import("./logs"),
   inspect: () => import("./inspect"),
+  network: () => import("./network"),
 };
 
 /** One line per command for `box --help`. */
@@ -36,4 +37,5 @@ export const summaries: Record<string, string> = {
   rm: "Remove containers",
   logs: "Print the output of a detached container",
   inspect: "Print a container as one JSON document",
+  network: "Manage box's bridge network (prune)",
 };

@@ -41,7 +41,7 @@ const args = {
   tty: { type: "boolean", alias: "t", description: "Give the command a pseudo-terminal of the container's own" },
   detach: { type: "boolean", alias: "d", description: "Run in the background and print the container id" },
   publish: { type: "string", alias: "p", valueHint: "[IP:]HOST:CONTAINER[/udp]", description: "Publish a container port on the host (repeatable; needs --network bridge)" },
-  network: { type: "string", valueHint: "none|host|bridge", description: "none: loopback only (default); host: the host's stack, shared; bridge: eth0 on box's bridge box0" },
+  network: { type: "string", valueHint: "bridge|none|host", description: "bridge (default; env BOX_NETWORK): eth0 on box's bridge box0, with NAT; none: loopback only; host: the host's stack, shared" },
   rm: { type: "boolean", description: "Remove the container when it exits (foreground runs without --name always are)" },
   "cap-add": { type: "string", valueHint: "CAP", description: "Add a capability to the default set (repeatable; ALL for every one)" },
   "cap-drop": { type: "string", valueHint: "CAP", description: "Drop a capability from the default set (repeatable; ALL for every one)" },
@@ -156,8 +156,10 @@ export function resolveSecurity(
   return sec;
 }
 
-export function checkNetwork(mode: string | undefined): "none" | "host" | "bridge" {
-  if (mode === undefined || mode === "none" || mode === "host" || mode === "bridge") return mode ?? "none";
+/** --network, else BOX_NETWORK, else bridge (box run needs root, which the bridge needs too). */
+export function checkNetwork(flag: string | undefined, env: Record<string, string | undefined> = process.env): "none" | "host" | "bridge" {
+  const mode = flag ?? (env.BOX_NETWORK || undefined) ?? "bridge";
+  if (mode === "none" || mode === "host" || mode === "bridge") return mode;
   throw new BoxError(`unknown network "${mode}": use none, host or bridge`);
 }
 

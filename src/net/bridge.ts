@@ -45,6 +45,16 @@ export function chooseSubnet(routes: Array<{ dest: number; mask: number }>): str
   throw new BoxError(`every subnet box can use for its bridge (${CANDIDATES.join(", ")}) overlaps a route of this host`);
 }
 
+/** Whether box0 exists in this process's network namespace (/proc/net/dev is per namespace, unlike
+ * /sys/class/net, which shows the namespace sysfs was mounted from). */
+export function bridgeExists(): boolean {
+  try {
+    return readFileSync("/proc/net/dev", "utf8").split("\n").some((l) => l.trim().startsWith(`${BRIDGE}:`));
+  } catch {
+    return false;
+  }
+}
+
 export function bridgeConfig(layout: Layout): BridgeConfig {
   const dir = join(layout.lib, "network");
   const file = join(dir, `${BRIDGE}.json`);

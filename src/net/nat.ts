@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { logger } from "../logger";
 import type { Layout } from "../store/layout";
 import { withLock } from "../store/lock";
-import type { BridgeConfig } from "./bridge";
+import { bridgeExists, type BridgeConfig } from "./bridge";
 
 const SBIN = "/usr/local/sbin:/usr/sbin:/sbin:/usr/local/bin:/usr/bin:/bin";
 
@@ -34,7 +34,9 @@ export function nftRules(config: BridgeConfig): string {
  * and their traffic masqueraded, with nftables when present, else iptables. With neither, box says
  * that containers get no outbound access and goes on. Done once, under a lock.
  */
-export async function ensureOutbound(layout: Layout, config: BridgeConfig): Promise<"nft" | "iptables" | "none"> {
+export async function ensureOutbound(layout: Layout, config: BridgeConfig): Promise<"nft" | "iptables" | "none" | "ready"> {
+  // The bridge exists only once a box before this one got this far: nothing left to do.
+  if (bridgeExists()) return "ready";
   return withLock(join(layout.locks, "network.lock"), async () => {
     try {
       if (readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim() !== "1") writeFileSync("/proc/sys/net/ipv4/ip_forward", "1");

@@ -39,7 +39,9 @@ export async function run(argv: string[], opts: BoxOptions = {}): Promise<Result
     stdin: opts.stdin !== undefined ? new Blob([opts.stdin]) : "ignore",
     stdout: "pipe",
     stderr: "pipe",
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...opts.env },
+    // Tests never touch the machine's own network: bridge networking is tested in namespaces of
+    // their own (test/net), everything else runs with loopback only.
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", BOX_NETWORK: "none", ...opts.env },
   });
   const timer = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? 30_000);
   const [out, err] = await Promise.all([new Response(proc.stdout).bytes(), new Response(proc.stderr).text()]);
@@ -50,7 +52,7 @@ export async function run(argv: string[], opts: BoxOptions = {}): Promise<Result
 
 /** Starts box in the background; the caller waits or signals. */
 export function spawnBox(root: string, args: string[]) {
-  return Bun.spawn([BOX, "--root", root, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  return Bun.spawn([BOX, "--root", root, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, BOX_NETWORK: "none" } });
 }
 
 function boxProcesses(): string[] {

@@ -49,7 +49,7 @@ describe("box images: the embedded Alpine", () => {
 
   test("two containers on the same image do not see each other's writes", () =>
     withRoot(async (root) => {
-      const a = Bun.spawn([BOX, "--root", root, "run", "sh", "-c", "echo from-a > /shared; sleep 0.5; cat /shared"], { stdout: "pipe", stderr: "pipe" });
+      const a = Bun.spawn([BOX, "--root", root, "run", "sh", "-c", "echo from-a > /shared; sleep 0.5; cat /shared"], { stdout: "pipe", stderr: "pipe", env: { ...process.env, BOX_NETWORK: "none" } });
       await Bun.sleep(150);
       const b = await box(root, ["run", "sh", "-c", "cat /shared 2>&1; echo from-b > /shared; cat /shared"]);
       expect(b.stdout).toBe("cat: can't open '/shared': No such file or directory\nfrom-b\n");

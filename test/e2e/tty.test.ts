@@ -14,7 +14,7 @@ function inTerminal(root: string, args: string[], cols = 80, rows = 24): Session
   let out = "";
   const proc = Bun.spawn([BOX, "--root", root, ...args], {
     terminal: { cols, rows, data: (_t, d) => void (out += new TextDecoder().decode(d)) },
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TERM: "xterm" },
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TERM: "xterm", BOX_NETWORK: "none" },
   });
   return {
     output: () => out,

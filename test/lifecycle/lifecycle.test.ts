@@ -241,7 +241,7 @@ describe("more crash and size cases", () => {
   test("kill -9 of box in the middle of run -d leaves nothing running, and nothing the next commands cannot clean", () =>
     withRoot(async (root) => {
       for (const delay of [5, 40, 120]) {
-        const proc = Bun.spawn([BOX, "--root", root, "run", "-d", "sleep", "30"], { stdout: "pipe", stderr: "pipe" });
+        const proc = Bun.spawn([BOX, "--root", root, "run", "-d", "sleep", "30"], { stdout: "pipe", stderr: "pipe", env: { ...process.env, BOX_NETWORK: "none" } });
         await Bun.sleep(delay);
         proc.kill("SIGKILL");
         await proc.exited;

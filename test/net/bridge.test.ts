@@ -18,8 +18,8 @@ async function inNetns<T>(body: (netns: string) => Promise<T>): Promise<T> {
   }
 }
 
-function boxIn(netns: string, root: string, args: string[], opts: { stdin?: string } = {}) {
-  return run(["nsenter", `--net=/run/netns/${netns}`, BOX, "--root", root, ...args], { ...opts, env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } });
+function boxIn(netns: string, root: string, args: string[], opts: { stdin?: string; env?: Record<string, string> } = {}) {
+  return run(["nsenter", `--net=/run/netns/${netns}`, BOX, "--root", root, ...args], { ...opts, env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", ...opts.env } });
 }
 
 /** The interfaces of the namespace, from /proc/net/dev (which shows the reader's own namespace). */
@@ -159,4 +159,20 @@ describe("box run --network bridge", () => {
         expect({ args, code: r.code, err: r.stderr }).toEqual({ args, code: 125, err: message + "\n" });
       }
     }));
+
+  test("bridge is the default (BOX_NETWORK unset); box network prune removes the bridge and its rules once unused", () =>
+    withRoot((root) =>
+      inNetns(async (ns) => {
+        const r = await boxIn(ns, root, ["run", "-d", "--name", "dflt", "sleep", "30"], { env: { BOX_NETWORK: "" } });
+        expect(r.code).toBe(0);
+        expect((await boxIn(ns, root, ["exec", "dflt", "cat", "/proc/net/dev"])).stdout).toContain("eth0:");
+        const busy = await boxIn(ns, root, ["network", "prune"]);
+        expect(busy).toMatchObject({ code: 125, stderr: "box: the bridge box0 is used by 1 container: remove them first\n" });
+        expect((await boxIn(ns, root, ["rm", "-f", "dflt"])).code).toBe(0);
+        expect((await boxIn(ns, root, ["network", "prune"])).code).toBe(0);
+        expect(await linksIn(ns)).toEqual(["lo"]);
+        const tables = await run(["nsenter", `--net=/run/netns/${ns}`, "nft", "list", "tables"], { env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } });
+        expect(tables.stdout.trim()).toBe("");
+      }),
+    ));
 });

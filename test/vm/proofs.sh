@@ -2,6 +2,8 @@
 # The proofs of the limits issue, on a pure cgroup v2, minimal host. Each prints one line:
 #   PROOF <name> PASS [detail]   or   PROOF <name> FAIL <what went wrong>
 ROOT=/tmp/box
+# The VM has no nftables; these proofs are about cgroups, so loopback only (no NAT warning).
+export BOX_NETWORK=none
 pass() { echo "PROOF $1 PASS $2"; }
 fail() { echo "PROOF $1 FAIL $2"; }
 # No container cgroup may remain under box/ after a container ended.
