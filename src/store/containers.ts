@@ -50,11 +50,16 @@ export const exitPath = (layout: Layout, id: string) => join(containerDir(layout
 export const logPath = (layout: Layout, id: string) => join(containerDir(layout, id), "log");
 export const pidPath = (layout: Layout, id: string) => join(layout.run, `${id}.pid`);
 
-/** The kernel's start time of a process (field 22 of /proc/PID/stat), or undefined when it is gone. */
+/**
+ * The kernel's start time of a process (field 22 of /proc/PID/stat), or undefined when it is gone.
+ * A zombie counts as gone: it has ended, and only waits for a parent (or an init that may be slow
+ * to reap it) to collect its status.
+ */
 export function processStart(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return fields[0] === "Z" || fields[0] === "X" ? undefined : fields[19];
   } catch {
     return undefined;
   }

@@ -175,4 +175,23 @@ describe("box run --network bridge", () => {
         expect(tables.stdout.trim()).toBe("");
       }),
     ));
+
+  test("after kill -9 of a bridged container's supervisor, the next box command gives back its address, port and rules", () =>
+    withRoot((root) =>
+      inNetns(async (ns) => {
+        const id = (await boxIn(ns, root, ["run", "-d", "--network", "bridge", "-p", "18090:80", "sleep", "30"])).stdout.trim();
+        expect(id).toMatch(/^[0-9a-f]{64}$/);
+        const [sup] = require("node:fs").readFileSync(join(root, "run", `${id}.pid`), "utf8").split(" ");
+        process.kill(Number(sup), "SIGKILL");
+        await Bun.sleep(300);
+        expect((await boxIn(ns, root, ["run", "--rm", "--network", "none", "true"])).code).toBe(0); // collects
+        expect(readdirSync(join(root, "network/leases"))).toEqual([]);
+        expect(readdirSync(join(root, "network/ports"))).toEqual([]);
+        const tables = await run(["nsenter", `--net=/run/netns/${ns}`, "nft", "list", "tables"], { env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } });
+        expect(tables.stdout.trim()).toBe("table ip box");
+        for (let i = 0; i < 50 && (await linksIn(ns)).length > 2; i++) await Bun.sleep(20);
+        expect(await linksIn(ns)).toEqual(["box0", "lo"]);
+        expect((await boxIn(ns, root, ["rm", id])).code).toBe(0);
+      }),
+    ));
 });
