@@ -42,19 +42,31 @@ async function fetchIn(netns: string, url: string): Promise<string> {
   return r.code === 0 ? r.stdout : `failed: ${r.stderr.trim().split("\n").pop()}`;
 }
 
+/**
+ * "Another host": a second namespace joined to the test's by a veth pair on 192.0.2.0/24 (the test's
+ * side is 192.0.2.1, the other host 192.0.2.2, with no route back to the bridge). Removed after.
+ */
+async function withOtherHost(ns: string, body: (other: string) => Promise<void>): Promise<void> {
+  const other = `${ns}o`;
+  expect((await IP(["netns", "add", other])).code).toBe(0);
+  try {
+    for (const args of [
+      ["-n", ns, "link", "set", "lo", "up"],
+      ["link", "add", "va", "netns", ns, "type", "veth", "peer", "name", "vb", "netns", other],
+      ["-n", ns, "addr", "add", "192.0.2.1/24", "dev", "va"], ["-n", ns, "link", "set", "va", "up"],
+      ["-n", other, "addr", "add", "192.0.2.2/24", "dev", "vb"], ["-n", other, "link", "set", "vb", "up"], ["-n", other, "link", "set", "lo", "up"],
+    ]) expect({ args, code: (await IP(args)).code }).toEqual({ args, code: 0 });
+    await body(other);
+  } finally {
+    await IP(["netns", "del", other]);
+  }
+}
+
 describe("box run --network bridge", () => {
   test("outbound traffic is masqueraded: a container reaches another host that has no route back to the bridge", () =>
     withRoot((root) =>
       inNetns(async (ns) => {
-        // "Another host": a second namespace joined to the first by a veth pair, on 192.0.2.0/24.
-        const other = `${ns}o`;
-        expect((await IP(["netns", "add", other])).code).toBe(0);
-        try {
-          for (const args of [
-            ["link", "add", "va", "netns", ns, "type", "veth", "peer", "name", "vb", "netns", other],
-            ["-n", ns, "addr", "add", "192.0.2.1/24", "dev", "va"], ["-n", ns, "link", "set", "va", "up"],
-            ["-n", other, "addr", "add", "192.0.2.2/24", "dev", "vb"], ["-n", other, "link", "set", "vb", "up"], ["-n", other, "link", "set", "lo", "up"],
-          ]) expect({ args, code: (await IP(args)).code }).toEqual({ args, code: 0 });
+        await withOtherHost(ns, async () => {
           const forwardBefore = (await run(["nsenter", `--net=/run/netns/${ns}`, "cat", "/proc/sys/net/ipv4/ip_forward"])).stdout.trim();
           expect(forwardBefore).toBe("0");
           const r = await boxIn(ns, root, ["run", "--rm", "--network", "bridge", "ping", "-c1", "-W3", "192.0.2.2"]);
@@ -64,9 +76,7 @@ describe("box run --network bridge", () => {
           expect((await run(["nsenter", `--net=/run/netns/${ns}`, "cat", "/proc/sys/net/ipv4/ip_forward"])).stdout.trim()).toBe("1");
           const rules = await run(["nsenter", `--net=/run/netns/${ns}`, "nft", "list", "table", "ip", "box"], { env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } });
           expect(rules.stdout).toMatch(/ip saddr \S+\/24 oifname != "box0" masquerade/);
-        } finally {
-          await IP(["netns", "del", other]);
-        }
+        });
       }),
     ));
 
@@ -111,15 +121,7 @@ describe("box run --network bridge", () => {
   test("-p publishes a port: reachable from 127.0.0.1 and from another host; a second claim fails cleanly; rm removes the rules", () =>
     withRoot((root) =>
       inNetns(async (ns) => {
-        const other = `${ns}o`;
-        expect((await IP(["netns", "add", other])).code).toBe(0);
-        try {
-          for (const args of [
-            ["-n", ns, "link", "set", "lo", "up"],
-            ["link", "add", "va", "netns", ns, "type", "veth", "peer", "name", "vb", "netns", other],
-            ["-n", ns, "addr", "add", "192.0.2.1/24", "dev", "va"], ["-n", ns, "link", "set", "va", "up"],
-            ["-n", other, "addr", "add", "192.0.2.2/24", "dev", "vb"], ["-n", other, "link", "set", "vb", "up"],
-          ]) expect({ args, code: (await IP(args)).code }).toEqual({ args, code: 0 });
+        await withOtherHost(ns, async (other) => {
           const web = await boxIn(ns, root, ["run", "-d", "--network", "bridge", "--name", "web", "-p", "18080:80", "sh", "-c", "while [ ! -x /reply ]; do sleep 0.05; done; exec nc -lk -p 80 -e /reply"]);
           expect(web.code).toBe(0);
           expect((await boxIn(ns, root, ["exec", "-i", "web", "sh", "-c", "cat > /reply; chmod 755 /reply"], { stdin: REPLY })).code).toBe(0);
@@ -141,9 +143,7 @@ describe("box run --network bridge", () => {
           expect(tables.stdout.trim().split("\n")).toEqual(["table ip box"]);
           expect(readdirSync(join(root, "network/ports"))).toEqual([]);
           expect(await linksIn(ns)).toEqual(["box0", "lo", "va"]);
-        } finally {
-          await IP(["netns", "del", other]);
-        }
+        });
       }),
     ));
 
