@@ -21,10 +21,22 @@ export async function parseOrHelp(
 ): Promise<ParsedLine | undefined> {
   const line = parseLine(args, tokens, rules);
   if (!line.help) return line;
+  await showCommandHelp(def);
+  return undefined;
+}
+
+/** `box COMMAND --help`: the command's usage under box's, and what follows it (run's rules). */
+export async function showCommandHelp(def: CommandDef<any>, footer?: string): Promise<void> {
   const { showHelp } = await import("../cli/help");
   const { rootDefinition } = await import("../cli/root");
-  await showHelp(def, rootDefinition);
-  return undefined;
+  await showHelp(def, rootDefinition, footer);
+}
+
+/** A table in docker's style: columns padded to their widest cell plus three spaces. */
+export function printTable(rows: string[][]): void {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  const lines = rows.map((row) => row.map((c, i) => (i < row.length - 1 ? c.padEnd(widths[i]! + 3) : c)).join("").trimEnd());
+  process.stdout.write(lines.join("\n") + "\n");
 }
 
 /** The store, for a command that needs root, made ready. */

@@ -3,7 +3,7 @@ import { globalArgs, type Globals } from "../cli/shared";
 import { BoxError } from "../errors";
 import { listRefs, readMeta } from "../image/store";
 import { layoutFor } from "../store/layout";
-import { parseOrHelp } from "./common";
+import { parseOrHelp, printTable } from "./common";
 
 const args = {
   format: { type: "string", valueHint: "table|json", description: "Output format (default table)" },
@@ -44,7 +44,6 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
     return 0;
   }
   const table = [["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], ...rows.map((r) => [r.name, r.tag, r.digest.slice(7, 19), r.meta ? ago(r.meta.created) : "", r.meta ? size(r.meta.size) : ""])];
-  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  process.stdout.write(table.map((row) => row.map((c, i) => (i < row.length - 1 ? c.padEnd(widths[i]! + 3) : c)).join("")).join("\n") + "\n");
+  printTable(table);
   return 0;
 }

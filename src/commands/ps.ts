@@ -4,7 +4,7 @@ import { BoxError } from "../errors";
 import { exitInfo, listContainers, live, statusOf, type ContainerConfig } from "../store/containers";
 import { shortId } from "../store/ids";
 import type { Layout } from "../store/layout";
-import { duration, parseOrHelp, storeFor } from "./common";
+import { duration, parseOrHelp, printTable, storeFor } from "./common";
 
 const args = {
   all: { type: "boolean", alias: "a", description: "Show every container, not only running ones" },
@@ -63,7 +63,6 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
     ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PID", "NAMES"],
     ...rows.map((r) => [shortId(r.id), r.image, `"${cut(r.command, 20)}"`, `${duration(Date.now() - Date.parse(r.created))} ago`, r.statusText, r.pid ? String(r.pid) : "", r.name]),
   ];
-  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  process.stdout.write(table.map((row) => row.map((c, i) => (i < row.length - 1 ? c.padEnd(widths[i]! + 3) : c)).join("").trimEnd()).join("\n") + "\n");
+  printTable(table);
   return 0;
 }

@@ -19,7 +19,7 @@ import type { Spec } from "../spec/types";
 import { checkName, newId, shortId } from "../store/ids";
 import { onInterrupt } from "../store/interrupt";
 import { layoutFor, type Layout } from "../store/layout";
-import { requireRoot } from "./common";
+import { requireRoot, showCommandHelp } from "./common";
 import { detect as detectCgroups } from "../cgroup/detect";
 import { resolveLimits, DEFAULT_PIDS_LIMIT, type LimitFlags, type Limits } from "../cgroup/limits";
 import { createCgroup, oomMessages, removeCgroup, type ContainerCgroup } from "../cgroup/setup";
@@ -291,9 +291,7 @@ export function parseRun(tokens: readonly string[]) {
 export async function main(tokens: string[], globals: Globals): Promise<number> {
   const parsed = parseRun(tokens);
   if (parsed.help) {
-    const { showHelp } = await import("../cli/help");
-    const { rootDefinition } = await import("../cli/root");
-    await showHelp(definition, rootDefinition, helpFooter);
+    await showCommandHelp(definition, helpFooter);
     return 0;
   }
   const o = parsed.options;
