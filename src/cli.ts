@@ -8,6 +8,7 @@
  * come before the words, and for `run` everything after the image is the container's, verbatim.
  */
 import { parseLine } from "./cli/argv";
+import { rawArgs } from "./cli/bytes";
 import { rootArgs, rootDefinition } from "./cli/root";
 import { commands } from "./commands/index";
 import { BoxError, describeSystemError, EXIT } from "./errors";
@@ -48,7 +49,7 @@ function report(err: unknown): number {
 }
 
 // No top-level await: the compiled executable is built with --bytecode, which needs none.
-main(process.argv.slice(2)).then(
+main(rawArgs()).then(
   (code) => void (process.exitCode = code),
   (err) => void (process.exitCode = report(err)),
 );

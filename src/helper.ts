@@ -51,7 +51,7 @@ function cArray(strings: string[]): { array: BigUint64Array; keep: Buffer[] } {
  * cannot be rewritten, even through /proc/PID/exe: CVE-2019-5736) and reads its plan from a second
  * memfd. The returned function exec's; it returns only by throwing.
  */
-export function prepareHelper(helper: Uint8Array, plan: Uint8Array): () => never {
+export function prepareHelper(helper: Uint8Array, plan: Uint8Array, root: string): () => never {
   const c = libc();
   const exe = memfd(c, "box-helper", MFD_CLOEXEC | MFD_ALLOW_SEALING, helper);
   if (c.fcntl(exe, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
@@ -60,7 +60,9 @@ export function prepareHelper(helper: Uint8Array, plan: Uint8Array): () => never
   // Not close-on-exec: the helper inherits it, reads it, closes it.
   const planFd = memfd(c, "box-plan", 0, plan);
   const argv = cArray(["box-helper", "--plan-fd", String(planFd)]);
-  const envp = cArray([]);
+  // The helper reads no environment; BOX_ROOT only labels its processes (and the container's
+  // init, a copy of it) with the store they belong to, for a person (or a test) looking at ps.
+  const envp = cArray([`BOX_ROOT=${root}`]);
   const empty = cstr("");
   return () => {
     c.execveat(exe, empty, ptr(argv.array), ptr(envp.array), AT_EMPTY_PATH);
@@ -74,10 +76,10 @@ export function prepareHelper(helper: Uint8Array, plan: Uint8Array): () => never
  * taken just before the exec, so such a signal undoes what is prepared instead of being lost. From
  * the exec on, the helper has every signal blocked and handles them itself.
  */
-export async function becomeHelper(plan: Uint8Array): Promise<never> {
+export async function becomeHelper(plan: Uint8Array, layout: { lib: string }): Promise<never> {
   const { embedded } = await import("./embedded");
   const helper = new Uint8Array(await Bun.file(embedded.helperPath).arrayBuffer());
-  const exec = prepareHelper(helper, plan);
+  const exec = prepareHelper(helper, plan, layout.lib);
   await new Promise((resolve) => setImmediate(resolve));
   return exec();
 }

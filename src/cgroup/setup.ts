@@ -3,7 +3,7 @@ import { basename, join } from "node:path";
 import { BoxError } from "../errors";
 import { logger } from "../logger";
 import type { Mount } from "../spec/types";
-import type { CgroupHost } from "./detect";
+import type { CgroupHost, Hierarchy } from "./detect";
 import { humanBytes, sharesToWeight, weightToShares, type Limits } from "./limits";
 
 /** A container's cgroup, as made on the host: what the plan and the state need to know of it. */
@@ -53,12 +53,42 @@ function checkAvailable(host: CgroupHost, limits: Limits): string[] {
   return needed(limits).filter((c) => host.controllers.includes(c));
 }
 
+/** Where containers' cgroups go by default: box/<id> under box's own cgroup in each hierarchy. */
+export const DEFAULT_CGROUP_PARENT = "box";
+
+/**
+ * docker's --cgroup-parent: a relative path is taken below box's own cgroup (so a delegated subtree
+ * is respected), an absolute one from the root of each hierarchy.
+ */
+export function checkCgroupParent(parent: string): string {
+  const parts = parent.split("/").filter(Boolean);
+  if (parts.length === 0 || parts.length > 16 || parts.some((p) => p === "." || p === ".." || !/^[A-Za-z0-9_.:@-]{1,128}$/.test(p))) {
+    throw new BoxError(`invalid cgroup parent "${parent}": use names of letters, digits, '_', '.', '-' separated by '/'`);
+  }
+  return parent;
+}
+
+/** The directories from the base (box's own cgroup, or the hierarchy's root) down to the parent. */
+function parentChain(h: Hierarchy, parent: string): { base: string; chain: string[] } {
+  const base = parent.startsWith("/") ? h.mount : join(h.mount, h.own);
+  const chain: string[] = [];
+  let dir = base;
+  for (const part of parent.split("/").filter(Boolean)) chain.push((dir = join(dir, part)));
+  return { base, chain };
+}
+
+function ensureParent(h: Hierarchy, parent: string): string {
+  const { base, chain } = parentChain(h, parent);
+  for (const dir of chain) if (!existsSync(dir)) mkdirSync(dir);
+  return chain.at(-1) ?? base;
+}
+
 /** Makes the container's cgroup(s) and writes its limits. Undo with removeCgroup(result.dirs). */
-export function createCgroup(host: CgroupHost, id: string, limits: Limits): ContainerCgroup {
+export function createCgroup(host: CgroupHost, id: string, limits: Limits, parent = DEFAULT_CGROUP_PARENT): ContainerCgroup {
   const usable = checkAvailable(host, limits);
   const made: string[] = [];
   try {
-    return host.mode === "v2" ? createV2(host, id, limits, usable, made) : createV1(host, id, limits, made);
+    return host.mode === "v2" ? createV2(host, id, limits, usable, made, parent) : createV1(host, id, limits, made, parent);
   } catch (err) {
     removeCgroup(made);
     throw err;
@@ -70,15 +100,15 @@ function mkdir(dir: string, made: string[]): void {
   made.push(dir);
 }
 
-function createV2(host: CgroupHost, id: string, limits: Limits, usable: string[], made: string[]): ContainerCgroup {
+function createV2(host: CgroupHost, id: string, limits: Limits, usable: string[], made: string[], parentPath: string): ContainerCgroup {
   const u = host.unified!;
-  const own = join(u.mount, u.own);
-  const parent = join(own, "box");
-  if (!existsSync(parent)) mkdirSync(parent);
-  // Controllers are handed down level by level: to box's own cgroup's children, then to box/'s.
+  const parent = ensureParent(u, parentPath);
+  const { base, chain } = parentChain(u, parentPath);
+  // Controllers are handed down level by level: to box's own cgroup's children, then to each level
+  // of the parent's.
   const enable = usable.map((c) => `+${c}`).join(" ");
   if (enable) {
-    for (const dir of [own, parent]) {
+    for (const dir of [base, ...chain]) {
       try {
         writeFileSync(join(dir, "cgroup.subtree_control"), enable);
       } catch (err) {
@@ -112,16 +142,14 @@ function createV2(host: CgroupHost, id: string, limits: Limits, usable: string[]
 }
 
 /** v1 and hybrid: the container joins the pids, memory, cpu and cpuacct hierarchies there are. */
-function createV1(host: CgroupHost, id: string, limits: Limits, made: string[]): ContainerCgroup {
+function createV1(host: CgroupHost, id: string, limits: Limits, made: string[], parentPath: string): ContainerCgroup {
   const joined = new Map<string, string>(); // hierarchy mount -> container's dir in it
   const dirOf = (controller: string): string | undefined => {
     const h = host.v1[controller];
     if (!h) return undefined;
     let dir = joined.get(h.mount);
     if (!dir) {
-      const parent = join(h.mount, h.own, "box");
-      if (!existsSync(parent)) mkdirSync(parent);
-      dir = join(parent, id);
+      dir = join(ensureParent(h, parentPath), id);
       mkdir(dir, made);
       joined.set(h.mount, dir);
     }

@@ -1,5 +1,6 @@
 import { defineCommand, type ArgsDef } from "citty";
 import { join } from "node:path";
+import { rawEnv } from "../cli/bytes";
 import { globalArgs, type Globals } from "../cli/shared";
 import { BoxError } from "../errors";
 import { encodePlan, execRecords } from "../spec/plan";
@@ -27,7 +28,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   if (word === undefined || command.length === 0) throw new BoxError("box exec needs a container and a command. See 'box exec --help'.");
   const o = line.options;
   if (o.workdir !== undefined) checkWorkdir(o.workdir as string);
-  const extraEnv = checkEnv((o.env as string[] | undefined) ?? [], process.env);
+  const extraEnv = checkEnv((o.env as string[] | undefined) ?? [], rawEnv);
   const layout = storeFor("exec", line, globals);
   const c = resolveContainer(layout, word);
   const l = live(layout, c.id);
@@ -53,5 +54,5 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
     stdin: o.interactive === true,
   };
   const { becomeHelper } = await import("../helper");
-  return becomeHelper(encodePlan(execRecords(spec, proc, l.init, c.cgroups.map((d) => join(d, "cgroup.procs")))));
+  return becomeHelper(encodePlan(execRecords(spec, proc, l.init, c.cgroups.map((d) => join(d, "cgroup.procs")))), layout);
 }

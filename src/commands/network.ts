@@ -27,6 +27,6 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
     rmSync(join(layout.lib, "network", `${BRIDGE}.json`), { force: true });
     if (!bridgeExists()) return 0;
     const { becomeHelper } = await import("../helper");
-    return becomeHelper(encodePlan([["delete_link", BRIDGE]]));
+    return becomeHelper(encodePlan([["delete_link", BRIDGE]]), layout);
   });
 }

@@ -2,6 +2,7 @@ import { defineCommand, type ArgsDef } from "citty";
 import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseLine } from "../cli/argv";
+import { rawEnv } from "../cli/bytes";
 import { globalArgs, type Globals } from "../cli/shared";
 import { BoxError, EXIT } from "../errors";
 import { EMBEDDED_ALPINE } from "../image/alpine";
@@ -22,7 +23,7 @@ import { layoutFor, type Layout } from "../store/layout";
 import { requireRoot, showCommandHelp } from "./common";
 import { detect as detectCgroups } from "../cgroup/detect";
 import { resolveLimits, DEFAULT_PIDS_LIMIT, type LimitFlags, type Limits } from "../cgroup/limits";
-import { createCgroup, oomMessages, removeCgroup, type ContainerCgroup } from "../cgroup/setup";
+import { checkCgroupParent, createCgroup, DEFAULT_CGROUP_PARENT, oomMessages, removeCgroup, type ContainerCgroup } from "../cgroup/setup";
 import { availableParallelism, hostname as osHostname } from "node:os";
 import { logger } from "../logger";
 import { bridgeConfig, bridgeHosts, lease, leasePath, releaseLeases } from "../net/bridge";
@@ -53,6 +54,7 @@ const args = {
   "cpu-shares": { type: "string", valueHint: "N", description: "Relative CPU weight, cgroup v1 style (2-262144; default 1024)" },
   "cpu-weight": { type: "string", valueHint: "N", description: "Relative CPU weight, cgroup v2 style (1-10000; default 100)" },
   "security-opt": { type: "string", valueHint: "OPT", description: "seccomp=unconfined, no-new-privileges[=false], systempaths=unconfined (repeatable)" },
+  "cgroup-parent": { type: "string", valueHint: "PATH", description: "Parent cgroup of the container's (default box, below box's own cgroup; env BOX_CGROUP_PARENT)" },
   ...globalArgs,
 } as const satisfies ArgsDef;
 
@@ -102,6 +104,7 @@ export interface RunOptions {
   privileged: boolean;
   securityOpt: string[];
   limits: LimitFlags;
+  cgroupParent: string;
 }
 
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
@@ -114,14 +117,15 @@ export function checkHostname(name: string): string {
 }
 
 /** -e KEY=VAL as given; -e KEY takes KEY from box's own environment, or is dropped when unset (docker). */
-export function checkEnv(entries: readonly string[], hostEnv: Record<string, string | undefined>): string[] {
+export function checkEnv(entries: readonly string[], hostEnvOf: () => Record<string, string | undefined>): string[] {
   const out: string[] = [];
+  let hostEnv: Record<string, string | undefined> | undefined;
   for (const e of entries) {
     const eq = e.indexOf("=");
     const key = eq < 0 ? e : e.slice(0, eq);
     if (key === "" || /\s/.test(key)) throw new BoxError(`invalid environment variable "${e}": expected KEY=VALUE`);
     if (eq >= 0) out.push(e);
-    else if (hostEnv[key] !== undefined) out.push(`${key}=${hostEnv[key]}`);
+    else if ((hostEnv ??= hostEnvOf())[key] !== undefined) out.push(`${key}=${hostEnv[key]}`);
   }
   return out;
 }
@@ -276,6 +280,7 @@ export function parseRun(tokens: readonly string[]) {
     capDrop: (o["cap-drop"] as string[] | undefined) ?? [],
     privileged: o.privileged === true,
     securityOpt: (o["security-opt"] as string[] | undefined) ?? [],
+    cgroupParent: checkCgroupParent((o["cgroup-parent"] as string | undefined) ?? (process.env.BOX_CGROUP_PARENT || DEFAULT_CGROUP_PARENT)),
     limits: {
       pidsLimit: o["pids-limit"] as string | undefined,
       memory: o.memory as string | undefined,
@@ -298,7 +303,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   if (o.name !== undefined) checkName(o.name);
   if (o.hostname !== undefined) checkHostname(o.hostname);
   if (o.workdir !== undefined) checkWorkdir(o.workdir);
-  const env = checkEnv(o.env, process.env);
+  const env = checkEnv(o.env, rawEnv);
   if (o.publish.length > 0 && o.network !== "bridge") throw new BoxError("-p needs --network bridge: only a bridged container has ports to publish");
   if (o.detach && (o.interactive || o.tty)) {
     throw new BoxError("box run -d cannot be combined with -i or -t: a detached container has no terminal to attach to");
@@ -420,7 +425,7 @@ async function start(
 
     // 3. The cgroup, with its limits, ready for the container's first process.
     const argv = command.length > 0 ? command : ["/bin/sh"];
-    cgroup = createCgroup(detectCgroups(), id, limits);
+    cgroup = createCgroup(detectCgroups(), id, limits, o.cgroupParent);
     const [oomKilled, oomOther] = cgroup.oom ? oomMessages(cgroup.oom.limit, argv[0]!) : ["", ""];
 
     // 4. What box remembers of it. Foreground runs are ephemeral unless named; --rm always is.
@@ -484,7 +489,7 @@ async function start(
     config.spec = spec;
     writeConfig(layout, config);
     const { becomeHelper } = await import("../helper");
-    return await becomeHelper(encodePlan(planRecords(spec)));
+    return await becomeHelper(encodePlan(planRecords(spec)), layout);
   } catch (err) {
     undo();
     throw err;

@@ -168,9 +168,29 @@ export function encodePlan(records: readonly PlanRecord[]): Uint8Array {
     }
     parts.push(key, String(fields.length), ...fields);
   }
-  const body = Buffer.from(parts.join("\0") + "\0");
+  const body = encodeBytes(parts.join("\0") + "\0");
   const out = Buffer.alloc(4 + body.length);
   out.writeUInt32LE(body.length, 0);
   body.copy(out, 4);
   return out;
+}
+
+/**
+ * UTF-8, except that lone surrogates U+DC80..U+DCFF stand for the raw bytes 0x80..0xFF (Python's
+ * "surrogateescape"): that is how box carries argv and environment bytes that are not UTF-8 from
+ * its own command line into the container's, unchanged (src/cli/bytes.ts).
+ */
+export function encodeBytes(text: string): Buffer {
+  if (!/[\udc80-\udcff]/.test(text)) return Buffer.from(text);
+  const chunks: Buffer[] = [];
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xdc80 && c <= 0xdcff && !(i > 0 && text.charCodeAt(i - 1) >= 0xd800 && text.charCodeAt(i - 1) <= 0xdbff)) {
+      chunks.push(Buffer.from(text.slice(from, i)), Buffer.from([c - 0xdc00]));
+      from = i + 1;
+    }
+  }
+  chunks.push(Buffer.from(text.slice(from)));
+  return Buffer.concat(chunks);
 }

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, readdirSync, statSync, writeFileSync, readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { ALPINE_TARBALL, BOX, box, run, tempDir, removeRoot, withRoot } from "./harness";
+import { ALPINE_TARBALL, BOX, box, run, scopeEnv, tempDir, removeRoot, withRoot } from "./harness";
 
 const DIGEST = "d4e6fd67dcf75e40c451560ac7265166c2b72a0f38ddc9aae756a7de3d1efa0c";
 
@@ -49,7 +49,7 @@ describe("box images: the embedded Alpine", () => {
 
   test("two containers on the same image do not see each other's writes", () =>
     withRoot(async (root) => {
-      const a = Bun.spawn([BOX, "--root", root, "run", "sh", "-c", "echo from-a > /shared; sleep 0.5; cat /shared"], { stdout: "pipe", stderr: "pipe", env: { ...process.env, BOX_NETWORK: "none" } });
+      const a = Bun.spawn([BOX, "--root", root, "run", "sh", "-c", "echo from-a > /shared; sleep 0.5; cat /shared"], { stdout: "pipe", stderr: "pipe", env: { ...process.env, BOX_NETWORK: "none", ...scopeEnv() } });
       await Bun.sleep(150);
       const b = await box(root, ["run", "sh", "-c", "cat /shared 2>&1; echo from-b > /shared; cat /shared"]);
       expect(b.stdout).toBe("cat: can't open '/shared': No such file or directory\nfrom-b\n");

@@ -1,7 +1,7 @@
 // The command: its argv, its stdio, its environment, its exit status and signals.
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { box, spawnBox, withRoot } from "./harness";
+import { BOX, box, run, spawnBox, withRoot } from "./harness";
 
 async function firstLine(proc: ReturnType<typeof spawnBox>): Promise<string> {
   const reader = proc.stdout.getReader();
@@ -16,6 +16,15 @@ describe("box run: the command", () => {
       const r = await box(root, ["run", "alpine", "printf", "%s|", "-la", "--help", "a b", "", "-e", "x=y", "--", "$HOME"]);
       expect(r.stderr).toBe("");
       expect(r.stdout).toBe("-la|--help|a b||-e|x=y|--|$HOME|");
+    }));
+
+  test("argv and environment bytes that are not UTF-8 arrive unchanged", () =>
+    withRoot(async (root) => {
+      // A shell builds the bytes: Bun would encode a string argument as UTF-8.
+      const script = `X="$(printf 'a\\377b')" exec ${BOX} --root ${root} run -e "Y=$(printf '\\300z')" -e X sh -c 'printf %s "$1" | od -An -tx1; printf %s "$X$Y" | od -An -tx1' sh "$(printf 'c\\377\\351d')"`;
+      const r = await run(["sh", "-c", script]);
+      expect(r.stderr).toBe("");
+      expect(r.stdout.replace(/\s+/g, " ").trim()).toBe("63 ff e9 64 61 ff 62 c0 7a");
     }));
 
   test("`box run alpine ls -la /` keeps -la", () =>

@@ -1,6 +1,6 @@
 // -t: a pseudo-terminal of the container's own devpts, driven here through a real pty.
 import { describe, expect, test } from "bun:test";
-import { BOX, withRoot } from "./harness";
+import { BOX, scopeEnv, withRoot } from "./harness";
 
 interface Session {
   output(): string;
@@ -14,7 +14,7 @@ function inTerminal(root: string, args: string[], cols = 80, rows = 24): Session
   let out = "";
   const proc = Bun.spawn([BOX, "--root", root, ...args], {
     terminal: { cols, rows, data: (_t, d) => void (out += new TextDecoder().decode(d)) },
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TERM: "xterm", BOX_NETWORK: "none" },
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TERM: "xterm", BOX_NETWORK: "none", ...scopeEnv() },
   });
   return {
     output: () => out,

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { BOX, box, withRoot } from "../e2e/harness";
+import { BOX, box, scopeEnv, withRoot } from "../e2e/harness";
 
 const ID = /^[0-9a-f]{64}\n$/;
 
@@ -123,6 +123,7 @@ describe("box exec", () => {
       let out = "";
       const proc = Bun.spawn([BOX, "--root", root, "exec", "-it", "tty", "sh", "-c", "tty; stty size; exit 4"], {
         terminal: { cols: 90, rows: 30, data: (_t, d) => void (out += new TextDecoder().decode(d)) },
+        env: { ...process.env, ...scopeEnv() },
       });
       expect(await proc.exited).toBe(4);
       proc.terminal?.close();
@@ -241,7 +242,7 @@ describe("more crash and size cases", () => {
   test("kill -9 of box in the middle of run -d leaves nothing running, and nothing the next commands cannot clean", () =>
     withRoot(async (root) => {
       for (const delay of [5, 40, 120]) {
-        const proc = Bun.spawn([BOX, "--root", root, "run", "-d", "sleep", "30"], { stdout: "pipe", stderr: "pipe", env: { ...process.env, BOX_NETWORK: "none" } });
+        const proc = Bun.spawn([BOX, "--root", root, "run", "-d", "sleep", "30"], { stdout: "pipe", stderr: "pipe", env: { ...process.env, BOX_NETWORK: "none", ...scopeEnv() } });
         await Bun.sleep(delay);
         proc.kill("SIGKILL");
         await proc.exited;
