@@ -26,8 +26,8 @@ import { resolveLimits, DEFAULT_PIDS_LIMIT, type LimitFlags, type Limits } from 
 import { checkCgroupParent, createCgroup, DEFAULT_CGROUP_PARENT, oomMessages, removeCgroup, type ContainerCgroup } from "../cgroup/setup";
 import { availableParallelism, hostname as osHostname } from "node:os";
 import { logger } from "../logger";
-import { bridgeConfig, bridgeHosts, lease, leasePath, releaseLeases } from "../net/bridge";
-import { claimPorts, parsePublish, portTable, type Publish } from "../net/ports";
+import { parsePublish, type Publish } from "../net/ports";
+import { prepareNetwork } from "../net/setup";
 
 const args = {
   image: { type: "positional", required: false, valueHint: "IMAGE", description: `Image (default alpine:${EMBEDDED_ALPINE.version}, embedded), or a path to a directory to use as the root` },
@@ -213,28 +213,10 @@ export function resolveUser(spec: string | undefined, etcDir: string | undefined
   return { uid, gid, additionalGids: [], home: entry?.[5] || (uid === 0 ? "/root" : "/") };
 }
 
-/** The host's resolv.conf without loopback nameservers, which mean nothing in the container's network. */
-export function containerResolvConf(host: string): string {
-  const lines = host.split("\n").filter((l) => !/^\s*nameserver\s+(127\.|::1\b)/.test(l));
-  return lines.join("\n").trimEnd() + "\n";
-}
-
-export function hostsFile(hostname: string): string {
-  return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`;
-}
-
 /** The capabilities box itself holds (its bounding set): all a container can be given. */
 function heldCapabilities(): string[] {
   const status = readFileSync("/proc/self/status", "utf8");
   return capabilitiesIn(/^CapBnd:\s+([0-9a-f]+)$/m.exec(status)?.[1] ?? "0");
-}
-
-function readHostFile(path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return "";
-  }
 }
 
 function isDirectory(path: string): boolean {
@@ -341,14 +323,11 @@ async function start(
   let created = false;
   let named = false;
   let cgroup: ContainerCgroup | undefined;
-  let leased = false;
-  let portLeases: string[] = [];
   let ports: ContainerConfig["ports"];
+  const netUndo: Array<() => void> = [];
   const undo = () => {
     if (cgroup) removeCgroup(cgroup.dirs);
-    if (leased) releaseLeases(layout, id);
-    for (const p of portLeases) rmSync(p, { force: true });
-    if (ports) Bun.spawnSync([ports.nft, "delete", "table", "ip", ports.table], { stdout: "ignore", stderr: "ignore" });
+    for (const step of netUndo.reverse()) step();
     if (created) removeContainer(layout, id, named ? o.name : undefined);
   };
   const done = onInterrupt(undo);
@@ -396,32 +375,18 @@ async function start(
     if (hostNet) logger.warn("--network host shares the host's network stack: the container can use every interface, address and port of the host");
     const hostname = o.hostname ?? (hostNet ? osHostname() : shortId(id));
     const etcFiles = { hostname: join(dir, "hostname"), hosts: join(dir, "hosts"), resolvConf: join(dir, "resolv.conf") };
-    // On the bridge: an address leased for it, and /etc/hosts naming the containers there.
-    let bridge: SpecInput["bridge"];
-    let hosts = hostNet ? readHostFile("/etc/hosts") : hostsFile(hostname);
-    if (o.network === "bridge") {
-      const config = bridgeConfig(layout);
-      const { ensureOutbound } = await import("../net/nat");
-      await ensureOutbound(layout, config);
-      const ip = lease(layout, config, id, o.name, (other) => existsSync(containerDir(layout, other)));
-      leased = true;
-      bridge = { bridge: config.name, gatewayCidr: `${config.gateway}/${config.prefix}`, hostVeth: `vb${id.slice(0, 12)}`, addressCidr: `${ip}/${config.prefix}`, gateway: config.gateway };
-      hosts = bridgeHosts(layout, ip, hostname, o.name, (other) => {
+    const net = await prepareNetwork(layout, id, { mode: o.network, name: o.name, hostname, publish: o.publish }, {
+      exists: (other) => existsSync(containerDir(layout, other)),
+      hostsOf: (other) => {
         const file = join(containerDir(layout, other), "hosts");
         return existsSync(file) ? file : undefined;
-      });
-      if (o.publish.length > 0) {
-        const nft = Bun.which("nft", { PATH: "/usr/local/sbin:/usr/sbin:/sbin:/usr/local/bin:/usr/bin:/bin" });
-        if (!nft) throw new BoxError("-p needs nftables: install the nft command");
-        portLeases = await claimPorts(layout, id, o.publish, (other) => existsSync(containerDir(layout, other)));
-        ports = { publish: o.publish, table: `box-${id.slice(0, 12)}`, nft };
-        const r = Bun.spawnSync([nft, "-f", "-"], { stdin: Buffer.from(portTable(ports.table, ip, o.publish)), stdout: "ignore", stderr: "pipe" });
-        if (r.exitCode !== 0) throw new BoxError(`cannot publish the ports: nft says ${r.stderr.toString().trim()}`);
-      }
-    }
+      },
+      undo: (step) => netUndo.push(step),
+    });
+    ports = net.ports;
     writeFileSync(etcFiles.hostname, hostname + "\n", { mode: 0o644 });
-    writeFileSync(etcFiles.hosts, hosts, { mode: 0o644 });
-    writeFileSync(etcFiles.resolvConf, hostNet ? readHostFile("/etc/resolv.conf") : containerResolvConf(readHostFile("/etc/resolv.conf")), { mode: 0o644 });
+    writeFileSync(etcFiles.hosts, net.hosts, { mode: 0o644 });
+    writeFileSync(etcFiles.resolvConf, net.resolvConf, { mode: 0o644 });
 
     // 3. The cgroup, with its limits, ready for the container's first process.
     const argv = command.length > 0 ? command : ["/bin/sh"];
@@ -461,7 +426,7 @@ async function start(
       },
       security,
       network: o.network,
-      bridge,
+      bridge: net.bridge,
       cgroup: {
         procs: cgroup.procs,
         cloneInto: cgroup.cloneInto,
@@ -475,13 +440,10 @@ async function start(
       cleanup: [
         ...(autoRemove ? [dir, ...(o.name !== undefined ? [join(layout.names, o.name)] : [])] : []),
         pidPath(layout, id),
-        ...(bridge ? [leasePath(layout, bridge.addressCidr.split("/")[0]!)] : []),
-        ...portLeases,
+        ...net.cleanupPaths,
       ],
-      // Published ports reach the container from the host's own loopback too, which the kernel
-      // allows only with route_localnet on the bridge.
-      sysctls: ports && bridge ? [[`/proc/sys/net/ipv4/conf/${bridge.bridge}/route_localnet`, "1"]] : [],
-      cleanupExec: ports ? [[ports.nft, "delete", "table", "ip", ports.table]] : [],
+      sysctls: net.sysctls,
+      cleanupExec: net.cleanupExec,
       pidFile: pidPath(layout, id),
       exitFile: autoRemove ? undefined : exitPath(layout, id),
       detach: o.detach ? { id, log: logPath(layout, id), logCap: LOG_CAP } : undefined,

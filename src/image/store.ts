@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, u
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { writeFileAtomic } from "../store/atomic";
-import { listDir, processStart } from "../store/containers";
+import { listDir } from "../store/dirs";
+import { processStart } from "../store/process";
 import { onInterrupt } from "../store/interrupt";
 import type { Layout } from "../store/layout";
 import { withLock } from "../store/lock";

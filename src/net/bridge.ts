@@ -1,7 +1,7 @@
 import { appendFileSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BoxError } from "../errors";
-import { listDir } from "../store/containers";
+import { listDir } from "../store/dirs";
 import type { Layout } from "../store/layout";
 
 /**

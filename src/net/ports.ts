@@ -3,7 +3,7 @@ import { createServer } from "node:net";
 import { createSocket } from "node:dgram";
 import { join } from "node:path";
 import { BoxError } from "../errors";
-import { listDir } from "../store/containers";
+import { listDir } from "../store/dirs";
 import { shortId } from "../store/ids";
 import type { Layout } from "../store/layout";
 

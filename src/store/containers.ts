@@ -1,12 +1,15 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { removeCgroup } from "../cgroup/setup";
-import { releaseLeases } from "../net/bridge";
-import { releasePorts } from "../net/ports";
+import { releaseNetwork, type PortsRecord } from "../net/setup";
 import { BoxError } from "../errors";
 import type { Spec } from "../spec/types";
 import { writeFileAtomic } from "./atomic";
+import { listDir } from "./dirs";
 import { shortId } from "./ids";
+import { processStart } from "./process";
+export { listDir } from "./dirs";
+export { processStart } from "./process";
 import type { Layout } from "./layout";
 
 /**
@@ -38,7 +41,7 @@ export interface ContainerConfig {
   /** Its limits as given, for inspect. */
   limits: Record<string, unknown>;
   /** Published ports, and the nftables table that carries them (removed with the container). */
-  ports?: { publish: unknown[]; table: string; nft: string };
+  ports?: PortsRecord;
   spec: Spec;
 }
 
@@ -49,21 +52,6 @@ export const configPath = (layout: Layout, id: string) => join(containerDir(layo
 export const exitPath = (layout: Layout, id: string) => join(containerDir(layout, id), "exit");
 export const logPath = (layout: Layout, id: string) => join(containerDir(layout, id), "log");
 export const pidPath = (layout: Layout, id: string) => join(layout.run, `${id}.pid`);
-
-/**
- * The kernel's start time of a process (field 22 of /proc/PID/stat), or undefined when it is gone.
- * A zombie counts as gone: it has ended, and only waits for a parent (or an init that may be slow
- * to reap it) to collect its status.
- */
-export function processStart(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return fields[0] === "Z" || fields[0] === "X" ? undefined : fields[19];
-  } catch {
-    return undefined;
-  }
-}
 
 export function readConfig(layout: Layout, id: string): ContainerConfig | undefined {
   try {
@@ -196,7 +184,7 @@ export function removeContainer(layout: Layout, id: string, name?: string): bool
   if (config?.cgroups && !removeCgroup(config.cgroups, 2000)) return false;
   rmSync(containerDir(layout, id), { recursive: true, force: true });
   rmSync(pidPath(layout, id), { force: true });
-  releaseNetwork(layout, id, config);
+  releaseNetwork(layout, id, config?.ports);
   const holder = name ?? config?.name;
   if (holder) {
     const path = join(layout.names, holder);
@@ -226,24 +214,8 @@ export function collectStale(layout: Layout): void {
     if (c.autoRemove) removeContainer(layout, id);
     else {
       removeCgroup(c.cgroups);
-      releaseNetwork(layout, id, c);
+      releaseNetwork(layout, id, c.ports);
     }
-  }
-}
-
-/** Its address, its host ports and their firewall table: given back when it no longer runs. */
-function releaseNetwork(layout: Layout, id: string, c: ContainerConfig | undefined): void {
-  releaseLeases(layout, id);
-  releasePorts(layout, id);
-  if (c?.ports) Bun.spawnSync([c.ports.nft, "delete", "table", "ip", c.ports.table], { stdout: "ignore", stderr: "ignore" });
-}
-
-/** The entries of a directory, or none when it cannot be read (not made yet, removed meanwhile). */
-export function listDir(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
   }
 }
 

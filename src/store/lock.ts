@@ -1,6 +1,6 @@
 import { openSync, closeSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { BoxError } from "../errors";
-import { processStart } from "./containers";
+import { processStart } from "./process";
 import { onInterrupt } from "./interrupt";
 
 /**

@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { checkEnv, checkHostname, containerResolvConf, hostsFile, resolveUser } from "../../src/commands/run";
+import { checkEnv, checkHostname, resolveUser } from "../../src/commands/run";
+import { containerResolvConf, hostsFile } from "../../src/net/setup";
 import { checkName } from "../../src/store/ids";
 import { layoutFor } from "../../src/store/layout";
 
