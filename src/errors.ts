@@ -18,13 +18,17 @@ export class BoxError extends Error {
   }
 }
 
-/** The message of a Node/Bun system error without the syscall noise ("ENOENT: no such file ..."). */
-export function describeSystemError(err: unknown): string {
+/**
+ * The message of a Node/Bun system error without the syscall noise ("ENOENT: no such file ..."),
+ * naming the path it concerns when it has one: "/var/lib/box/tmp: no space left on device".
+ */
+export function describeSystemError(err: unknown, withPath = true): string {
   if (err && typeof err === "object" && "code" in err && "message" in err) {
-    const { code, message } = err as { code: unknown; message: unknown };
+    const { code, message, path } = err as { code: unknown; message: unknown; path?: unknown };
     const text = String(message);
     const m = /^[A-Z]+: ([^,]+)/.exec(text);
-    return m?.[1] ?? (typeof code === "string" ? code : text);
+    const what = m?.[1] ?? (typeof code === "string" ? code : text);
+    return withPath && typeof path === "string" && path !== "" && !what.includes(path) ? `${path}: ${what}` : what;
   }
   return String(err);
 }

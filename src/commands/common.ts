@@ -2,7 +2,8 @@ import type { ArgsDef, CommandDef } from "citty";
 import { parseLine, type ParsedLine, type ParseRules } from "../cli/argv";
 import type { Globals } from "../cli/shared";
 import { BoxError } from "../errors";
-import { ensureDirs, resolveContainer, type ContainerConfig } from "../store/containers";
+import { logger } from "../logger";
+import { DamagedRecord, ensureDirs, resolveContainer, type ContainerRecord } from "../store/containers";
 import { layoutFor, type Layout } from "../store/layout";
 
 /** box's commands change state owned by root (images, mounts, namespaces). */
@@ -13,12 +14,7 @@ export function requireRoot(command: string): void {
 }
 
 /** Parses a command's line; on --help prints its usage and returns undefined. */
-export async function parseOrHelp(
-  def: CommandDef<any>,
-  args: ArgsDef,
-  tokens: string[],
-  rules: ParseRules,
-): Promise<ParsedLine | undefined> {
+export async function parseOrHelp(def: CommandDef<any>, args: ArgsDef, tokens: string[], rules: ParseRules): Promise<ParsedLine | undefined> {
   const line = parseLine(args, tokens, rules);
   if (!line.help) return line;
   await showCommandHelp(def);
@@ -28,8 +24,7 @@ export async function parseOrHelp(
 /** `box COMMAND --help`: the command's usage under box's, and what follows it (run's rules). */
 export async function showCommandHelp(def: CommandDef<any>, footer?: string): Promise<void> {
   const { showHelp } = await import("../cli/help");
-  const { rootDefinition } = await import("../cli/root");
-  await showHelp(def, rootDefinition, footer);
+  await showHelp(def, { meta: { name: "box" } }, footer);
 }
 
 /** A table in docker's style: columns padded to their widest cell plus three spaces. */
@@ -60,30 +55,40 @@ export function duration(ms: number): string {
   return `${d} day${d === 1 ? "" : "s"}`;
 }
 
-/** Waits until check() holds, polling, for at most ms; returns whether it held. */
-export async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) return false;
-    await Bun.sleep(20);
-  }
-  return true;
+/** A damaged record said once, as a warning: listings go on without it. */
+export function warnDamaged(err: DamagedRecord): void {
+  logger.warn(err.message);
 }
 
 /**
  * Runs fn for each container named on the line, as docker does: each one that succeeds is echoed
  * on stdout, each one that fails says why on stderr, and the others still get their turn; the exit
- * status is 125 when any failed.
+ * status is 125 when any failed. With allowDamaged, fn also gets containers whose record is damaged
+ * (record undefined), so `rm -f` can remove them.
  */
-export async function forEachContainer(layout: Layout, words: readonly string[], fn: (c: ContainerConfig, word: string) => Promise<void>): Promise<number> {
+export async function forEachContainer(
+  layout: Layout,
+  words: readonly string[],
+  fn: (c: ContainerRecord | undefined, word: string, id: string) => Promise<void>,
+  allowDamaged = false,
+): Promise<number> {
   let code = 0;
   for (const word of words) {
     try {
-      await fn(resolveContainer(layout, word), word);
+      let record: ContainerRecord | undefined;
+      let id: string;
+      try {
+        record = resolveContainer(layout, word);
+        id = record.id;
+      } catch (err) {
+        if (!(err instanceof DamagedRecord) || !allowDamaged) throw err;
+        id = err.id;
+      }
+      await fn(record, word, id);
       process.stdout.write(word + "\n");
     } catch (err) {
       if (!(err instanceof BoxError)) throw err;
-      process.stderr.write(`box: ${err.message}\n`);
+      logger.error(err.message);
       code = 125;
     }
   }

@@ -1,12 +1,11 @@
 import { defineCommand, type ArgsDef } from "citty";
-import { join } from "node:path";
 import { rawEnv } from "../cli/bytes";
 import { globalArgs, type Globals } from "../cli/shared";
+import { execInContainer } from "../container/exec";
 import { BoxError } from "../errors";
-import { encodePlan, execRecords } from "../spec/plan";
-import { live, resolveContainer } from "../store/containers";
+import { checkEnv, checkWorkdir } from "../spec/options";
+import { resolveContainer } from "../store/containers";
 import { parseOrHelp, storeFor } from "./common";
-import { checkEnv, checkWorkdir, resolveUser } from "./run";
 
 const args = {
   container: { type: "positional", required: true, valueHint: "CONTAINER", description: "Name, id or unique id prefix" },
@@ -28,31 +27,15 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   if (word === undefined || command.length === 0) throw new BoxError("box exec needs a container and a command. See 'box exec --help'.");
   const o = line.options;
   if (o.workdir !== undefined) checkWorkdir(o.workdir as string);
-  const extraEnv = checkEnv((o.env as string[] | undefined) ?? [], rawEnv);
+  const env = checkEnv((o.env as string[] | undefined) ?? [], rawEnv);
   const layout = storeFor("exec", line, globals);
-  const c = resolveContainer(layout, word);
-  const l = live(layout, c.id);
-  if (!l) throw new BoxError(`container ${word} is not running`);
-
-  const spec = c.spec;
-  const root = spec.box.rootfs;
-  const etcDir = join(root.kind === "overlay" ? root.lower : root.path, "etc");
-  const user = o.user !== undefined ? resolveUser(o.user as string, etcDir) : undefined;
-  const tty = o.tty === true;
-  // The container's environment, TERM when there is a terminal, HOME of another user, then -e.
-  const env = new Map(spec.process.env.filter((e) => !e.startsWith("TERM=")).map((e) => [e.slice(0, e.indexOf("=")), e]));
-  if (tty) env.set("TERM", "TERM=xterm");
-  if (user) env.set("HOME", `HOME=${user.home}`);
-  for (const e of extraEnv) env.set(e.slice(0, e.indexOf("=")), e);
-  const proc = {
-    ...spec.process,
-    args: command,
-    env: [...env.values()],
-    cwd: (o.workdir as string | undefined) ?? spec.process.cwd,
-    user: user ? { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids } : spec.process.user,
-    terminal: tty,
-    stdin: o.interactive === true,
-  };
-  const { becomeHelper } = await import("../helper");
-  return becomeHelper(encodePlan(execRecords(spec, proc, l.init, c.cgroups.map((d) => join(d, "cgroup.procs")))), layout);
+  const record = resolveContainer(layout, word);
+  return execInContainer(layout, record, word, {
+    command,
+    env,
+    workdir: o.workdir as string | undefined,
+    user: o.user as string | undefined,
+    tty: o.tty === true,
+    interactive: o.interactive === true,
+  });
 }

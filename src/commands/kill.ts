@@ -1,8 +1,7 @@
 import { defineCommand, type ArgsDef } from "citty";
-import { constants } from "node:os";
 import { globalArgs, type Globals } from "../cli/shared";
+import { killContainer, signalName } from "../container/signal";
 import { BoxError } from "../errors";
-import { live } from "../store/containers";
 import { forEachContainer, parseOrHelp, storeFor } from "./common";
 
 const args = {
@@ -13,20 +12,7 @@ const args = {
 
 export const definition = defineCommand({ meta: { name: "kill", description: "Send a signal to running containers" }, args });
 
-/** Signals the supervisor passes on to the command; the others go to the container's init itself. */
-const FORWARDED = new Set(["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGWINCH"]);
-
-export function signalName(text: string): string {
-  const signals = constants.signals as Record<string, number>;
-  if (/^\d+$/.test(text)) {
-    const name = Object.keys(signals).find((k) => signals[k] === Number(text));
-    if (name) return name;
-  } else {
-    const name = text.toUpperCase().startsWith("SIG") ? text.toUpperCase() : `SIG${text.toUpperCase()}`;
-    if (name in signals) return name;
-  }
-  throw new BoxError(`invalid signal "${text}"`);
-}
+export { signalName };
 
 export async function main(tokens: string[], globals: Globals): Promise<number> {
   const line = await parseOrHelp(definition, args, tokens, { commandName: "kill" });
@@ -34,9 +20,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   const sig = signalName((line.options.signal as string | undefined) ?? "KILL");
   if (line.words.length === 0) throw new BoxError("box kill needs at least one container. See 'box kill --help'.");
   const layout = storeFor("kill", line, globals);
-  return forEachContainer(layout, line.words, async (c, word) => {
-    const l = live(layout, c.id);
-    if (!l) throw new BoxError(`container ${word} is not running`);
-    process.kill(FORWARDED.has(sig) ? l.supervisor : l.init, sig as NodeJS.Signals);
+  return forEachContainer(layout, line.words, async (_c, word, id) => {
+    if (!killContainer(layout, id, sig)) throw new BoxError(`container ${word} is not running`);
   });
 }

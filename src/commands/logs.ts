@@ -2,7 +2,8 @@ import { defineCommand, type ArgsDef } from "citty";
 import { closeSync, existsSync, openSync, readSync, statSync, writeSync } from "node:fs";
 import { globalArgs, type Globals } from "../cli/shared";
 import { BoxError } from "../errors";
-import { live, logPath, resolveContainer } from "../store/containers";
+import { live } from "../container/state";
+import { logPath, resolveContainer } from "../store/containers";
 import { parseOrHelp, storeFor } from "./common";
 
 const args = {

@@ -1,10 +1,12 @@
 import { defineCommand, type ArgsDef } from "citty";
 import { globalArgs, type Globals } from "../cli/shared";
+import { collect } from "../container/collect";
+import { exitInfo, live, statusOf } from "../container/state";
 import { BoxError } from "../errors";
-import { exitInfo, listContainers, live, statusOf, type ContainerConfig } from "../store/containers";
+import { listContainers, type ContainerRecord } from "../store/containers";
 import { shortId } from "../store/ids";
 import type { Layout } from "../store/layout";
-import { duration, parseOrHelp, printTable, storeFor } from "./common";
+import { duration, parseOrHelp, printTable, storeFor, warnDamaged } from "./common";
 
 const args = {
   all: { type: "boolean", alias: "a", description: "Show every container, not only running ones" },
@@ -15,14 +17,14 @@ const args = {
 
 export const definition = defineCommand({ meta: { name: "ps", description: "List containers" }, args });
 
-export function describe(layout: Layout, c: ContainerConfig) {
+export function describe(layout: Layout, c: ContainerRecord) {
   const status = statusOf(layout, c);
   const exit = exitInfo(layout, c.id);
-  const running = live(layout, c.id);
-  const age = Date.now() - Date.parse(c.created);
+  const running = status === "running" ? live(layout, c.id) : undefined;
+  const age = Date.now() - Date.parse(c.startedAt ?? c.created);
   let text: string;
   if (status === "running") text = `Up ${duration(age)}`;
-  else if (status === "exited") text = `Exited (${exit!.status}) ${duration(Date.now() - exit!.finished.getTime())} ago`;
+  else if (status === "exited" && exit) text = `Exited (${exit.status}) ${duration(Date.now() - exit.finished.getTime())} ago`;
   else if (status === "created") text = "Created";
   else text = "Dead";
   return {
@@ -44,11 +46,18 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   const line = await parseOrHelp(definition, args, tokens, { commandName: "ps" });
   if (!line) return 0;
   const format = (line.options.format as string | undefined) ?? "table";
-  if (format !== "table" && format !== "json") throw new BoxError(`unknown format "${format}": use table or json`);
+  if (format !== "table" && format !== "json") throw new BoxError(`unknown format "${format.slice(0, 64)}": use table or json`);
   if (line.words.length > 0) throw new BoxError("box ps takes no arguments. See 'box ps --help'.");
   const layout = storeFor("ps", line, globals);
-  const rows = listContainers(layout)
-    .map((c) => describe(layout, c))
+  let listed = listContainers(layout);
+  collect(layout, listed);
+  listed = listContainers(layout);
+  const rows = listed
+    .flatMap((l) => {
+      if ("record" in l) return [describe(layout, l.record)];
+      warnDamaged(l.damaged);
+      return [];
+    })
     .filter((r) => line.options.all === true || r.status === "running");
   if (line.options.quiet === true) {
     if (rows.length) process.stdout.write(rows.map((r) => shortId(r.id)).join("\n") + "\n");

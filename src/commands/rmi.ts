@@ -3,7 +3,8 @@ import { globalArgs, type Globals } from "../cli/shared";
 import { BoxError } from "../errors";
 import { formatRef, parseRef } from "../image/reference";
 import { listRefs, lookupRef, removeImage, removeRef } from "../image/store";
-import { listContainers, statusOf } from "../store/containers";
+import { statusOf } from "../container/state";
+import { listContainers } from "../store/containers";
 import { shortId } from "../store/ids";
 import type { Layout } from "../store/layout";
 import { withLock } from "../store/lock";
@@ -21,7 +22,8 @@ export const definition = defineCommand({ meta: { name: "rmi", description: "Rem
 /** Containers still running on an image. */
 function usersOf(layout: Layout, digest: string): string[] {
   return listContainers(layout)
-    .filter((c) => c.imageDigest === digest && ["running", "created"].includes(statusOf(layout, c)))
+    .flatMap((l) => ("record" in l ? [l.record] : []))
+    .filter((c) => c.imageId === digest && ["running", "created"].includes(statusOf(layout, c)))
     .map((c) => shortId(c.id));
 }
 

@@ -1,27 +1,39 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
+import { BoxError, describeSystemError } from "../errors";
+
+/** Writes all of data to fd: a short write is followed up, and a write that makes no progress fails. */
+export function writeAll(fd: number, data: Uint8Array, path: string): void {
+  let done = 0;
+  while (done < data.length) {
+    const n = writeSync(fd, data, done, data.length - done);
+    if (n <= 0) throw new BoxError(`cannot write ${path}: the disk accepted no more bytes`);
+    done += n;
+  }
+}
 
 /**
  * Writes a file so that readers see either the old content or the new one, never a part. With
  * durable (the default) the data is fsync'd before the rename, so it also survives a power cut;
- * live state under /run, which a reboot clears anyway, does without.
+ * live state under /run, which a reboot clears anyway, does without. Every byte is checked: a file
+ * that could not be written whole (a full disk) is removed, never renamed into place, and the
+ * failure names the path.
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644, durable = true): void {
   const tmp = `${path}.tmp-${randomBytes(6).toString("hex")}`;
-  const fd = openSync(tmp, "wx", mode);
+  const bytes = typeof data === "string" ? Buffer.from(data) : data;
+  let fd: number | undefined;
   try {
-    writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
+    fd = openSync(tmp, "wx", mode);
+    writeAll(fd, bytes, path);
     if (durable) fsyncSync(fd);
-  } catch (err) {
     closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  closeSync(fd);
-  try {
+    fd = undefined;
     renameSync(tmp, path);
   } catch (err) {
+    if (fd !== undefined) closeSync(fd);
     rmSync(tmp, { force: true });
-    throw err;
+    if (err instanceof BoxError) throw err;
+    throw new BoxError(`cannot write ${path}: ${describeSystemError(err, false)}`);
   }
 }

@@ -1,230 +1,259 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { removeCgroup } from "../cgroup/setup";
-import { releaseNetwork, type PortsRecord } from "../net/setup";
-import { BoxError } from "../errors";
-import type { Spec } from "../spec/types";
-import { writeFileAtomic } from "./atomic";
-import { listDir } from "./dirs";
-import { shortId } from "./ids";
-import { processStart } from "./process";
-export { listDir } from "./dirs";
-export { processStart } from "./process";
-import type { Layout } from "./layout";
-
 /**
- * A container on disk:
- *   <lib>/containers/<id>/config.json   what it is (written once, durably, before it starts)
+ * Containers on disk, as records:
+ *   <lib>/containers/<id>/config.json   what it is (the request, then the spec of its last start)
+ *   <lib>/containers/<id>/lock          held (an open file lock) by whoever makes it, then by its
+ *                                       supervisor for as long as it runs: free means not running
  *   <lib>/containers/<id>/exit          "status oom-killed finished-ms", written by its supervisor
  *   <lib>/containers/<id>/log           output of a detached container (and log.1, the older part)
  *   <lib>/containers/<id>/upper, work   its overlay layer
- *   <run>/<id>.pid                      "supervisor-pid start-time init-pid" while it runs
+ *   <run>/<id>.pid                      "supervisor-pid supervisor-start init-pid" while it runs
  *   <lib>/names/<name>                  its name, holding the id
- * Whether it runs is never stored: it is read from the supervisor's pid and start time, so a crash
- * or a reboot cannot leave a container that claims to run.
+ * A container directory appears by one rename of a complete scratch directory holding its record
+ * and its lock, so a container is findable (and removable) from the moment anything of it exists.
+ * Every file is validated when read: a damaged one is named, and never stops other containers.
  */
-export interface ContainerConfig {
+import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { BoxError } from "../errors";
+import type { PortsRecord } from "../net/setup";
+import { checkRequest, type RunRequest } from "../spec/request";
+import type { Spec } from "../spec/types";
+import { anyObject, arr, bool, Invalid, obj, opt, parseJson, pattern, str, type Check } from "../validate";
+import { writeFileAtomic } from "./atomic";
+import { isScratch, listDir } from "./dirs";
+import { shortId } from "./ids";
+import { Lock } from "./lock";
+import type { Layout } from "./layout";
+
+export interface ContainerRecord {
   id: string;
   name?: string;
-  image: string;
-  /** The stored image it runs on (none for a --rootfs directory). */
-  imageDigest?: string;
-  argv: string[];
   created: string;
-  /** Its cgroup directories on the host. */
+  /** The image as a person names it (ps), and its id in the store (none for a --rootfs directory). */
+  image: string;
+  imageId?: string;
+  /** The command as ps shows it. */
+  argv: string[];
+  /** What was asked for (absent in records of box before 0.2: those cannot be started again). */
+  request?: RunRequest;
+  /** When it was last started; absent for a container that was created and never started. */
+  startedAt?: string;
+  /** Its cgroup directories on the host, while it runs. */
   cgroups: string[];
   detached: boolean;
-  /** Removed when it ends: a foreground run without --name, or --rm. */
   autoRemove: boolean;
-  /** The box process that made it, alive while it is being set up. */
-  creator: { pid: number; start: string };
-  /** Its limits as given, for inspect. */
-  limits: Record<string, unknown>;
-  /** Published ports, and the nftables table that carries them (removed with the container). */
   ports?: PortsRecord;
-  spec: Spec;
+  /** The spec of its last start. */
+  spec?: Spec;
 }
+
+const ID = /^[0-9a-f]{64}$/;
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+
+/** Checks the parts of a spec box acts on again (exec, start, inspect). */
+const checkSpec: Check<Spec> = (v, at) => {
+  const spec = obj<Spec>({
+    ociVersion: str as Check<"1.0.2">,
+    process: obj<Spec["process"]>({
+      terminal: bool,
+      stdin: bool,
+      user: anyObject as unknown as Check<Spec["process"]["user"]>,
+      args: arr(str),
+      env: arr(str),
+      cwd: pattern(/^\//, "an absolute path"),
+      capabilities: obj<Spec["process"]["capabilities"]>({ bounding: arr(str), effective: arr(str), permitted: arr(str), inheritable: arr(str), ambient: arr(str) }),
+      noNewPrivileges: bool,
+    }),
+    root: obj<Spec["root"]>({ path: str }),
+    hostname: str,
+    mounts: arr(anyObject) as unknown as Check<Spec["mounts"]>,
+    linux: obj<Spec["linux"]>({ namespaces: arr(str) as Check<Spec["linux"]["namespaces"]>, seccomp: opt(pattern(/^([0-9a-f]{16})+$/, "a seccomp program")) } as never),
+    box: obj<Spec["box"]>({ rootfs: anyObject } as never),
+  })(v, at);
+  const u = spec.process.user as unknown as Record<string, unknown>;
+  if (!Number.isSafeInteger(u.uid) || !Number.isSafeInteger(u.gid) || !Array.isArray(u.additionalGids)) throw new Invalid(`${at}.process.user is not a user`);
+  return spec;
+};
+
+const checkRecord: Check<ContainerRecord> = (v, at) => {
+  const r = obj<ContainerRecord & { imageDigest?: string }>({
+    id: pattern(ID, "a container id"),
+    name: opt(str),
+    created: pattern(ISO, "a time"),
+    image: str,
+    imageId: opt(str),
+    imageDigest: opt(str),
+    argv: arr(str),
+    request: opt(checkRequest),
+    startedAt: opt(pattern(ISO, "a time")),
+    cgroups: arr(pattern(/^\/sys\/fs\/cgroup\//, "a cgroup directory")),
+    detached: bool,
+    autoRemove: bool,
+    ports: opt(anyObject) as unknown as Check<PortsRecord | undefined>,
+    spec: opt(checkSpec),
+  })(v, at);
+  // Records of box 0.1 name the image's store id imageDigest and were started when made.
+  if (r.imageDigest && !r.imageId) r.imageId = r.imageDigest;
+  delete r.imageDigest;
+  if (!r.request && !r.startedAt && r.spec) r.startedAt = r.created;
+  return r;
+};
 
 export function containerDir(layout: Layout, id: string): string {
   return join(layout.containers, id);
 }
-export const configPath = (layout: Layout, id: string) => join(containerDir(layout, id), "config.json");
+export const recordPath = (layout: Layout, id: string) => join(containerDir(layout, id), "config.json");
+export const lockPath = (layout: Layout, id: string) => join(containerDir(layout, id), "lock");
 export const exitPath = (layout: Layout, id: string) => join(containerDir(layout, id), "exit");
 export const logPath = (layout: Layout, id: string) => join(containerDir(layout, id), "log");
 export const pidPath = (layout: Layout, id: string) => join(layout.run, `${id}.pid`);
+export const namePath = (layout: Layout, name: string) => join(layout.names, name);
 
-export function readConfig(layout: Layout, id: string): ContainerConfig | undefined {
-  try {
-    return JSON.parse(readFileSync(configPath(layout, id), "utf8")) as ContainerConfig;
-  } catch {
-    return undefined;
+/** A container whose record cannot be used: named, so a person can remove it (box rm -f). */
+export class DamagedRecord extends BoxError {
+  constructor(readonly id: string, readonly path: string, readonly reason: string) {
+    super(`container ${shortId(id)} is damaged: ${path} ${reason.replace(/^(it )?/, "")}; box rm -f ${shortId(id)} removes it`);
   }
 }
 
-/** Atomic always; fsync'd only for a container that is kept: an ephemeral one is gone after a
- * crash anyway, and the fsync would be most of what its start costs on some disks. */
-export function writeConfig(layout: Layout, config: ContainerConfig): void {
-  writeFileAtomic(configPath(layout, config.id), JSON.stringify(config, null, 2) + "\n", 0o644, !config.autoRemove);
-}
-
-export interface Live {
-  supervisor: number;
-  init: number;
-}
-
-/** The running container's supervisor and init, or undefined when it does not run. */
-export function live(layout: Layout, id: string): Live | undefined {
+/** The record of a container; DamagedRecord when it exists but cannot be used. */
+export function readRecord(layout: Layout, id: string): ContainerRecord {
+  const path = recordPath(layout, id);
+  let text: string;
   try {
-    const [sup, start, init] = readFileSync(pidPath(layout, id), "utf8").trim().split(" ");
-    if (processStart(Number(sup)) !== start || existsSync(exitPath(layout, id))) return undefined;
-    return { supervisor: Number(sup), init: Number(init) };
-  } catch {
-    return undefined;
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new DamagedRecord(id, path, "is missing");
+    throw new DamagedRecord(id, path, `cannot be read (${(err as NodeJS.ErrnoException).code})`);
+  }
+  try {
+    const r = parseJson(text, checkRecord);
+    if (r.id !== id) throw new Invalid(`it belongs to another container (${shortId(r.id)})`);
+    return r;
+  } catch (err) {
+    if (err instanceof Invalid) throw new DamagedRecord(id, path, err.message);
+    throw err;
   }
 }
 
-export interface ExitInfo {
-  status: number;
-  oomKilled: boolean;
-  finished: Date;
+/** Atomic always; fsync'd only for a container that is kept: an ephemeral one is gone after a crash
+ * anyway, and the fsync would be most of what its start costs on some disks. */
+export function writeRecord(layout: Layout, r: ContainerRecord, dir = containerDir(layout, r.id)): void {
+  writeFileAtomic(join(dir, "config.json"), JSON.stringify(r, null, 2) + "\n", 0o644, !r.autoRemove);
 }
 
-export function exitInfo(layout: Layout, id: string): ExitInfo | undefined {
+/** The ids of every container directory (scratch directories of containers being made excluded). */
+export function containerIds(layout: Layout): string[] {
+  return listDir(layout.containers).filter((e) => ID.test(e));
+}
+
+export type Listed = { id: string; record: ContainerRecord } | { id: string; damaged: DamagedRecord };
+
+/** Every container, newest first; damaged ones are listed as such (a caller names and skips them). */
+export function listContainers(layout: Layout): Listed[] {
+  const out: Listed[] = containerIds(layout).map((id) => {
+    try {
+      return { id, record: readRecord(layout, id) };
+    } catch (err) {
+      if (err instanceof DamagedRecord) return { id, damaged: err };
+      throw err;
+    }
+  });
+  const time = (l: Listed) => ("record" in l ? l.record.created : "");
+  return out.sort((a, b) => time(b).localeCompare(time(a)));
+}
+
+const NAME_FILE = /^[0-9a-f]{64}\n?$/;
+
+/** The id a name file points at, when it is intact. */
+export function nameHolder(layout: Layout, name: string): string | undefined {
   try {
-    const [status, oom, ms] = readFileSync(exitPath(layout, id), "utf8").trim().split(" ");
-    return { status: Number(status), oomKilled: oom === "1", finished: new Date(Number(ms)) };
+    const text = readFileSync(namePath(layout, name), "utf8");
+    return NAME_FILE.test(text) ? text.trim() : undefined;
   } catch {
     return undefined;
   }
-}
-
-/** Still being set up by the box process that is making it. */
-function beingMade(c: ContainerConfig): boolean {
-  return processStart(c.creator.pid) === c.creator.start;
-}
-
-export type Status = "created" | "running" | "exited" | "dead";
-
-/** What a container is now: running (its supervisor lives), exited (its supervisor recorded how),
- * created (being set up), or dead (its supervisor is gone without a word: killed, or a reboot). */
-export function statusOf(layout: Layout, c: ContainerConfig): Status {
-  if (live(layout, c.id)) return "running";
-  if (exitInfo(layout, c.id)) return "exited";
-  return beingMade(c) && !existsSync(pidPath(layout, c.id)) ? "created" : "dead";
-}
-
-export function listContainers(layout: Layout): ContainerConfig[] {
-  return listDir(layout.containers)
-    .map((id) => readConfig(layout, id))
-    .filter((c): c is ContainerConfig => c !== undefined)
-    .sort((a, b) => b.created.localeCompare(a.created));
 }
 
 /**
- * A container by name, full id, or unique id prefix, as docker resolves them. An ambiguous prefix
- * is an error naming the candidates.
+ * A container's id by name, full id, or unique id prefix, as docker resolves them. An ambiguous
+ * prefix is an error naming the candidates.
  */
-export function resolveContainer(layout: Layout, word: string): ContainerConfig {
-  try {
-    const id = readFileSync(join(layout.names, word), "utf8").trim();
-    const c = readConfig(layout, id);
-    if (c) return c;
-  } catch {
-    /* not a name */
-  }
+export function resolveId(layout: Layout, word: string): string {
+  const byName = !isScratch(word) && !word.includes("/") ? nameHolder(layout, word) : undefined;
+  if (byName && existsSync(containerDir(layout, byName))) return byName;
   if (/^[0-9a-f]+$/.test(word)) {
-    const matches = listDir(layout.containers).filter((id) => id.startsWith(word));
+    const matches = containerIds(layout).filter((id) => id.startsWith(word));
     if (matches.length > 1) {
       throw new BoxError(`the container prefix "${word}" is ambiguous: it matches ${matches.map(shortId).join(", ")}`);
     }
-    const c = matches[0] && readConfig(layout, matches[0]);
-    if (c) return c;
+    if (matches[0]) return matches[0];
   }
   throw new BoxError(`no such container: ${word}`);
 }
 
-/**
- * Claims a name for a container: the name file is created exclusively, so of two runs racing for
- * one name exactly one wins. A name stays taken until its container is removed; a name whose
- * container is gone (box was killed while making it) is reclaimed.
- */
-export function reserveName(layout: Layout, name: string, id: string): void {
-  const path = join(layout.names, name);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(path, id, { flag: "wx", mode: 0o644 });
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-    }
-    let holder = "";
-    try {
-      holder = readFileSync(path, "utf8").trim();
-    } catch {
-      continue; // released meanwhile
-    }
-    if (existsSync(containerDir(layout, holder))) {
-      throw new BoxError(
-        `the container name "${name}" is already in use by container ${shortId(holder)}: remove that container or choose another name`,
-      );
-    }
-    try {
-      unlinkSync(path); // its container is gone
-    } catch {
-      /* someone else reclaimed it first */
-    }
-  }
-  throw new BoxError(`the container name "${name}" is already in use`);
-}
-
-/** Removes everything of a container: cgroups (first: while one cannot go yet, the rest is kept for
- * the next attempt), directory, live state, name. */
-export function removeContainer(layout: Layout, id: string, name?: string): boolean {
-  const config = readConfig(layout, id);
-  if (config?.cgroups && !removeCgroup(config.cgroups, 2000)) return false;
-  rmSync(containerDir(layout, id), { recursive: true, force: true });
-  rmSync(pidPath(layout, id), { force: true });
-  releaseNetwork(layout, id, config?.ports);
-  const holder = name ?? config?.name;
-  if (holder) {
-    const path = join(layout.names, holder);
-    try {
-      if (readFileSync(path, "utf8").trim() === id) unlinkSync(path);
-    } catch {
-      /* not ours, or already gone */
-    }
-  }
-  return true;
+/** The record of the container a word names (DamagedRecord when it cannot be used). */
+export function resolveContainer(layout: Layout, word: string): ContainerRecord {
+  return readRecord(layout, resolveId(layout, word));
 }
 
 /**
- * What containers left when their box was killed: an ephemeral container that no longer runs is
- * removed; a kept one stays (ps shows it dead) but loses its cgroups. A directory without a config
- * belongs to a run being set up, unless it is old.
+ * Claims a name for a container. The name file is linked into place complete, so it is never seen
+ * empty, and of two runs racing for one name exactly one wins. A name stays taken until its
+ * container is removed; a name whose container is gone (box was killed while making it), or whose
+ * file is damaged, is taken back.
  */
-export function collectStale(layout: Layout): void {
-  for (const id of listDir(layout.containers)) {
-    const c = readConfig(layout, id);
-    if (!c) {
-      if (Date.now() - safeMtime(containerDir(layout, id)) > 10 * 60_000) removeContainer(layout, id);
-      continue;
-    }
-    const status = statusOf(layout, c);
-    if (status === "running" || status === "created") continue;
-    if (c.autoRemove) removeContainer(layout, id);
-    else {
-      removeCgroup(c.cgroups);
-      releaseNetwork(layout, id, c.ports);
-    }
-  }
-}
-
-function safeMtime(path: string): number {
+export function claimName(layout: Layout, name: string, id: string): void {
+  const tmp = join(layout.tmp, `name-${process.pid}-${randomBytes(6).toString("hex")}`);
+  writeFileAtomic(tmp, id + "\n", 0o644, false);
   try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return 0;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        linkSync(tmp, namePath(layout, name));
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      }
+      const holder = nameHolder(layout, name);
+      if (holder && existsSync(containerDir(layout, holder))) {
+        throw new BoxError(
+          `the container name "${name}" is already in use by container ${shortId(holder)}: remove that container or choose another name`,
+        );
+      }
+      releaseName(layout, name, holder);
+    }
+    throw new BoxError(`the container name "${name}" is already in use`);
+  } finally {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* gone */
+    }
   }
+}
+
+/**
+ * Gives a name back, only when it still points at holder (undefined: a damaged or empty file).
+ * Every removal of a name file happens under one lock and after this check, and a name file is only
+ * ever created where none is, so a name just claimed by another box is never removed by mistake.
+ */
+export function releaseName(layout: Layout, name: string, holder: string | undefined): void {
+  const lock = Lock.takeSync(join(layout.locks, "names.lock"), "the container names");
+  try {
+    if (nameHolder(layout, name) !== holder) return;
+    if (holder === undefined && !existsSync(namePath(layout, name))) return;
+    unlinkSync(namePath(layout, name));
+  } catch {
+    /* released meanwhile */
+  } finally {
+    lock.release();
+  }
+}
+
+/** Names pointing at a container (normally one; a damaged record does not say which). */
+export function namesOf(layout: Layout, id: string): string[] {
+  return listDir(layout.names).filter((n) => !isScratch(n) && nameHolder(layout, n) === id);
 }
 
 export function ensureDirs(layout: Layout): void {

@@ -1,6 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { parseLine } from "../../src/cli/argv";
-import { parseRun } from "../../src/commands/run";
+import { parseRunLine } from "../../src/cli/container-args";
+
+/** run's line as box reads it: the words, and the options checked. */
+function parseRun(tokens: string[]) {
+  const line = parseRunLine(tokens);
+  return { ...line, options: { ...line.options, env: (line.options.env as string[] | undefined) ?? [] } as Record<string, unknown> };
+}
 
 describe("docker-style command line", () => {
   test("options end at the first word; the rest is verbatim", () => {

@@ -1,8 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { checkEnv, checkHostname, resolveUser } from "../../src/commands/run";
+import { checkEnv, checkHostname } from "../../src/spec/options";
+import { resolveUser } from "../../src/spec/user";
+import { readRootFile } from "../../src/container/rootfiles";
 import { containerResolvConf, hostsFile } from "../../src/net/setup";
 import { checkName } from "../../src/store/ids";
 import { layoutFor } from "../../src/store/layout";
@@ -21,11 +23,32 @@ describe("run options", () => {
     for (const bad of ["-x", "a/b", "", "a b"]) expect(() => checkName(bad)).toThrow("invalid container name");
   });
 
-  test("-u: numbers, names from the image's passwd and group, defaults", () => {
-    const etc = mkdtempSync(join(tmpdir(), "box-etc-"));
+  test("the image's /etc/passwd is read inside its root: a symlink to a host file resolves inside, never out", () => {
+    const root = mkdtempSync(join(tmpdir(), "box-etc-"));
+    const secret = join(mkdtempSync(join(tmpdir(), "box-host-")), "passwd");
     try {
-      writeFileSync(join(etc, "passwd"), "root:x:0:0:root:/root:/bin/sh\nweb:x:101:102:web:/srv/web:/sbin/nologin\n");
-      writeFileSync(join(etc, "group"), "root:x:0:\nweb:x:102:\nstaff:x:50:\n");
+      mkdirSync(join(root, "etc"));
+      writeFileSync(secret, "web:x:4242:4343:secret:/host-only:/bin/sh\n");
+      symlinkSync(secret, join(root, "etc/passwd")); // absolute: means <root>/tmp/... inside
+      expect(readRootFile(root, "/etc/passwd")).toBeUndefined();
+      expect(() => resolveUser("web", (p) => readRootFile(root, p))).toThrow('unknown user "web"');
+      rmSync(join(root, "etc/passwd"));
+      symlinkSync("../../../../../../.." + secret, join(root, "etc/passwd")); // ".." stops at the root
+      expect(readRootFile(root, "/etc/passwd")).toBeUndefined();
+      mkdirSync(join(root, "etc/group")); // not a regular file: absent
+      expect(readRootFile(root, "/etc/group")).toBeUndefined();
+    } finally {
+      rmSync(root, { recursive: true });
+    }
+  });
+
+  test("-u: numbers, names from the image's passwd and group, defaults", () => {
+    const root = mkdtempSync(join(tmpdir(), "box-etc-"));
+    const etc = (path: string) => readRootFile(root, path);
+    try {
+      mkdirSync(join(root, "etc"));
+      writeFileSync(join(root, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nweb:x:101:102:web:/srv/web:/sbin/nologin\n");
+      writeFileSync(join(root, "etc/group"), "root:x:0:\nweb:x:102:\nstaff:x:50:\n");
       expect(resolveUser(undefined, etc)).toEqual({ uid: 0, gid: 0, additionalGids: [], home: "/root" });
       expect(resolveUser("web", etc)).toEqual({ uid: 101, gid: 102, additionalGids: [], home: "/srv/web" });
       expect(resolveUser("web:staff", etc)).toMatchObject({ uid: 101, gid: 50 });
@@ -36,7 +59,7 @@ describe("run options", () => {
       expect(() => resolveUser("0:wheel", etc)).toThrow('unknown group "wheel"');
       expect(() => resolveUser("4294967295", etc)).toThrow("invalid user");
     } finally {
-      rmSync(etc, { recursive: true });
+      rmSync(root, { recursive: true });
     }
   });
 

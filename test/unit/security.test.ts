@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { resolveSecurity } from "../../src/commands/run";
+import { resolveSecurity } from "../../src/spec/options";
 import { capabilitiesIn, capabilityMask, DEFAULT_CAPABILITIES, resolveCapabilities } from "../../src/spec/capabilities";
 import { ALLOWED, ALLOWED_WITH_CAPABILITY } from "../../src/spec/seccomp/profile";
 import { ARCH, compileFilter, encodeFilter, evaluate } from "../../src/spec/seccomp/filter";

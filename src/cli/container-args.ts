@@ -1,0 +1,163 @@
+/**
+ * The options of a new container (box run, box create), as docker parses them, and their
+ * translation into a RunRequest (src/spec/request.ts): every check happens here, before anything
+ * is made.
+ */
+import type { ArgsDef } from "citty";
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { DEFAULT_PIDS_LIMIT, resolveLimits } from "../cgroup/limits";
+import { checkCgroupParent, DEFAULT_CGROUP_PARENT } from "../cgroup/setup";
+import { BoxError } from "../errors";
+import { EMBEDDED_ALPINE } from "../image/alpine";
+import { splitImageAndCommand } from "../image/reference";
+import { isNamed } from "../image/store";
+import { parsePublish } from "../net/ports";
+import { capabilitiesIn } from "../spec/capabilities";
+import { checkEnv, checkHostname, checkNetwork, checkWorkdir, resolveSecurity } from "../spec/options";
+import type { RunRequest } from "../spec/request";
+import { checkName } from "../store/ids";
+import type { Layout } from "../store/layout";
+import { statSync } from "node:fs";
+import { rawEnv } from "./bytes";
+import { parseLine, type ParsedLine } from "./argv";
+import { globalArgs } from "./shared";
+
+export const containerArgs = {
+  image: { type: "positional", required: false, valueHint: "IMAGE", description: `Image (default alpine:${EMBEDDED_ALPINE.version}, embedded), or a path to a directory to use as the root` },
+  command: { type: "positional", required: false, valueHint: "COMMAND [ARG...]", description: "Command to run (default /bin/sh); taken verbatim" },
+  rootfs: { type: "string", valueHint: "DIR", description: "Use DIR as the root filesystem (changes are written to it)" },
+  name: { type: "string", valueHint: "NAME", description: "Name the container" },
+  hostname: { type: "string", valueHint: "NAME", description: "Container hostname (default: the short container id)" },
+  env: { type: "string", alias: "e", valueHint: "KEY=VAL", description: "Set an environment variable (repeatable; -e KEY copies it from box's environment)" },
+  workdir: { type: "string", alias: "w", valueHint: "DIR", description: "Working directory inside the container (created if missing)" },
+  user: { type: "string", alias: "u", valueHint: "UID[:GID]", description: "User and group to run as, by number or by name from the image's /etc/passwd" },
+  interactive: { type: "boolean", alias: "i", description: "Keep stdin open: the command reads box's stdin" },
+  tty: { type: "boolean", alias: "t", description: "Give the command a pseudo-terminal of the container's own" },
+  detach: { type: "boolean", alias: "d", description: "Run in the background and print the container id" },
+  publish: { type: "string", alias: "p", valueHint: "[IP:]HOST:CONTAINER[/udp]", description: "Publish a container port on the host (repeatable; needs --network bridge)" },
+  network: { type: "string", valueHint: "bridge|none|host", description: "bridge (default; env BOX_NETWORK): eth0 on box's bridge box0, with NAT; none: loopback only; host: the host's stack, shared" },
+  rm: { type: "boolean", description: "Remove the container when it exits (foreground runs without --name always are)" },
+  "cap-add": { type: "string", valueHint: "CAP", description: "Add a capability to the default set (repeatable; ALL for every one)" },
+  "cap-drop": { type: "string", valueHint: "CAP", description: "Drop a capability from the default set (repeatable; ALL for every one)" },
+  privileged: { type: "boolean", description: "Every capability, no seccomp filter, no masked paths, writable /sys" },
+  "pids-limit": { type: "string", valueHint: "N", description: `Most processes the container may have (default ${DEFAULT_PIDS_LIMIT}; -1 for no limit)` },
+  memory: { type: "string", alias: "m", valueHint: "SIZE", description: "Memory limit, like 64m or 1g (no swap unless --memory-swap)" },
+  "memory-swap": { type: "string", valueHint: "SIZE", description: "Memory plus swap the container may use (-1: unlimited swap)" },
+  cpus: { type: "string", valueHint: "X", description: "CPUs the container may use, like 0.5 (a CFS quota)" },
+  "cpu-shares": { type: "string", valueHint: "N", description: "Relative CPU weight, cgroup v1 style (2-262144; default 1024)" },
+  "cpu-weight": { type: "string", valueHint: "N", description: "Relative CPU weight, cgroup v2 style (1-10000; default 100)" },
+  "security-opt": { type: "string", valueHint: "OPT", description: "seccomp=unconfined, no-new-privileges[=false], systempaths=unconfined (repeatable)" },
+  "cgroup-parent": { type: "string", valueHint: "PATH", description: "Parent cgroup of the container's (default box, below box's own cgroup; env BOX_CGROUP_PARENT)" },
+  ...globalArgs,
+} as const satisfies ArgsDef;
+
+
+export const containerRepeatable = ["env", "cap-add", "cap-drop", "security-opt", "publish"] as const;
+
+/** Shown after the options in `box run --help`: the rule that tells IMAGE from COMMAND. */
+export const runHelpFooter = `IMAGE OR COMMAND
+  The first word is the IMAGE when it is a known image name (alpine, alpine:TAG) or a path
+  containing '/' to an existing directory; otherwise it is the COMMAND, run in alpine:${EMBEDDED_ALPINE.version}.
+  Everything after the image is the container's command line, verbatim. After \`--\`, every word is
+  the command. Options go before the image.
+
+EXAMPLES
+  box run sh                          a shell in the embedded Alpine
+  box run -it alpine sh               an interactive shell with its own terminal
+  box run alpine ls -la /             -la belongs to ls
+  box run --rootfs ./rootfs /bin/sh   a directory as the root (changes are written to it)
+  box run -e NAME=demo -w /srv sh -c 'echo $NAME in $PWD'
+
+EXIT STATUS
+  the command's own; 128+N when it was killed by signal N; 125 when box failed;
+  126 when the command cannot be executed; 127 when it is not found`;
+
+
+/** The capabilities box itself holds (its bounding set): all a container can be given. */
+function heldCapabilities(): string[] {
+  const status = readFileSync("/proc/self/status", "utf8");
+  return capabilitiesIn(/^CapBnd:\s+([0-9a-f]+)$/m.exec(status)?.[1] ?? "0");
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+const list = (v: unknown) => (v as string[] | undefined) ?? [];
+const text = (v: unknown) => v as string | undefined;
+
+/** The options on their own, checked: what needs no store. */
+export function checkOptions(o: ParsedLine["options"]) {
+  const name = text(o.name);
+  if (name !== undefined) checkName(name);
+  const hostname = text(o.hostname);
+  if (hostname !== undefined) checkHostname(hostname);
+  const workdir = text(o.workdir);
+  if (workdir !== undefined) checkWorkdir(workdir);
+  const network = checkNetwork(text(o.network));
+  const publish = list(o.publish).map(parsePublish);
+  if (publish.length > 0 && network !== "bridge") throw new BoxError("-p needs --network bridge: only a bridged container has ports to publish");
+  const detach = o.detach === true;
+  const interactive = o.interactive === true;
+  const tty = o.tty === true;
+  if (detach && (interactive || tty)) {
+    throw new BoxError("box run -d cannot be combined with -i or -t: a detached container has no terminal to attach to");
+  }
+  const env = checkEnv(list(o.env), rawEnv);
+  const security = resolveSecurity(
+    { capAdd: list(o["cap-add"]), capDrop: list(o["cap-drop"]), privileged: o.privileged === true, securityOpt: list(o["security-opt"]) },
+    heldCapabilities(),
+  );
+  const limits = resolveLimits(
+    {
+      pidsLimit: text(o["pids-limit"]),
+      memory: text(o.memory),
+      memorySwap: text(o["memory-swap"]),
+      cpus: text(o.cpus),
+      cpuShares: text(o["cpu-shares"]),
+      cpuWeight: text(o["cpu-weight"]),
+    },
+    availableParallelism(),
+  );
+  const cgroupParent = checkCgroupParent(text(o["cgroup-parent"]) ?? (process.env.BOX_CGROUP_PARENT || DEFAULT_CGROUP_PARENT));
+  return { name, hostname, workdir, network, publish, detach, interactive, tty, env, security, limits, cgroupParent, user: text(o.user), rootfs: text(o.rootfs), rm: o.rm === true };
+}
+
+/** The whole request: the options, and the words split into image and command. */
+export function runRequest(layout: Layout, line: ParsedLine, o: ReturnType<typeof checkOptions>, mode: "run" | "create"): RunRequest {
+  const { image, command } = splitImageAndCommand(line.words, {
+    rootfs: o.rootfs,
+    forcedCommand: line.dashdash,
+    isDirectory,
+    isStored: (name) => isNamed(layout, name),
+  });
+  return {
+    image,
+    command,
+    name: o.name,
+    hostname: o.hostname,
+    env: o.env,
+    workdir: o.workdir,
+    user: o.user,
+    interactive: o.interactive,
+    tty: o.tty,
+    detach: mode === "run" ? o.detach : true,
+    // Foreground runs are ephemeral unless named; --rm always is.
+    autoRemove: o.rm || (mode === "run" && !o.detach && o.name === undefined),
+    network: o.network,
+    publish: o.publish,
+    security: o.security,
+    limits: o.limits,
+    cgroupParent: o.cgroupParent,
+  };
+}
+
+/** run's command line parsed (not yet checked): options, words, `--`, --help. */
+export function parseRunLine(tokens: readonly string[]): ParsedLine {
+  return parseLine(containerArgs, tokens, { repeatable: containerRepeatable, stopAtFirstWord: true, commandName: "run" });
+}

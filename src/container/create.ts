@@ -1,0 +1,103 @@
+/**
+ * create: a container's directory (record and lock), its name and its root filesystem, ready to
+ * start; nothing runs yet. `box run` is create + start; `box create` stops here.
+ *
+ *   1. the image, obtained first (a pull or an unpack needs no undo of the container's)
+ *   2. the container's directory, made complete under a scratch name (record, lock held) and
+ *      renamed into place: from then on it is findable, and its lock says someone is at work on it
+ *   3. its name, claimed
+ *   4. its root: overlay directories over the image, or a directory used in place
+ * Each step pushes its undo onto the caller's Undo.
+ */
+import { lstatSync, mkdirSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { BoxError, EXIT } from "../errors";
+import { formatRef } from "../image/reference";
+import type { RunRequest } from "../spec/request";
+import { claimName, containerDir, lockPath, releaseName, writeRecord, type ContainerRecord } from "../store/containers";
+import { newId } from "../store/ids";
+import type { Layout } from "../store/layout";
+import { Lock } from "../store/lock";
+import type { Undo } from "./undo";
+
+export interface Created {
+  record: ContainerRecord;
+  /** Held until the container's supervisor takes it over. */
+  lock: Lock;
+}
+
+function checkRootfsDir(path: string): string {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new BoxError(`the root filesystem ${path} does not exist`);
+  }
+  if (!st.isDirectory()) throw new BoxError(`the root filesystem ${path} is not a directory`);
+  return realpathSync(path);
+}
+
+/** The image's store id and the directory that is its root, obtained (unpacked, pulled) if needed. */
+async function obtainImage(layout: Layout, req: RunRequest): Promise<{ name: string; imageId?: string }> {
+  if (req.image.kind === "directory") {
+    const path = checkRootfsDir(req.image.path);
+    req.image = { kind: "directory", path };
+    if (req.command.length === 0) {
+      try {
+        lstatSync(join(path, "bin/sh"));
+      } catch {
+        throw new BoxError(`the root filesystem ${path} has no /bin/sh to run: give a command`, EXIT.notFound);
+      }
+    }
+    return { name: path };
+  }
+  const { obtainForRun } = await import("../image/obtain");
+  const obtained = await obtainForRun(layout, req.image.ref);
+  return { name: formatRef(req.image.ref), imageId: obtained.digest };
+}
+
+export async function createContainer(layout: Layout, req: RunRequest, undo: Undo, opts: { starting: boolean }): Promise<Created> {
+  // 1. The image.
+  const image = await obtainImage(layout, req);
+
+  // 2. The directory, complete before it has its real name.
+  const id = newId();
+  const scratch = join(layout.containers, `.new-${id}`);
+  mkdirSync(scratch, { mode: 0o700 });
+  undo.push(() => rmSync(scratch, { recursive: true, force: true }));
+  const lock = Lock.try(join(scratch, "lock"))!;
+  undo.push(() => lock.release());
+  const now = new Date().toISOString();
+  const record: ContainerRecord = {
+    id,
+    name: req.name,
+    created: now,
+    image: image.name,
+    imageId: image.imageId,
+    argv: req.command.length > 0 ? req.command : ["/bin/sh"],
+    request: req,
+    // `box run` starts it at once: if box is killed before the helper takes over, the collector
+    // knows it was meant to run (and removes it when ephemeral).
+    startedAt: opts.starting ? now : undefined,
+    cgroups: [],
+    detached: req.detach,
+    autoRemove: req.autoRemove,
+  };
+  writeRecord(layout, record, scratch);
+  const dir = containerDir(layout, id);
+  renameSync(scratch, dir);
+  lock.path = lockPath(layout, id);
+  undo.push(() => rmSync(dir, { recursive: true, force: true }));
+
+  // 3. The name.
+  if (req.name !== undefined) {
+    claimName(layout, req.name, id);
+    undo.push(() => releaseName(layout, req.name!, id));
+  }
+
+  // 4. The root's overlay directories (the image itself is never written).
+  if (req.image.kind === "image") {
+    for (const sub of ["upper", "work", "rootfs"]) mkdirSync(join(dir, sub), { mode: 0o755 });
+  }
+  return { record, lock };
+}

@@ -1,0 +1,130 @@
+/**
+ * start: from a created (or stopped) container to its command running under its supervisor.
+ *
+ *   1. who runs the command: the user, looked up in the image's own /etc/passwd
+ *   2. its network (src/net/setup.ts) and its /etc/hostname, /etc/hosts, /etc/resolv.conf
+ *   3. its cgroup, with its limits (src/cgroup/setup.ts)
+ *   4. the spec (src/spec/build.ts), recorded, and the plan (src/spec/plan.ts)
+ *   5. exec into the helper, which takes over the container's lock and supervises it
+ * Each step pushes its undo onto the caller's Undo; from step 5 on, the helper cleans up.
+ */
+import { existsSync, rmSync } from "node:fs";
+import { hostname as osHostname } from "node:os";
+import { join } from "node:path";
+import { detect as detectCgroups } from "../cgroup/detect";
+import { createCgroup, oomMessages, removeCgroup } from "../cgroup/setup";
+import { BoxError } from "../errors";
+import { imageRootfs } from "../image/store";
+import { logger } from "../logger";
+import { prepareNetwork } from "../net/setup";
+import { buildSpec } from "../spec/build";
+import { encodePlan, planRecords } from "../spec/plan";
+import type { RunRequest } from "../spec/request";
+import type { RootAssembly } from "../spec/types";
+import { resolveUser } from "../spec/user";
+import { writeFileAtomic } from "../store/atomic";
+import { containerDir, exitPath, logPath, namePath, pidPath, writeRecord, type ContainerRecord } from "../store/containers";
+import { shortId } from "../store/ids";
+import type { Layout } from "../store/layout";
+import type { Lock } from "../store/lock";
+import { inheritable } from "../sys/libc";
+import { readRootFile } from "./rootfiles";
+import type { Undo } from "./undo";
+
+/** A detached container's log is rotated past this size (the older part kept as log.1). */
+export const LOG_CAP = 10 * 1024 * 1024;
+
+/** How the container's root is put together: an overlay over its image, or its directory in place. */
+export function rootAssembly(layout: Layout, r: ContainerRecord, req: RunRequest): RootAssembly {
+  if (req.image.kind === "directory") return { kind: "bind", path: req.image.path };
+  if (!r.imageId) throw new BoxError(`container ${shortId(r.id)} has no image recorded`);
+  const dir = containerDir(layout, r.id);
+  return { kind: "overlay", lower: imageRootfs(layout, r.imageId), upper: join(dir, "upper"), work: join(dir, "work"), merged: join(dir, "rootfs") };
+}
+
+/** The directory whose files are the image's (for /etc/passwd): its lower layer, or the rootfs. */
+function imageRoot(root: RootAssembly): string {
+  return root.kind === "overlay" ? root.lower : root.path;
+}
+
+export async function startContainer(layout: Layout, r: ContainerRecord, lock: Lock, undo: Undo): Promise<never> {
+  const req = r.request;
+  if (!req) throw new BoxError(`container ${shortId(r.id)} was made by an older box and cannot be started again: remove it and run a new one`);
+  const id = r.id;
+  const dir = containerDir(layout, id);
+  rmSync(exitPath(layout, id), { force: true }); // how it ended last time
+
+  // 1. The user.
+  const root = rootAssembly(layout, r, req);
+  if (root.kind === "overlay" && !existsSync(root.lower)) throw new BoxError(`the image of container ${shortId(id)} (${r.image}) is no longer in the store`);
+  const user = resolveUser(req.user, (path) => readRootFile(imageRoot(root), path));
+
+  // 2. The network, and the /etc files that go with it. With the host's network, the host's name
+  // and name resolution come along (as docker does).
+  const hostNet = req.network === "host";
+  if (hostNet) logger.warn("--network host shares the host's network stack: the container can use every interface, address and port of the host");
+  const hostname = req.hostname ?? (hostNet ? osHostname() : shortId(id));
+  const net = await prepareNetwork(layout, id, { mode: req.network, name: req.name, hostname, publish: req.publish }, {
+    exists: (other) => existsSync(containerDir(layout, other)),
+    hostsOf: (other) => {
+      const file = join(containerDir(layout, other), "hosts");
+      return existsSync(file) ? file : undefined;
+    },
+    undo: (step) => undo.push(step),
+  });
+  const etcFiles = { hostname: join(dir, "hostname"), hosts: join(dir, "hosts"), resolvConf: join(dir, "resolv.conf") };
+  writeFileAtomic(etcFiles.hostname, hostname + "\n", 0o644, false);
+  writeFileAtomic(etcFiles.hosts, net.hosts, 0o644, false);
+  writeFileAtomic(etcFiles.resolvConf, net.resolvConf, 0o644, false);
+
+  // 3. The cgroup, with its limits, ready for the container's first process.
+  const argv = r.argv;
+  const cgroup = createCgroup(detectCgroups(), id, req.limits, req.cgroupParent);
+  undo.push(() => removeCgroup(cgroup.dirs));
+  const [oomKilled, oomOther] = cgroup.oom ? oomMessages(cgroup.oom.limit, argv[0]!) : ["", ""];
+
+  // 4. The spec. An ephemeral container is removed by its supervisor when it ends (its name before
+  // its directory, so nobody takes the name back while the container still exists); a kept one
+  // keeps its directory and records how it ended.
+  const spec = buildSpec({
+    process: {
+      args: argv,
+      env: req.env,
+      cwd: req.workdir,
+      user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+      home: user.home,
+      hostname,
+      tty: req.tty,
+      stdin: req.interactive,
+    },
+    security: req.security,
+    network: req.network,
+    bridge: net.bridge,
+    cgroup: {
+      procs: cgroup.procs,
+      cloneInto: cgroup.cloneInto,
+      dirs: cgroup.dirs,
+      mounts: cgroup.mounts,
+      oom: cgroup.oom ? { file: cgroup.oom.file, killed: oomKilled, other: oomOther } : undefined,
+    },
+    rootfs: root,
+    etcFiles,
+    cleanup: [
+      ...(r.autoRemove ? [...(req.name !== undefined ? [namePath(layout, req.name)] : []), dir] : []),
+      pidPath(layout, id),
+      ...net.cleanupPaths,
+    ],
+    sysctls: net.sysctls,
+    cleanupExec: net.cleanupExec,
+    pidFile: pidPath(layout, id),
+    exitFile: r.autoRemove ? undefined : exitPath(layout, id),
+    detach: req.detach ? { id, log: logPath(layout, id), logCap: LOG_CAP } : undefined,
+  });
+  const started: ContainerRecord = { ...r, startedAt: new Date().toISOString(), cgroups: cgroup.dirs, ports: net.ports, spec };
+  writeRecord(layout, started);
+
+  // 5. The helper, holding the container's lock from now on.
+  inheritable(lock.fd);
+  const { becomeHelper } = await import("../helper");
+  return becomeHelper(encodePlan(planRecords(spec)), layout);
+}

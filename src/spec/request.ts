@@ -1,0 +1,62 @@
+/**
+ * What a user asked a container to be (docker's run/create flags, validated): everything needed to
+ * start it, and to start it again later (`box start` of a stopped container). Stored in the
+ * container's record; the spec is built from it each time the container starts.
+ */
+import type { Limits } from "../cgroup/limits";
+import type { ImageRef, ImageSource } from "../image/reference";
+export type { ImageSource };
+import type { Publish } from "../net/ports";
+import type { NetworkMode } from "../net/setup";
+import { arr, bool, int, num, obj, oneOf, opt, pattern, str, type Check } from "../validate";
+import type { SecurityInput } from "./build";
+
+
+
+export interface RunRequest {
+  image: ImageSource;
+  /** The command given on the line (empty: the image's default). */
+  command: string[];
+  name?: string;
+  hostname?: string;
+  /** -e entries, KEY=VALUE, in order. */
+  env: string[];
+  workdir?: string;
+  user?: string;
+  interactive: boolean;
+  tty: boolean;
+  detach: boolean;
+  /** Removed when it ends: --rm, or a foreground run without --name. */
+  autoRemove: boolean;
+  network: NetworkMode;
+  publish: Publish[];
+  security: SecurityInput;
+  limits: Limits;
+  cgroupParent: string;
+}
+
+const checkImage: Check<ImageSource> = (v, at) => {
+  const kind = oneOf("image", "directory")((v as { kind?: unknown } | null)?.kind, `${at}.kind`);
+  return kind === "image"
+    ? obj<{ kind: "image"; ref: ImageRef }>({ kind: oneOf("image"), ref: obj<ImageRef>({ name: str, tag: str }) })(v, at)
+    : obj<{ kind: "directory"; path: string }>({ kind: oneOf("directory"), path: pattern(/^\//, "an absolute path") })(v, at);
+};
+
+export const checkRequest: Check<RunRequest> = obj<RunRequest>({
+  image: checkImage,
+  command: arr(str),
+  name: opt(str),
+  hostname: opt(str),
+  env: arr(str),
+  workdir: opt(str),
+  user: opt(str),
+  interactive: bool,
+  tty: bool,
+  detach: bool,
+  autoRemove: bool,
+  network: oneOf("none", "host", "bridge"),
+  publish: arr(obj<Publish>({ hostIp: opt(str), hostPort: int, containerPort: int, proto: oneOf("tcp", "udp") })),
+  security: obj<SecurityInput>({ capabilities: arr(str), noNewPrivileges: bool, seccomp: bool, systemPaths: bool, privileged: bool }),
+  limits: obj<Limits>({ pids: int, memory: opt(int), memorySwap: opt(int), cpus: opt(num), cpuShares: opt(int), cpuWeight: opt(int) }),
+  cgroupParent: str,
+});

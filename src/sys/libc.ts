@@ -1,0 +1,108 @@
+/**
+ * The few kernel calls Bun has no API for, through libc (bun:ffi): locks on open files and
+ * process file descriptors (pidfd_open, pidfd_send_signal). Loaded on first use (about 0.2 ms).
+ */
+import { dlopen, FFIType, ptr, read } from "bun:ffi";
+
+const SYS_pidfd_send_signal = 424;
+const SYS_pidfd_open = 434;
+
+function load() {
+  return dlopen("libc.so.6", {
+    fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    syscall: { args: [FFIType.i64, FFIType.i64, FFIType.i64, FFIType.ptr, FFIType.i64], returns: FFIType.i64 },
+    __errno_location: { args: [], returns: FFIType.ptr },
+  }).symbols;
+}
+
+let lib: ReturnType<typeof load> | undefined;
+const libc = () => (lib ??= load());
+
+function errno(): number {
+  const p = libc().__errno_location();
+  return p ? read.i32(p, 0) : 0;
+}
+
+/** A failed call: the errno name box reports ("EWOULDBLOCK" is "EAGAIN" on Linux). */
+export class SysError extends Error {
+  constructor(readonly call: string, readonly errno: number) {
+    super(`${call} failed (errno ${errno})`);
+  }
+}
+
+export const ERRNO = { EPERM: 1, ESRCH: 3, EINTR: 4, EBADF: 9, EAGAIN: 11, EACCES: 13, EINVAL: 22, ENOSYS: 38 } as const;
+
+// Open file description locks (fcntl F_OFD_*): held by an open file, not a process, so they pass
+// to the helper across exec and fork and end when the last fd of that open file closes, however
+// its holder ends. Unlike flock they can be tested without being taken (F_OFD_GETLK).
+const SYS_fcntl = 72;
+const F_OFD_GETLK = 36, F_OFD_SETLK = 37;
+const F_WRLCK = 1, F_UNLCK = 2;
+
+/** struct flock for the whole file: l_type, l_whence (shorts), l_start, l_len (off_t), l_pid. */
+function flockStruct(type: number): Buffer {
+  const b = Buffer.alloc(32);
+  b.writeInt16LE(type, 0);
+  return b;
+}
+
+/** Takes the lock on fd's open file: true when taken, false when another open file holds it. */
+export function tryLock(fd: number): boolean {
+  const fl = flockStruct(F_WRLCK);
+  for (;;) {
+    if (Number(libc().syscall(SYS_fcntl, fd, F_OFD_SETLK, ptr(fl), 0)) === 0) return true;
+    const e = errno();
+    if (e === ERRNO.EAGAIN || e === ERRNO.EACCES) return false;
+    if (e !== ERRNO.EINTR) throw new SysError("fcntl(F_OFD_SETLK)", e);
+  }
+}
+
+/** Whether another open file holds the lock on fd's file (nothing is taken). */
+export function isLocked(fd: number): boolean {
+  const fl = flockStruct(F_WRLCK);
+  if (Number(libc().syscall(SYS_fcntl, fd, F_OFD_GETLK, ptr(fl), 0)) !== 0) throw new SysError("fcntl(F_OFD_GETLK)", errno());
+  return fl.readInt16LE(0) !== F_UNLCK;
+}
+
+const F_GETFD = 1, F_SETFD = 2, FD_CLOEXEC = 1;
+
+/** Lets fd survive exec (Bun opens every file close-on-exec): the helper inherits it. */
+export function inheritable(fd: number): void {
+  const flags = libc().fcntl(fd, F_GETFD, 0);
+  if (flags < 0 || libc().fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0) throw new SysError("fcntl", errno());
+}
+
+/** pidfd_open(pid): a handle that always means this process, even once its pid is reused. */
+export function pidfdOpen(pid: number): number | undefined {
+  const fd = Number(libc().syscall(SYS_pidfd_open, pid, 0, null, 0));
+  if (fd >= 0) return fd;
+  const e = errno();
+  if (e === ERRNO.ESRCH) return undefined;
+  throw new SysError("pidfd_open", e);
+}
+
+/** Sends sig through a pidfd; false when the process has ended meanwhile. */
+export function pidfdSignal(pidfd: number, sig: number): boolean {
+  if (Number(libc().syscall(SYS_pidfd_send_signal, pidfd, sig, null, 0)) === 0) return true;
+  const e = errno();
+  if (e === ERRNO.ESRCH) return false;
+  throw new SysError("pidfd_send_signal", e);
+}
+
+const SYS_openat2 = 437;
+const O_RDONLY = 0, O_NOCTTY = 0x100, O_CLOEXEC = 0x80000;
+const RESOLVE_NO_MAGICLINKS = 0x02, RESOLVE_IN_ROOT = 0x10;
+
+/**
+ * openat2(dirfd, path, O_RDONLY, RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS): path is resolved as if
+ * dirfd were "/", so no symlink or ".." in it can lead out of that directory. Returns the fd, or a
+ * negative errno.
+ */
+export function openInRoot(dirfd: number, path: string): number {
+  const how = Buffer.alloc(24);
+  how.writeBigUInt64LE(BigInt(O_RDONLY | O_NOCTTY | O_CLOEXEC), 0);
+  how.writeBigUInt64LE(BigInt(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS), 16);
+  const name = Buffer.from(path.replace(/^\/+/, "") + "\0");
+  const fd = Number(libc().syscall(SYS_openat2, dirfd, Number(ptr(name)), ptr(how), 24));
+  return fd >= 0 ? fd : -errno();
+}
