@@ -283,8 +283,13 @@ static int detach_from_caller(const struct plan *p)
 			write_all(1, "\n", 1);
 			_exit(0);
 		}
-		/* It failed and said why on our shared stderr; its status is ours. */
+		/* It failed and said why on our shared stderr; its status is ours. Killed, it could not
+		 * say anything: then we do. */
 		waitpid(pid, &st, 0);
+		if (WIFSIGNALED(st)) {
+			fail(0, "the container's supervisor was killed by signal %d before the container ran", WTERMSIG(st));
+			report_print(&g_report);
+		}
 		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 125);
 	}
 	close(ready[0]);

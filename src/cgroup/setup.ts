@@ -83,6 +83,15 @@ function ensureParent(h: Hierarchy, parent: string): string {
   return chain.at(-1) ?? base;
 }
 
+/**
+ * Every directory a container's cgroups can have on this host, whether made or not: what a
+ * collector removes when box was killed before it could record them.
+ */
+export function cgroupDirsFor(host: CgroupHost, id: string, parent = DEFAULT_CGROUP_PARENT): string[] {
+  const hierarchies = host.mode === "v2" ? [host.unified!] : ["pids", "memory", "cpu", "cpuacct"].flatMap((c) => (host.v1[c] ? [host.v1[c]!] : []));
+  return [...new Set(hierarchies.map((h) => join(parentChain(h, parent).chain.at(-1) ?? parentChain(h, parent).base, id)))];
+}
+
 /** Makes the container's cgroup(s) and writes its limits. Undo with removeCgroup(result.dirs). */
 export function createCgroup(host: CgroupHost, id: string, limits: Limits, parent = DEFAULT_CGROUP_PARENT): ContainerCgroup {
   const usable = checkAvailable(host, limits);

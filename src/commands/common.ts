@@ -2,6 +2,7 @@ import type { ArgsDef, CommandDef } from "citty";
 import { parseLine, type ParsedLine, type ParseRules } from "../cli/argv";
 import type { Globals } from "../cli/shared";
 import { BoxError } from "../errors";
+import { collect } from "../container/collect";
 import { logger } from "../logger";
 import { DamagedRecord, ensureDirs, resolveContainer, type ContainerRecord } from "../store/containers";
 import { layoutFor, type Layout } from "../store/layout";
@@ -34,11 +35,16 @@ export function printTable(rows: string[][]): void {
   process.stdout.write(lines.join("\n") + "\n");
 }
 
-/** The store, for a command that needs root, made ready. */
+/**
+ * The store, for a command that needs root, made ready: what killed box processes left behind is
+ * collected first, by every command (it looks only at containers marked active, so it costs
+ * little however many containers exist).
+ */
 export function storeFor(command: string, line: ParsedLine, globals: Globals): Layout {
   requireRoot(command);
   const layout = layoutFor((line.options.root as string | undefined) ?? globals.root);
   ensureDirs(layout);
+  collect(layout);
   return layout;
 }
 

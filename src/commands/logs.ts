@@ -1,77 +1,180 @@
+/**
+ * box logs: the output of a detached container, as its supervisor recorded it: one line per
+ * record, in the CRI ("k8s-file") format `<RFC3339Nano time> <stdout|stderr> <F|P> <content>`
+ * (F ends a line, P is part of one that goes on), in `log`, with the older part in `log.1`. Each
+ * stream goes back to where it came from: stdout to stdout, stderr to stderr.
+ */
 import { defineCommand, type ArgsDef } from "citty";
-import { closeSync, existsSync, openSync, readSync, statSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, statSync, writeSync } from "node:fs";
 import { globalArgs, type Globals } from "../cli/shared";
+import { isBusy } from "../container/state";
 import { BoxError } from "../errors";
-import { live } from "../container/state";
 import { logPath, resolveContainer } from "../store/containers";
 import { parseOrHelp, storeFor } from "./common";
 
 const args = {
   container: { type: "positional", required: true, valueHint: "CONTAINER", description: "Name, id or unique id prefix" },
   follow: { type: "boolean", alias: "f", description: "Keep printing new output until the container ends" },
-  tail: { type: "string", valueHint: "N", description: "Only the last N lines" },
+  tail: { type: "string", alias: "n", valueHint: "N", description: "Only the last N lines (all: every line)" },
+  timestamps: { type: "boolean", alias: "t", description: "Show when each line was written" },
+  since: { type: "string", valueHint: "TIME", description: "Only lines since TIME (2026-11-29T10:00:00Z, a unix time, or a duration like 10m)" },
+  until: { type: "string", valueHint: "TIME", description: "Only lines before TIME (same forms as --since)" },
   ...globalArgs,
 } as const satisfies ArgsDef;
 
 export const definition = defineCommand({ meta: { name: "logs", description: "Print the output of a detached container" }, args });
 
-function readFrom(path: string, offset: number): Buffer {
-  if (!existsSync(path)) return Buffer.alloc(0);
-  const fd = openSync(path, "r");
-  try {
-    const size = statSync(path).size;
-    const buf = Buffer.alloc(Math.max(0, size - offset));
-    let got = 0;
-    while (got < buf.length) {
-      const n = readSync(fd, buf, got, buf.length - got, offset + got);
-      if (n <= 0) break;
-      got += n;
+export interface LogLine {
+  /** Milliseconds since the epoch, and the time as written (nanoseconds kept for -t). */
+  ms: number;
+  time: string;
+  stream: "stdout" | "stderr";
+  /** The content, with its newline when the line is whole. */
+  text: Buffer;
+}
+
+const RECORD = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z) (stdout|stderr) ([FP]) /;
+
+/** Splits log bytes into records; returns the records and the bytes of an unfinished last one. */
+export function parseLog(data: Buffer): { lines: LogLine[]; rest: Buffer } {
+  const lines: LogLine[] = [];
+  let at = 0;
+  for (;;) {
+    const nl = data.indexOf(0x0a, at);
+    if (nl < 0) break;
+    const line = data.subarray(at, nl);
+    at = nl + 1;
+    const head = RECORD.exec(line.subarray(0, 64).toString("latin1"));
+    if (!head) {
+      // Not a record (a log of an older box): shown as it is, as output.
+      lines.push({ ms: 0, time: "", stream: "stdout", text: Buffer.concat([line, Buffer.from("\n")]) });
+      continue;
     }
-    return buf.subarray(0, got);
-  } finally {
-    closeSync(fd);
+    const content = line.subarray(head[0].length);
+    lines.push({
+      ms: Date.parse(head[1]!),
+      time: head[1]!,
+      stream: head[2] as "stdout" | "stderr",
+      text: head[3] === "F" ? Buffer.concat([content, Buffer.from("\n")]) : Buffer.from(content),
+    });
+  }
+  return { lines, rest: data.subarray(at) };
+}
+
+/** --since/--until: an RFC 3339 time, a unix time in seconds, or a duration back from now. */
+export function parseTime(text: string, flag: string, now = Date.now()): number {
+  const rel = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text);
+  if (rel) return now - Number(rel[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[rel[2] as "ms" | "s" | "m" | "h"];
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms) || !/^\d{4}-\d\d-\d\d/.test(text)) throw new BoxError(`invalid ${flag} "${text.slice(0, 64)}": give a time like 2026-11-29T10:00:00Z, a unix time, or a duration like 10m`);
+  return ms;
+}
+
+/** The last n whole lines (a line is whole at its F record). */
+export function tailLines(lines: LogLine[], n: number): LogLine[] {
+  if (n <= 0) return [];
+  let seen = 0;
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const ends = lines[i]!.text.at(-1) === 0x0a;
+    if (ends) seen++;
+    if (seen > n) return lines.slice(i + 1);
+  }
+  return lines;
+}
+
+function write(line: LogLine, timestamps: boolean): void {
+  const fd = line.stream === "stderr" ? 2 : 1;
+  const data = timestamps && line.time ? Buffer.concat([Buffer.from(line.time + " "), line.text]) : line.text;
+  for (let done = 0; done < data.length; ) done += writeSync(fd, data, done);
+}
+
+/** Reads what an open file has from offset on. */
+function readRest(fd: number, offset: number): Buffer {
+  const chunks: Buffer[] = [];
+  for (;;) {
+    const buf = Buffer.alloc(1 << 16);
+    const n = readSync(fd, buf, 0, buf.length, offset);
+    if (n <= 0) break;
+    chunks.push(buf.subarray(0, n));
+    offset += n;
+  }
+  return Buffer.concat(chunks);
+}
+
+function openLog(path: string): number | undefined {
+  try {
+    return openSync(path, "r");
+  } catch {
+    return undefined;
   }
 }
 
-export function lastLines(data: Buffer, n: number): Buffer {
-  if (n === 0) return Buffer.alloc(0);
-  let end = data.length;
-  if (end > 0 && data[end - 1] === 0x0a) end--;
-  let at = end;
-  for (let i = 0; i < n; i++) {
-    at = data.lastIndexOf(0x0a, at - 1);
-    if (at < 0) return data;
+function sameFile(fd: number, path: string): boolean {
+  try {
+    const a = fstatSync(fd), b = statSync(path);
+    return a.ino === b.ino && a.dev === b.dev;
+  } catch {
+    return false;
   }
-  return data.subarray(at + 1);
 }
 
 export async function main(tokens: string[], globals: Globals): Promise<number> {
   const line = await parseOrHelp(definition, args, tokens, { commandName: "logs" });
   if (!line) return 0;
-  const tail = line.options.tail as string | undefined;
-  if (tail !== undefined && !/^\d+$/.test(tail)) throw new BoxError(`invalid --tail "${tail}": give a number of lines`);
+  const o = line.options;
+  const tail = o.tail as string | undefined;
+  if (tail !== undefined && tail !== "all" && !/^\d{1,9}$/.test(tail)) throw new BoxError(`invalid --tail "${tail.slice(0, 32)}": give a number of lines`);
+  const since = o.since !== undefined ? parseTime(o.since as string, "--since") : undefined;
+  const until = o.until !== undefined ? parseTime(o.until as string, "--until") : undefined;
   if (line.words.length !== 1) throw new BoxError("box logs takes one container. See 'box logs --help'.");
   const layout = storeFor("logs", line, globals);
   const c = resolveContainer(layout, line.words[0]!);
   if (!c.detached) throw new BoxError(`container ${line.words[0]} was not detached: its output went to its terminal`);
+  const timestamps = o.timestamps === true;
+  const wanted = (l: LogLine) => (since === undefined || l.ms >= since) && (until === undefined || l.ms < until);
   const path = logPath(layout, c.id);
-  // The rotated older part first, then the current log.
-  let data: Buffer = Buffer.concat([readFrom(`${path}.1`, 0), readFrom(path, 0)]);
-  if (tail !== undefined) data = lastLines(data, Number(tail));
-  writeSync(1, data);
-  if (line.options.follow !== true) return 0;
-  let offset = existsSync(path) ? statSync(path).size : 0;
+
+  // The rotated older part, then the current log, held open: a rotation while following renames
+  // it, and the rest of it is still read from this fd before moving on to the new file.
+  let fd = openLog(path);
+  const old = openLog(`${path}.1`);
+  let data = old !== undefined ? readRest(old, 0) : Buffer.alloc(0);
+  if (old !== undefined) closeSync(old);
+  let offset = 0;
+  if (fd !== undefined) {
+    const now = readRest(fd, 0);
+    offset = now.length;
+    data = Buffer.concat([data, now]);
+  }
+  let { lines, rest } = parseLog(data);
+  lines = lines.filter(wanted);
+  if (tail !== undefined && tail !== "all") lines = tailLines(lines, Number(tail));
+  for (const l of lines) write(l, timestamps);
+  if (o.follow !== true) {
+    if (fd !== undefined) closeSync(fd);
+    return 0;
+  }
   for (;;) {
-    const running = live(layout, c.id) !== undefined;
-    const size = existsSync(path) ? statSync(path).size : 0;
-    if (size < offset) offset = 0; // rotated
-    const more = readFrom(path, offset);
-    if (more.length > 0) {
-      writeSync(1, more);
+    const running = isBusy(layout, c.id);
+    if (fd === undefined) fd = openLog(path);
+    if (fd !== undefined) {
+      const more = readRest(fd, offset);
       offset += more.length;
-    } else if (!running) {
-      return 0;
+      rest = Buffer.concat([rest, more]);
+      const parsed = parseLog(rest);
+      rest = parsed.rest;
+      for (const l of parsed.lines) if (wanted(l)) write(l, timestamps);
+      if (!sameFile(fd, path)) {
+        // Rotated: everything of the old file is read; go on with the new one from its start.
+        closeSync(fd);
+        fd = openLog(path);
+        offset = 0;
+        continue;
+      }
+      if (more.length > 0) continue;
     }
-    await Bun.sleep(100);
+    if (!running) return 0;
+    await Bun.sleep(50);
   }
 }

@@ -1,6 +1,5 @@
 import { defineCommand, type ArgsDef } from "citty";
 import { globalArgs, type Globals } from "../cli/shared";
-import { collect } from "../container/collect";
 import { exitInfo, live, statusOf } from "../container/state";
 import { BoxError } from "../errors";
 import { listContainers, type ContainerRecord } from "../store/containers";
@@ -49,10 +48,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   if (format !== "table" && format !== "json") throw new BoxError(`unknown format "${format.slice(0, 64)}": use table or json`);
   if (line.words.length > 0) throw new BoxError("box ps takes no arguments. See 'box ps --help'.");
   const layout = storeFor("ps", line, globals);
-  let listed = listContainers(layout);
-  collect(layout, listed);
-  listed = listContainers(layout);
-  const rows = listed
+  const rows = listContainers(layout)
     .flatMap((l) => {
       if ("record" in l) return [describe(layout, l.record)];
       warnDamaged(l.damaged);

@@ -2,7 +2,6 @@ import { defineCommand } from "citty";
 import { parseLine } from "../cli/argv";
 import { checkOptions, containerArgs, containerRepeatable, runHelpFooter, runRequest } from "../cli/container-args";
 import type { Globals } from "../cli/shared";
-import { collect } from "../container/collect";
 import { createContainer } from "../container/create";
 import { startContainer } from "../container/start";
 import { Undo } from "../container/undo";
@@ -23,7 +22,6 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   const options = checkOptions(line.options); // bad flags are named before anything else
   const layout = storeFor("run", line, globals);
   const request = runRequest(layout, line, options, "run");
-  collect(layout);
   const undo = new Undo();
   try {
     const { record, lock } = await createContainer(layout, request, undo, { starting: true });

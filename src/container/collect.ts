@@ -1,57 +1,76 @@
 /**
- * The collector: what box processes that were killed (kill -9, a reboot) left behind. An ephemeral
- * container that no longer runs is removed; a kept one stays (ps shows it dead) but gives back its
- * cgroups and network; scratch directories of containers that were never finished go. A container
- * whose lock is held is never touched: it is being made or it runs.
+ * The collector: what box processes that were killed (kill -9, a reboot) left behind. It looks only
+ * at containers marked active (started, and not yet given back what they held) and at scratch
+ * directories, so its cost does not grow with the containers that merely exist. A container whose
+ * lock is held is never touched: it is being made, or it runs. Of the others, an ephemeral one is
+ * removed; a kept one stays (ps shows it dead) but gives back its cgroups and network.
  */
-import { rmSync, statSync } from "node:fs";
+import { existsSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { scratchOwner } from "../store/atomic";
 import { listDir } from "../store/dirs";
-import { listContainers, lockPath, type Listed } from "../store/containers";
+import { activeIds, activePath, containerDir, DamagedRecord, lockPath, readRecord, type ContainerRecord } from "../store/containers";
 import type { Layout } from "../store/layout";
 import { Lock } from "../store/lock";
 import { processStart } from "../store/process";
 import { releaseResources, removeContainer } from "./remove";
-import { isBusy, readPidfile } from "./state";
+import { isBusy } from "./state";
 
 /** A scratch directory older than this whose lock is free belongs to a box that died making it. */
 const SCRATCH_AGE_MS = 60_000;
 
-export function collect(layout: Layout, listed: Listed[] = listContainers(layout)): void {
-  for (const entry of listed) {
-    if (!("record" in entry) || isBusy(layout, entry.id)) continue;
-    const r = entry.record;
-    // Never started: made by `box create`, it waits for `box start` (run records a start at once).
-    if (r.autoRemove && r.startedAt !== undefined) {
-      removeContainer(layout, r.id, r);
-    } else if (r.cgroups.length > 0 || readPidfile(layout, r.id)) {
-      // Kept: it stays as it is, without what it held while it ran.
-      const lock = Lock.try(lockPath(layout, r.id), false);
-      if (lock || Lock.held(lockPath(layout, r.id)) === undefined) {
-        try {
-          releaseResources(layout, r.id, r);
-        } finally {
-          lock?.release();
-        }
+export function collect(layout: Layout): void {
+  for (const id of activeIds(layout)) {
+    if (isBusy(layout, id)) continue;
+    let r: ContainerRecord | undefined;
+    try {
+      r = readRecord(layout, id);
+    } catch (err) {
+      if (!(err instanceof DamagedRecord)) throw err;
+    }
+    const exists = existsSync(containerDir(layout, id));
+    if (!exists || r?.autoRemove) {
+      removeContainer(layout, id, r);
+    } else {
+      const lock = Lock.try(lockPath(layout, id), false);
+      if (!lock && Lock.held(lockPath(layout, id)) !== undefined) continue;
+      try {
+        if (!releaseResources(layout, id, r)) continue;
+      } finally {
+        lock?.release();
       }
     }
+    rmSync(activePath(layout, id), { force: true });
   }
   for (const entry of listDir(layout.containers)) {
     if (!entry.startsWith(".new-")) continue;
     const dir = join(layout.containers, entry);
-    if (Lock.held(join(dir, "lock")) === true) continue;
-    if (Date.now() - mtime(dir) > SCRATCH_AGE_MS || Lock.held(join(dir, "lock")) === false) rmSync(dir, { recursive: true, force: true });
+    // Its maker creates the lock file, then takes it: young and free may be a maker in between.
+    if (Lock.held(join(dir, "lock")) !== true && Date.now() - mtime(dir) > SCRATCH_AGE_MS) rmSync(dir, { recursive: true, force: true });
   }
   collectScratch(layout);
 }
 
-/** Scratch files in <lib>/tmp of box processes that are gone ("<kind>-<pid>-..."). */
+/**
+ * Scratch files of box processes that are gone: in <lib>/tmp ("<kind>-<pid>-..."), and the
+ * half-written files of atomic writes ("<name>.tmp-<pid>-...") beside the entries they were to
+ * replace. Never mistaken for entries, never left to pile up.
+ */
 export function collectScratch(layout: Layout): void {
+  const gone = (pid: number | undefined) => pid !== undefined && pid !== process.pid && processStart(pid) === undefined;
   for (const entry of listDir(layout.tmp)) {
-    const pid = Number(/^[a-z]+-(\d+)-/.exec(entry)?.[1]);
-    if (pid && pid !== process.pid && processStart(pid) === undefined) {
-      rmSync(join(layout.tmp, entry), { recursive: true, force: true });
+    const m = /^[a-z]+-(\d+)-/.exec(entry);
+    if (m && gone(Number(m[1]))) rmSync(join(layout.tmp, entry), { recursive: true, force: true });
+  }
+  for (const dir of [layout.active, layout.names, layout.run, layout.refs, layout.containers]) {
+    for (const entry of listDir(dir)) {
+      if (gone(scratchOwner(entry))) rmSync(join(dir, entry), { recursive: true, force: true });
     }
+  }
+  // The supervisor writes its pidfile as "<id>.pid.tmp" first: left only when it was killed.
+  for (const entry of listDir(layout.run)) {
+    const m = /^([0-9a-f]{64})\.pid\.tmp/.exec(entry);
+    if (m && !isBusy(layout, m[1]!)) rmSync(join(layout.run, entry), { force: true });
   }
 }
 

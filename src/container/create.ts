@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { BoxError, EXIT } from "../errors";
 import { formatRef } from "../image/reference";
 import type { RunRequest } from "../spec/request";
-import { claimName, containerDir, lockPath, releaseName, writeRecord, type ContainerRecord } from "../store/containers";
+import { activePath, claimName, containerDir, lockPath, markActive, releaseName, writeRecord, type ContainerRecord } from "../store/containers";
 import { newId } from "../store/ids";
 import type { Layout } from "../store/layout";
 import { Lock } from "../store/lock";
@@ -84,6 +84,10 @@ export async function createContainer(layout: Layout, req: RunRequest, undo: Und
     autoRemove: req.autoRemove,
   };
   writeRecord(layout, record, scratch);
+  if (opts.starting) {
+    markActive(layout, id);
+    undo.push(() => rmSync(activePath(layout, id), { force: true }));
+  }
   const dir = containerDir(layout, id);
   renameSync(scratch, dir);
   lock.path = lockPath(layout, id);

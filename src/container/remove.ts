@@ -4,25 +4,27 @@
  * work from whatever is left: a record written half-way, a damaged one, a killed box's leftovers.
  */
 import { rmSync } from "node:fs";
-import { join } from "node:path";
 import { detect } from "../cgroup/detect";
-import { DEFAULT_CGROUP_PARENT, removeCgroup } from "../cgroup/setup";
+import { cgroupDirsFor, DEFAULT_CGROUP_PARENT, removeCgroup } from "../cgroup/setup";
 import { releaseNetwork } from "../net/setup";
-import { containerDir, lockPath, namesOf, pidPath, releaseName, type ContainerRecord } from "../store/containers";
+import { activePath, containerDir, lockPath, namesOf, pidPath, releaseName, type ContainerRecord } from "../store/containers";
 import type { Layout } from "../store/layout";
 import { Lock } from "../store/lock";
 
-/** Where a container's cgroups would be, when its record cannot say (a damaged record). */
-function likelyCgroups(id: string): string[] {
+/**
+ * Where a container's cgroups are, or would be: what its record lists, and what its cgroup parent
+ * gives (box may have been killed after making them and before recording them; a damaged record
+ * says nothing, and then the default parents are looked at).
+ */
+function cgroupsOf(id: string, r: ContainerRecord | undefined): string[] {
   const host = detect();
-  const parents = [...new Set([DEFAULT_CGROUP_PARENT, process.env.BOX_CGROUP_PARENT || DEFAULT_CGROUP_PARENT])];
-  const hierarchies = [...Object.values(host.v1), ...(host.unified ? [host.unified] : [])];
-  return hierarchies.flatMap((h) => parents.map((p) => join(h.mount, p.startsWith("/") ? "" : h.own, p, id)));
+  const parents = r?.request ? [r.request.cgroupParent] : [DEFAULT_CGROUP_PARENT, process.env.BOX_CGROUP_PARENT || DEFAULT_CGROUP_PARENT];
+  return [...new Set([...(r?.cgroups ?? []), ...parents.flatMap((p) => cgroupDirsFor(host, id, p))])];
 }
 
 /** Gives back what a stopped container held on the host. Returns false when a cgroup is still busy. */
 export function releaseResources(layout: Layout, id: string, r: ContainerRecord | undefined): boolean {
-  const cgroupsGone = removeCgroup(r ? r.cgroups : likelyCgroups(id), 2000);
+  const cgroupsGone = removeCgroup(cgroupsOf(id, r), 2000);
   releaseNetwork(layout, id, r?.ports);
   rmSync(pidPath(layout, id), { force: true });
   return cgroupsGone;
@@ -42,6 +44,7 @@ export function removeContainer(layout: Layout, id: string, r: ContainerRecord |
     if (!releaseResources(layout, id, r)) return false;
     for (const name of new Set([...(r?.name ? [r.name] : []), ...namesOf(layout, id)])) releaseName(layout, name, id);
     rmSync(containerDir(layout, id), { recursive: true, force: true });
+    rmSync(activePath(layout, id), { force: true });
     return true;
   } finally {
     lock?.release();

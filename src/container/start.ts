@@ -23,7 +23,7 @@ import type { RunRequest } from "../spec/request";
 import type { RootAssembly } from "../spec/types";
 import { resolveUser } from "../spec/user";
 import { writeFileAtomic } from "../store/atomic";
-import { containerDir, exitPath, logPath, namePath, pidPath, writeRecord, type ContainerRecord } from "../store/containers";
+import { activePath, containerDir, exitPath, logPath, markActive, namePath, pidPath, writeRecord, type ContainerRecord } from "../store/containers";
 import { shortId } from "../store/ids";
 import type { Layout } from "../store/layout";
 import type { Lock } from "../store/lock";
@@ -53,6 +53,7 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
   const id = r.id;
   const dir = containerDir(layout, id);
   rmSync(exitPath(layout, id), { force: true }); // how it ended last time
+  markActive(layout, id); // before anything it will hold exists
 
   // 1. The user.
   const root = rootAssembly(layout, r, req);
@@ -83,9 +84,8 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
   undo.push(() => removeCgroup(cgroup.dirs));
   const [oomKilled, oomOther] = cgroup.oom ? oomMessages(cgroup.oom.limit, argv[0]!) : ["", ""];
 
-  // 4. The spec. An ephemeral container is removed by its supervisor when it ends (its name before
-  // its directory, so nobody takes the name back while the container still exists); a kept one
-  // keeps its directory and records how it ended.
+  // 4. The spec. An ephemeral container is removed by its supervisor when it ends; a kept one keeps
+  // its directory and records how it ended.
   const spec = buildSpec({
     process: {
       args: argv,
@@ -109,10 +109,14 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
     },
     rootfs: root,
     etcFiles,
+    // Claims (name, address, ports) go before the directory: a claim counts as held while its
+    // container's directory exists, so nobody takes one back while it is still ours to remove.
     cleanup: [
-      ...(r.autoRemove ? [...(req.name !== undefined ? [namePath(layout, req.name)] : []), dir] : []),
-      pidPath(layout, id),
+      ...(r.autoRemove && req.name !== undefined ? [namePath(layout, req.name)] : []),
       ...net.cleanupPaths,
+      ...(r.autoRemove ? [dir] : []),
+      pidPath(layout, id),
+      activePath(layout, id),
     ],
     sysctls: net.sysctls,
     cleanupExec: net.cleanupExec,

@@ -57,17 +57,18 @@ export function exitInfo(layout: Layout, id: string): ExitInfo | undefined {
   }
 }
 
-export type Status = "created" | "running" | "exited" | "dead";
+export type Status = "created" | "running" | "exited" | "dead" | "removing";
 
 /**
  * running: its supervisor holds the lock and has written the pidfile; created: being set up (the
  * lock is held, no pidfile yet), or made by `box create` and never started; exited: its supervisor
  * recorded how it ended; dead: it was started, and its supervisor is gone without a word (killed,
- * or a reboot).
+ * or a reboot); removing: its directory is going away as we look (its lock file is gone).
  */
 export function statusOf(layout: Layout, r: ContainerRecord): Status {
   const held = Lock.held(lockPath(layout, r.id));
   if (held === undefined) {
+    if (r.request) return "removing";
     // A container of box 0.1 has no lock: its supervisor's pid and start time tell.
     if (live(layout, r.id)) return "running";
     return exitInfo(layout, r.id) ? "exited" : "dead";

@@ -2,6 +2,18 @@ import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "n
 import { randomBytes } from "node:crypto";
 import { BoxError, describeSystemError } from "../errors";
 
+/** A scratch name next to path, carrying the writer's pid: "<path>.tmp-<pid>-<random>". A
+ * collector removes those whose writer is gone (src/container/collect.ts). */
+export function scratchName(path: string): string {
+  return `${path}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
+}
+
+/** The pid of the box process that made a scratch file, or undefined for other names. */
+export function scratchOwner(name: string): number | undefined {
+  const m = /\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
 /** Writes all of data to fd: a short write is followed up, and a write that makes no progress fails. */
 export function writeAll(fd: number, data: Uint8Array, path: string): void {
   let done = 0;
@@ -20,7 +32,7 @@ export function writeAll(fd: number, data: Uint8Array, path: string): void {
  * failure names the path.
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644, durable = true): void {
-  const tmp = `${path}.tmp-${randomBytes(6).toString("hex")}`;
+  const tmp = scratchName(path);
   const bytes = typeof data === "string" ? Buffer.from(data) : data;
   let fd: number | undefined;
   try {

@@ -8,11 +8,12 @@
  *   <lib>/containers/<id>/upper, work   its overlay layer
  *   <run>/<id>.pid                      "supervisor-pid supervisor-start init-pid" while it runs
  *   <lib>/names/<name>                  its name, holding the id
+ *   <lib>/active/<id>                   present from its start until what it held is given back
  * A container directory appears by one rename of a complete scratch directory holding its record
  * and its lock, so a container is findable (and removable) from the moment anything of it exists.
  * Every file is validated when read: a damaged one is named, and never stops other containers.
  */
-import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync } from "node:fs";
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { BoxError } from "../errors";
@@ -109,6 +110,7 @@ export const exitPath = (layout: Layout, id: string) => join(containerDir(layout
 export const logPath = (layout: Layout, id: string) => join(containerDir(layout, id), "log");
 export const pidPath = (layout: Layout, id: string) => join(layout.run, `${id}.pid`);
 export const namePath = (layout: Layout, name: string) => join(layout.names, name);
+export const activePath = (layout: Layout, id: string) => join(layout.active, id);
 
 /** A container whose record cannot be used: named, so a person can remove it (box rm -f). */
 export class DamagedRecord extends BoxError {
@@ -141,6 +143,16 @@ export function readRecord(layout: Layout, id: string): ContainerRecord {
  * anyway, and the fsync would be most of what its start costs on some disks. */
 export function writeRecord(layout: Layout, r: ContainerRecord, dir = containerDir(layout, r.id)): void {
   writeFileAtomic(join(dir, "config.json"), JSON.stringify(r, null, 2) + "\n", 0o644, !r.autoRemove);
+}
+
+/** Marks a container as started: from now on, a collector gives back what it holds once it ends. */
+export function markActive(layout: Layout, id: string): void {
+  closeSync(openSync(activePath(layout, id), "w", 0o644)); // empty: its creation is the whole write
+}
+
+/** The containers marked as started and not yet given back. */
+export function activeIds(layout: Layout): string[] {
+  return listDir(layout.active).filter((e) => ID.test(e));
 }
 
 /** The ids of every container directory (scratch directories of containers being made excluded). */
@@ -257,7 +269,7 @@ export function namesOf(layout: Layout, id: string): string[] {
 }
 
 export function ensureDirs(layout: Layout): void {
-  for (const dir of [layout.lib, layout.run, layout.images, layout.containers, layout.names, layout.refs, layout.locks, layout.tmp]) {
+  for (const dir of [layout.lib, layout.run, layout.images, layout.containers, layout.names, layout.refs, layout.locks, layout.tmp, layout.active]) {
     if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 }

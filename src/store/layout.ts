@@ -12,6 +12,9 @@ export interface Layout {
   /** Image names: <refs>/<name>:<tag> holds a digest. */
   refs: string;
   locks: string;
+  /** One empty file per container that was started and may still hold cgroups or an address: made
+   * before any of those, removed by its supervisor once it gave them back (or by the collector). */
+  active: string;
   /** Scratch space on the same filesystem as images, so finished work can be renamed into place. */
   tmp: string;
 }
@@ -28,6 +31,7 @@ export function layoutFor(root: string | undefined, env: Record<string, string |
     names: join(lib, "names"),
     refs: join(lib, "refs"),
     locks: join(lib, "locks"),
+    active: join(lib, "active"),
     tmp: join(lib, "tmp"),
   };
 }

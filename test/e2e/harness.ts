@@ -128,7 +128,7 @@ export async function expectNoLeaks(root: string, before: Snapshot): Promise<voi
   expect(await settle(root)).toEqual([]);
   const mounts = readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(root));
   expect(mounts).toEqual([]);
-  for (const sub of ["containers", "run", "names", "tmp"]) {
+  for (const sub of ["containers", "run", "names", "tmp", "active"]) {
     const dir = join(root, sub);
     if (existsSync(dir)) expect({ [sub]: readdirSync(dir) }).toEqual({ [sub]: [] });
   }

@@ -1,0 +1,35 @@
+/**
+ * Many box commands at once on one store: starts, listings and removals racing each other. A
+ * starting container is never called dead, never loses its cgroup to a collector, and every start
+ * succeeds.
+ */
+import { describe, expect, test } from "bun:test";
+import { box, withRoot } from "../e2e/harness";
+
+describe("box under concurrency", () => {
+  test("30 starts while ps -a runs in a loop: every start succeeds, none is ever listed dead", () =>
+    withRoot(async (root) => {
+      let stop = false;
+      const seen = new Set<string>();
+      const lister = (async () => {
+        let listings = 0;
+        while (!stop) {
+          const r = await box(root, ["ps", "-a", "--format", "json"]);
+          expect(r.code).toBe(0);
+          for (const c of JSON.parse(r.stdout) as Array<{ status: string }>) seen.add(c.status);
+          listings++;
+        }
+        return listings;
+      })();
+      const starts = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => box(root, ["run", i % 2 ? "-d" : "--rm", "--network", "none", "sh", "-c", i % 2 ? "sleep 2" : "true"])),
+      );
+      stop = true;
+      const listings = await lister;
+      for (const s of starts) expect({ code: s.code, stderr: s.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(listings).toBeGreaterThan(3);
+      expect(seen.has("dead")).toBe(false);
+      const ids = (await box(root, ["ps", "-a", "-q"])).stdout.split("\n").filter(Boolean);
+      expect((await box(root, ["rm", "-f", ...ids])).code).toBe(0);
+    }), 120_000);
+});
