@@ -55,8 +55,9 @@ export function containerTable(id: string): string {
 
 /**
  * What may enter the bridge from a container's veth: IPv4 and ARP, from its own address, and
- * from one MAC address: the first one it sends from (a set of size one, filled by that frame:
- * in practice the kernel's own first frame as its eth0 comes up), or the one given. Router
+ * from one MAC address: the one given, or else the first one it sends from (a set of size one,
+ * filled by that frame; the container's own command may send it, since nothing leaves eth0
+ * before). Router
  * advertisements and redirects (CVE-2020-13401) never pass, nor does any other protocol. Checked
  * at the bridge's prerouting hook, before the bridge learns the frame's source address.
  */

@@ -202,7 +202,7 @@ for (const variant of ["nft", "iptables"] as const) {
       await b.rm("srv", "cli");
     }), 60_000);
 
-    test("a container sends only as itself: its own address in IPv4 and ARP" + (variant === "nft" ? ", and one MAC address" : ""), bench(variant, async (b) => {
+    test("a container sends only as itself: its own address in IPv4 and ARP" + (variant === "nft" ? ", and, once it has sent, its own MAC" : ""), bench(variant, async (b) => {
       const listener = await udpListener(b.ns, [["0.0.0.0", 9997]]);
       try {
         const victimId = await b.start("victim");
