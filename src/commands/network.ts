@@ -3,10 +3,11 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { globalArgs, type Globals } from "../cli/shared";
 import { BoxError } from "../errors";
+import { logger } from "../logger";
 import { BRIDGE, bridgeExists, leases, parseBridgeConfig, reclaimDeadLeases } from "../net/bridge";
 import { findTools, removeEverything } from "../net/firewall";
 import { restoreForwarding } from "../net/host";
-import { livePortClaims } from "../net/ports";
+import { livePortClaims, portDir } from "../net/ports";
 import { encodePlan } from "../spec/plan";
 import { withDirLock } from "../store/claim";
 import { withLock } from "../store/lock";
@@ -41,10 +42,15 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
     } catch {
       /* never chosen, or gone */
     }
-    removeEverything(layout, findTools(), config);
+    const failed = removeEverything(layout, findTools(), config);
+    if (failed.length > 0) {
+      // The bridge and its config stay, so a later prune (once the firewall answers) finds it all.
+      for (const message of failed.slice(1)) logger.error(message);
+      throw new BoxError(failed[0]!);
+    }
     restoreForwarding(layout);
     reclaimDeadLeases(layout, exists);
-    withDirLock(join(layout.lib, "network", "ports"), () => livePortClaims(layout, exists, true));
+    withDirLock(portDir(layout), () => livePortClaims(layout, exists, true));
     rmSync(configFile, { force: true });
     if (!bridgeExists()) return 0;
     const { becomeHelper } = await import("../helper");

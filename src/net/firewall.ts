@@ -5,7 +5,7 @@
  */
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { BoxError } from "../errors";
+import { BoxError, describeSystemError } from "../errors";
 import { logger } from "../logger";
 import { writeFileAtomic } from "../store/atomic";
 import type { Layout } from "../store/layout";
@@ -29,12 +29,14 @@ export function findTools(): Tools {
   const which = (name: string) => Bun.which(name, { PATH: SBIN }) ?? undefined;
   const trio = (name: string) => {
     const [cmd, save, restore] = [which(name), which(`${name}-save`), which(`${name}-restore`)];
-    return cmd && save && restore ? { [name]: cmd, save, restore } : undefined;
+    return cmd && save && restore ? { cmd, save, restore } : undefined;
   };
+  const ipt = trio("iptables");
+  const ebt = trio("ebtables");
   return {
     nft: which("nft"),
-    iptables: trio("iptables") as Tools["iptables"],
-    ebtables: trio("ebtables") as Tools["ebtables"],
+    iptables: ipt && { iptables: ipt.cmd, save: ipt.save, restore: ipt.restore },
+    ebtables: ebt && { ebtables: ebt.cmd, save: ebt.save, restore: ebt.restore },
   };
 }
 
@@ -43,8 +45,12 @@ export function chooseFirewall(tools: Tools): FirewallKind {
 }
 
 function sh(argv: string[], stdin?: string): { code: number; stdout: string; stderr: string } {
-  const r = Bun.spawnSync(argv, { stdin: stdin !== undefined ? Buffer.from(stdin) : "ignore", stdout: "pipe", stderr: "pipe", env: { PATH: SBIN } });
-  return { code: r.exitCode ?? 1, stdout: r.stdout.toString(), stderr: r.stderr.toString().trim() };
+  try {
+    const r = Bun.spawnSync(argv, { stdin: stdin !== undefined ? Buffer.from(stdin) : "ignore", stdout: "pipe", stderr: "pipe", env: { PATH: SBIN } });
+    return { code: r.exitCode ?? 1, stdout: r.stdout.toString(), stderr: r.stderr.toString().trim() };
+  } catch (err) {
+    return { code: 127, stdout: "", stderr: (err as Error).message }; // gone since it was looked for
+  }
 }
 
 function must(argv: string[], stdin: string | undefined, what: string): string {
@@ -96,11 +102,23 @@ export function addRules(layout: Layout, config: BridgeConfig, tools: Tools, kin
   if (!bridgeExists() || noted !== IPTABLES_RULES || m.publish.length > 0) {
     const saved = must([ipt.save], undefined, "read the iptables rules");
     must([ipt.restore, "--noflush"], iptablesScript(config, saved, m), "set up the bridge's iptables rules");
-    if (noted !== IPTABLES_RULES) writeFileAtomic(iptablesNote(layout), IPTABLES_RULES + "\n");
     if (m.publish.length) undo.push(...removeContainerIptables(ipt.iptables, m.id));
+    if (noted !== IPTABLES_RULES) {
+      try {
+        writeFileAtomic(iptablesNote(layout), IPTABLES_RULES + "\n");
+      } catch (err) {
+        runQuietly(undo);
+        throw new BoxError(`cannot write ${iptablesNote(layout)}: ${describeSystemError(err)}`);
+      }
+    }
   }
   if (tools.ebtables) {
-    must([tools.ebtables.restore, "--noflush"], ebtablesScript(m.id, m.veth, m.ip), "set up the bridge's ebtables rules");
+    try {
+      must([tools.ebtables.restore, "--noflush"], ebtablesScript(m.id, m.veth, m.ip), "set up the bridge's ebtables rules");
+    } catch (err) {
+      runQuietly(undo); // the container's DNAT chain, made just before
+      throw err;
+    }
     undo.unshift(...removeContainerEbtables(tools.ebtables.ebtables, m.id, m.veth));
   } else if (!bridgeExists()) {
     logger.warn("ebtables is missing: containers on the bridge are not kept from sending as one another or from sending router advertisements");
@@ -133,19 +151,38 @@ export function containerRemoval(tools: Tools, kinds: FirewallKind[], m: { id: s
  * Everything box added to any firewall present: nftables tables `box` and `box-ID`, iptables and
  * ebtables chains BOX-* with the jumps to them, and what earlier versions appended to built-in
  * chains. Nothing else is touched. Used by network prune, once no container is on the bridge.
+ * Each firewall is tried even when another failed; the failures are returned, as sentences.
  */
-export function removeEverything(layout: Layout, tools: Tools, config: BridgeConfig | undefined): void {
-  if (tools.nft) {
-    const tables = boxTables(must([tools.nft, "list", "tables"], undefined, "list the nftables tables"));
-    if (tables.length) must([tools.nft, "-f", "-"], tables.map((t) => `delete table ${t.family} ${t.name}\n`).join(""), "remove box's nftables tables");
+export function removeEverything(layout: Layout, tools: Tools, config: BridgeConfig | undefined): string[] {
+  const failed: string[] = [];
+  const attempt = (fn: () => void) => {
+    try {
+      fn();
+    } catch (err) {
+      failed.push((err as Error).message);
+    }
+  };
+  const nft = tools.nft;
+  if (nft) {
+    attempt(() => {
+      const tables = boxTables(must([nft, "list", "tables"], undefined, "list the nftables tables"));
+      if (tables.length) must([nft, "-f", "-"], tables.map((t) => `delete table ${t.family} ${t.name}\n`).join(""), "remove box's nftables tables");
+    });
   }
-  if (tools.iptables) {
-    const script = iptablesRemoval(must([tools.iptables.save], undefined, "read the iptables rules"), config);
-    if (script) must([tools.iptables.restore, "--noflush"], script, "remove box's iptables rules");
+  const ipt = tools.iptables;
+  if (ipt) {
+    attempt(() => {
+      const script = iptablesRemoval(must([ipt.save], undefined, "read the iptables rules"), config);
+      if (script) must([ipt.restore, "--noflush"], script, "remove box's iptables rules");
+    });
   }
-  if (tools.ebtables) {
-    const script = ebtablesRemoval(must([tools.ebtables.save], undefined, "read the ebtables rules"));
-    if (script) must([tools.ebtables.restore, "--noflush"], script, "remove box's ebtables rules");
+  const ebt = tools.ebtables;
+  if (ebt) {
+    attempt(() => {
+      const script = ebtablesRemoval(must([ebt.save], undefined, "read the ebtables rules"));
+      if (script) must([ebt.restore, "--noflush"], script, "remove box's ebtables rules");
+    });
   }
-  rmSync(iptablesNote(layout), { force: true });
+  if (failed.length === 0) rmSync(iptablesNote(layout), { force: true });
+  return failed;
 }

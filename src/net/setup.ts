@@ -6,11 +6,11 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { BoxError } from "../errors";
+import { BoxError, describeSystemError } from "../errors";
 import { logger } from "../logger";
 import { withDirLock } from "../store/claim";
 import type { Layout } from "../store/layout";
-import { bridgeConfig, bridgeExists, bridgeHosts, lease, leasePath, leases, releaseLeases } from "./bridge";
+import { bridgeConfig, bridgeExists, bridgeHosts, IPV4, lease, leasePath, leases, releaseLeases } from "./bridge";
 import { addRules, chooseFirewall, containerRemoval, findTools, runQuietly, type FirewallKind } from "./firewall";
 import { bridgeSysctls, enableForwarding, resetRouteLocalnet } from "./host";
 import { checkPublish, claimPorts, portDir, portHolders, releasePorts, type Publish } from "./ports";
@@ -100,7 +100,16 @@ export async function prepareNetwork(layout: Layout, id: string, req: NetworkReq
   }
   const resolvConf = containerResolvConf(hostResolv);
   if (req.mode === "none") return { hosts: hostsFile(req.hostname), resolvConf, sysctls: [], cleanupExec: [], cleanupPaths: [] };
+  try {
+    return await prepareBridge(layout, id, req, cb, resolvConf);
+  } catch (err) {
+    // A file box could not write or read (a full disk, a read-only store): one sentence, not a trace.
+    if (err instanceof BoxError || !(err && typeof err === "object" && "code" in err)) throw err;
+    throw new BoxError(`cannot set up the bridge network: ${describeSystemError(err)}`);
+  }
+}
 
+async function prepareBridge(layout: Layout, id: string, req: NetworkRequest, cb: Callbacks, resolvConf: string): Promise<PreparedNetwork> {
   const config = bridgeConfig(layout);
   const tools = findTools();
   const firewall = chooseFirewall(tools);
@@ -160,7 +169,7 @@ export function checkRecord(v: unknown): NetworkRecord | undefined {
   const firewall = r.firewall === "nft" || r.firewall === "iptables" || r.firewall === "none" ? r.firewall : typeof r.nft === "string" ? "nft" : undefined;
   if (!firewall) return undefined;
   const veth = typeof r.veth === "string" && /^vb[0-9a-f]{12}$/.test(r.veth) ? r.veth : "";
-  const ip = typeof r.ip === "string" ? r.ip : "";
+  const ip = typeof r.ip === "string" && IPV4.test(r.ip) ? r.ip : "";
   return { firewall, veth, ip, publish: publish as Publish[] };
 }
 
