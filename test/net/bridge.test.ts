@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BOX, run, withRoot } from "../e2e/harness";
+import { withRoot } from "../e2e/harness";
 import { boxIn, fetchIn, inNetns, inNs, linksIn, REPLY, sysctlIn, withOtherHost, type Variant } from "./netns";
 
 /** The entries of a state directory, without its lock (.lock) and scratch files. */
@@ -79,17 +79,17 @@ describe("box run --network bridge", () => {
     ), 60_000);
 
   test("-p is refused without the bridge, and when malformed", () =>
-    withRoot(async (root) => {
+    withRoot((root) => inNetns(async (ns) => {
       for (const [args, message] of [
         [["-p", "8080:80"], "box: -p needs --network bridge: only a bridged container has ports to publish"],
         [["--network", "bridge", "-p", "80"], 'box: invalid -p "80": use [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp]'],
         [["--network", "bridge", "-p", "70000:80"], 'box: invalid -p "70000:80": use [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp]'],
         [["--network", "bridge", "-p", "1.2.3:80:80/sctp"], 'box: invalid -p "1.2.3:80:80/sctp": use [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp]'],
       ] as const) {
-        const r = await run([BOX, "--root", root, "run", ...args, "true"]);
+        const r = await boxIn(ns, root, ["run", ...args, "true"]);
         expect({ args, code: r.code, err: r.stderr }).toEqual({ args, code: 125, err: message + "\n" });
       }
-    }));
+    }, root)));
 
   test("damaged state is named or taken back, never a crash: the bridge's config, a lease, a port claim", () =>
     withRoot((root) =>

@@ -3,20 +3,24 @@
  * taken back, and many boxes racing for one dead claim (separate processes) end with exactly one
  * holder. No root and no network needed.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { claim, listClaims, parseClaim, readClaim, reclaimIfDead, release } from "../../src/store/claim";
-import { removeRoot, run, tempDir } from "../e2e/harness";
+import { run, withRoot } from "../e2e/harness";
 
-const work = tempDir("box-claim-");
-afterAll(() => removeRoot(work));
+/** Each test gets its own store (withRoot, with its leak check); claims go in it. */
+let work = "";
 let n = 0;
 const fresh = () => join(work, `c${n++}`, "claim");
+const inRoot = (body: () => void | Promise<void>) => () => withRoot(async (root) => {
+  work = root;
+  await body();
+});
 const CLAIM = resolve(import.meta.dir, "../../src/store/claim.ts");
 
 describe("claims", () => {
-  test("a claim is one line naming its holder; a live holder keeps it, and the refusal names it", () => {
+  test("a claim is one line naming its holder; a live holder keeps it, and the refusal names it", inRoot(() => {
     const path = fresh();
     expect(claim(path, "alpha", () => true)).toEqual({ ok: true });
     expect(readFileSync(path, "utf8")).toBe("alpha\n");
@@ -24,9 +28,9 @@ describe("claims", () => {
     expect(readClaim(path)).toBe("alpha");
     // No temporary file is left next to it.
     expect(readdirSync(join(path, ".."))).toEqual(["claim"]);
-  });
+  }));
 
-  test("a dead holder's claim is taken back; so are empty and garbled ones", () => {
+  test("a dead holder's claim is taken back; so are empty and garbled ones", inRoot(() => {
     for (const content of ["gone\n", "", "\n", "two\nlines\n", "\x00\x01binary", "x".repeat(2000)]) {
       const path = fresh();
       claim(path, "seed", () => true);
@@ -37,9 +41,9 @@ describe("claims", () => {
     expect(readClaim(join(work, "missing"))).toBeUndefined();
     expect(parseClaim("id name\n")).toBe("id name");
     expect(parseClaim("")).toBeUndefined();
-  });
+  }));
 
-  test("release gives back only the holder's own claim; reclaimIfDead only a dead one", () => {
+  test("release gives back only the holder's own claim; reclaimIfDead only a dead one", inRoot(() => {
     const path = fresh();
     claim(path, "alpha", () => true);
     expect(release(path, "beta")).toBe(false);
@@ -54,9 +58,9 @@ describe("claims", () => {
     claim(path, "alpha", () => true);
     writeFileSync(`${path}.tmp-abc`, "x");
     expect(listClaims(join(path, ".."))).toEqual([{ name: "claim", holder: "alpha" }]);
-  });
+  }));
 
-  test("12 processes racing to take back one dead claim: exactly one holds it, every round", async () => {
+  test("12 processes racing to take back one dead claim: exactly one holds it, every round", inRoot(async () => {
     const script = join(work, "racer.ts");
     // Each racer: wait for the start file, then claim; "dead" is the only dead holder.
     writeFileSync(script, `
@@ -81,9 +85,9 @@ describe("claims", () => {
       expect(readClaim(path)).toBe(winners[0]!);
       expect(out.filter((o) => o !== "won")).toEqual(Array(11).fill(`lost ${winners[0]}`));
     }
-  }, 60_000);
+  }), 60_000);
 
-  test("a reader never sees a claim half made, while another process claims and releases in a loop", async () => {
+  test("a reader never sees a claim half made, while another process claims and releases in a loop", inRoot(async () => {
     const path = fresh();
     const script = join(work, "churn.ts");
     writeFileSync(script, `
@@ -102,5 +106,5 @@ describe("claims", () => {
     }
     expect((await churn).code).toBe(0);
     expect(seen.has("damaged")).toBe(false);
-  }, 60_000);
+  }), 60_000);
 });
