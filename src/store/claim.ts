@@ -6,7 +6,7 @@
  *   into place. link() fails when the name exists, so it is also the exclusive create.
  * - Its content is one line, the holder (printable ASCII). An empty or garbled claim is dead.
  * - Taking back a dead claim and releasing one both happen under a lock on the claims' directory
- *   (flock: the kernel lets go of it when its holder dies, so the lock itself never goes stale),
+ *   (a lock the kernel lets go of when its holder dies, so the lock itself never goes stale),
  *   and the claim removed is the very file judged dead (same inode, judged again under the lock):
  *   two boxes taking back one claim at once cannot remove the fresh claim one of them just made.
  *   Creating needs no lock; only removals are serialized.
@@ -15,6 +15,7 @@ import { closeSync, fstatSync, linkSync, mkdirSync, openSync, readSync, unlinkSy
 import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import { isScratch, listDir } from "./dirs";
+import { Lock } from "./lock";
 
 const HOLDER = /^[\x20-\x7e]{1,1024}$/;
 const MAX = 1100;
@@ -56,32 +57,17 @@ export function readClaim(path: string): string | "damaged" | undefined {
   return inspect(path)?.holder;
 }
 
-let flockFn: ((fd: number, op: number) => number) | undefined;
-
-function flock(fd: number, op: number): number {
-  if (!flockFn) {
-    // Loaded on first use only: most box commands never take a claim.
-    const { dlopen, FFIType } = require("bun:ffi") as typeof import("bun:ffi");
-    const lib = dlopen("libc.so.6", { flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 } });
-    flockFn = (f, o) => lib.symbols.flock(f, o);
-  }
-  return flockFn(fd, op);
-}
-
-const LOCK_EX = 2;
-
 /**
- * Runs fn holding the lock of a directory of claims (dir/.lock, flock'd; other boxes wait). The
- * lock file is close-on-exec and is let go of when fn returns, or by the kernel when box dies.
+ * Runs fn holding the lock of a directory of claims (dir/.lock, an open file description lock:
+ * see lock.ts; other boxes wait). The kernel lets go of it when fn returns or when box dies.
  */
 export function withDirLock<T>(dir: string, fn: () => T): T {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const fd = openSync(join(dir, ".lock"), "a", 0o600);
+  const lock = Lock.takeSync(join(dir, ".lock"), `the claims of ${dir}`);
   try {
-    if (flock(fd, LOCK_EX) !== 0) throw new Error(`cannot lock ${dir}`);
     return fn();
   } finally {
-    closeSync(fd); // closing lets go of the flock
+    lock.release();
   }
 }
 
