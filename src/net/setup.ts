@@ -175,17 +175,21 @@ export function checkRecord(v: unknown): NetworkRecord | undefined {
 
 /**
  * Gives back everything of a container's network: its firewall rules, its address, its host ports,
- * and route_localnet once no port is published. For the container's record (what prepareNetwork
- * returned as `ports`), checked here; without one (lost, or from an older box), the rules are
- * looked for in every firewall present when the container still holds an address or a port.
+ * and route_localnet once no port is published. saved is the container's record (what
+ * prepareNetwork returned as `ports`), checked here.
+ *
+ * The rules are looked for only while the container still holds its address or a port: its helper
+ * gives those back after it has removed the rules, so a container without them has none left (a
+ * supervisor killed before its clean-up leaves both). They are removed from the firewall the record
+ * names, or, without a record (damaged, or from an older box), from every firewall present.
  * Safe to call any number of times, for a container in any state, also one that never had a
- * network.
+ * network (then it costs a directory listing or two).
  */
 export function releaseNetwork(layout: Layout, id: string, saved?: unknown): void {
   const record = checkRecord(saved);
   const holdsPorts = portHolders(layout).includes(id);
   const held = holdsPorts || leases(layout).some((l) => l.id === id);
-  if (record || held) {
+  if (held) {
     const tools = findTools();
     const kinds: FirewallKind[] = record ? [record.firewall] : ["nft", "iptables"];
     const publish = record ? record.publish.length > 0 : true;

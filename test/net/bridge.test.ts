@@ -196,12 +196,17 @@ for (const variant of ["nft", "iptables", "none"] as const satisfies readonly Va
         }, root),
       ), 60_000);
 
-    test("after kill -9 of a publishing container's supervisor, rm (or the next box run) gives back its address, port, rules and route_localnet", () =>
+    test("after kill -9 of a publishing container's supervisor, rm (or the next box run) gives back its address, port, rules and route_localnet; also when its record's network part is damaged", () =>
       withRoot((root) =>
         inNetns(async (ns) => {
-          for (const collect of [["rm"], ["run", "--rm", "--network", "none", "true"]]) {
+          for (const collect of [["rm"], ["run", "--rm", "--network", "none", "true"], ["rm", "damaged"]]) {
             const id = (await box(ns, root, ["run", "-d", "--network", "bridge", ...(collect[0] === "run" ? ["--rm"] : []), "-p", "18090:80", "sleep", "30"])).stdout.trim();
             expect(id).toMatch(/^[0-9a-f]{64}$/);
+            if (collect[1] === "damaged") {
+              const file = join(root, "containers", id, "config.json");
+              const record = JSON.parse(readFileSync(file, "utf8"));
+              writeFileSync(file, JSON.stringify({ ...record, ports: { firewall: "pf", publish: "none" } }));
+            }
             const [sup] = readFileSync(join(root, "run", `${id}.pid`), "utf8").split(" ");
             process.kill(Number(sup), "SIGKILL");
             for (let i = 0; i < 50 && (await linksIn(ns)).length > 2; i++) await Bun.sleep(20);
