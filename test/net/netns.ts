@@ -9,8 +9,7 @@
  * where the commands it must not find are masked by an empty, non-executable file.
  */
 import { expect } from "bun:test";
-import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BOX, TOP, helperProcesses, run, type Result } from "../e2e/harness";
 
@@ -65,16 +64,11 @@ function masked(variant: Variant): string[] {
   return [...files];
 }
 
-let emptyFile: string | undefined;
-
-function empty(): string {
-  if (!emptyFile) {
-    const dir = mkdtempSync(join(tmpdir(), "box-mask-"));
-    emptyFile = join(dir, "not-here");
-    writeFileSync(emptyFile, "", { mode: 0o644 });
-    process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
-  }
-  return emptyFile;
+/** The mask: an empty, non-executable file in the test's store (removed with it). */
+function empty(root: string): string {
+  const file = join(root, "mask-empty");
+  if (!existsSync(file)) writeFileSync(file, "", { mode: 0o644 });
+  return file;
 }
 
 /** argv that runs box in the namespace, with the variant's commands masked. */
@@ -82,7 +76,7 @@ export function boxArgv(netns: string, root: string, args: string[], variant: Va
   const hide = masked(variant);
   const argv = [BOX, "--root", root, ...args];
   if (hide.length === 0) return ["nsenter", `--net=/run/netns/${netns}`, ...argv];
-  const mounts = hide.map((f) => `mount --bind ${empty()} ${f}`).join(" && ");
+  const mounts = hide.map((f) => `mount --bind ${empty(root)} ${f}`).join(" && ");
   return ["nsenter", `--net=/run/netns/${netns}`, "unshare", "--mount", "--propagation", "private", "sh", "-c", `${mounts} && exec "$@"`, "sh", ...argv];
 }
 
