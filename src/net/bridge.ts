@@ -1,13 +1,15 @@
-import { appendFileSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BoxError } from "../errors";
-import { listDir } from "../store/dirs";
+import { logger } from "../logger";
+import { writeFileAtomic } from "../store/atomic";
+import { claim, listClaims, reclaimIfDead, release } from "../store/claim";
 import type { Layout } from "../store/layout";
 
 /**
  * The bridge network: one bridge, box0, with a private /24 that overlaps no route of the host
- * (chosen once, kept in <lib>/network/box0.json), and one address per container, leased by a file
- * created exclusively (<lib>/network/leases/<ip>, holding "id name"), released when it ends.
+ * (chosen once, kept in <lib>/network/box0.json), and one address per container, leased by a claim
+ * (<lib>/network/leases/<ip>, holding "id name", see src/store/claim.ts), given back when it ends.
  */
 export const BRIDGE = "box0";
 const CANDIDATES = ["10.88.0.0/24", "10.89.0.0/24", "172.29.0.0/24", "192.168.229.0/24"];
@@ -19,20 +21,38 @@ export interface BridgeConfig {
   prefix: number;
 }
 
-function toInt(ip: string): number {
+export function toInt(ip: string): number {
   return ip.split(".").reduce((n, o) => n * 256 + Number(o), 0) >>> 0;
 }
 
-function toIp(n: number): string {
+export function toIp(n: number): string {
   return [24, 16, 8, 0].map((s) => (n >>> s) & 255).join(".");
+}
+
+export const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+
+interface Route {
+  iface: string;
+  dest: number;
+  mask: number;
+}
+
+function routes(text: string): Route[] {
+  const le = (hex: string) => Number.parseInt(hex.match(/../g)!.reverse().join(""), 16) >>> 0;
+  return text.split("\n").slice(1).map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length >= 8 && /^[0-9A-Fa-f]{8}$/.test(f[1]!) && /^[0-9A-Fa-f]{8}$/.test(f[7]!))
+    .map((f) => ({ iface: f[0]!, dest: le(f[1]!), mask: le(f[7]!) }));
 }
 
 /** The host's IPv4 routes, from /proc/net/route (little-endian hex), other than box0's own. */
 export function hostRoutes(text: string): Array<{ dest: number; mask: number }> {
-  const le = (hex: string) => Number.parseInt(hex.match(/../g)!.reverse().join(""), 16) >>> 0;
-  return text.split("\n").slice(1).filter(Boolean).map((l) => l.trim().split(/\s+/))
-    .filter((f) => f[0] !== BRIDGE && f[1] !== "00000000")
-    .map((f) => ({ dest: le(f[1]!), mask: le(f[7]!) }));
+  return routes(text).filter((r) => r.iface !== BRIDGE && r.dest !== 0).map(({ dest, mask }) => ({ dest, mask }));
+}
+
+/** The /24 box0 is on now, from its route in /proc/net/route; undefined when it has none. */
+export function bridgeSubnet(text: string): string | undefined {
+  const r = routes(text).find((x) => x.iface === BRIDGE && x.mask === 0xffffff00);
+  return r ? `${toIp(r.dest)}/24` : undefined;
 }
 
 export function chooseSubnet(routes: Array<{ dest: number; mask: number }>): string {
@@ -55,29 +75,57 @@ export function bridgeExists(): boolean {
   }
 }
 
-export function bridgeConfig(layout: Layout): BridgeConfig {
-  const dir = join(layout.lib, "network");
-  const file = join(dir, `${BRIDGE}.json`);
+function configFor(subnet: string): BridgeConfig {
+  return { name: BRIDGE, subnet, gateway: toIp(toInt(subnet.split("/")[0]!) + 1), prefix: 24 };
+}
+
+/** A bridge config as read from disk, checked field by field; undefined when it is not one. */
+export function parseBridgeConfig(text: string): BridgeConfig | undefined {
+  let v: unknown;
   try {
-    return JSON.parse(readFileSync(file, "utf8")) as BridgeConfig;
+    v = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!v || typeof v !== "object") return undefined;
+  const c = v as Record<string, unknown>;
+  if (typeof c.subnet !== "string" || !/\.0\/24$/.test(c.subnet) || !IPV4.test(c.subnet.slice(0, -3))) return undefined;
+  const expected = configFor(c.subnet);
+  return c.name === expected.name && c.gateway === expected.gateway && c.prefix === expected.prefix ? expected : undefined;
+}
+
+function readRoutes(): string {
+  return existsSync("/proc/net/route") ? readFileSync("/proc/net/route", "utf8") : "";
+}
+
+/**
+ * The bridge's config: as chosen before, else chosen now. A damaged file is named and replaced:
+ * by the subnet box0 has, when it exists, else by a new choice.
+ */
+export function bridgeConfig(layout: Layout): BridgeConfig {
+  const file = join(layout.lib, "network", `${BRIDGE}.json`);
+  let text: string | undefined;
+  try {
+    text = readFileSync(file, "utf8");
   } catch {
     /* not chosen yet */
   }
-  mkdirSync(join(dir, "leases"), { recursive: true, mode: 0o700 });
-  const subnet = chooseSubnet(hostRoutes(existsSync("/proc/net/route") ? readFileSync("/proc/net/route", "utf8") : ""));
-  const config = { name: BRIDGE, subnet, gateway: toIp(toInt(subnet.split("/")[0]!) + 1), prefix: 24 };
-  // Written whole under another name, then linked into place: a concurrent box either wins the
-  // link or reads the complete choice of the one that did, never a half-written file.
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(config, null, 2) + "\n");
-  try {
-    linkSync(tmp, file);
-    return config;
-  } catch {
-    return JSON.parse(readFileSync(file, "utf8")) as BridgeConfig; // another box chose first
-  } finally {
-    unlinkSync(tmp);
+  if (text !== undefined) {
+    const config = parseBridgeConfig(text);
+    if (config) return config;
   }
+  const table = readRoutes();
+  const current = bridgeExists() ? bridgeSubnet(table) : undefined;
+  const config = configFor(current ?? chooseSubnet(hostRoutes(table)));
+  const content = JSON.stringify(config, null, 2) + "\n";
+  if (text !== undefined) {
+    logger.warn(`the bridge's config ${file} is damaged: replaced by ${config.subnet}`);
+    writeFileAtomic(file, content, 0o644);
+    return config;
+  }
+  // A claim: a concurrent box either wins or reads the complete choice of the one that did.
+  const won = claim(file, JSON.stringify(config), () => true);
+  return won.ok ? config : (parseBridgeConfig(won.holder) ?? config);
 }
 
 function leaseDir(layout: Layout): string {
@@ -88,59 +136,46 @@ export function leasePath(layout: Layout, ip: string): string {
   return join(leaseDir(layout), ip);
 }
 
-/** An address for a container: the first free one from .2, claimed exclusively. */
+/** A lease's holder text: the container's id, then its name (may be empty). */
+function parseLease(holder: string): { id: string; name: string } | undefined {
+  const [id = "", name = "", ...rest] = holder.split(" ");
+  return /^[0-9a-f]{64}$/.test(id) && rest.length === 0 ? { id, name } : undefined;
+}
+
+/** An address for a container: the first free one from .2, claimed; dead holders' are taken back. */
 export function lease(layout: Layout, config: BridgeConfig, id: string, name: string | undefined, alive: (id: string) => boolean): string {
-  mkdirSync(leaseDir(layout), { recursive: true, mode: 0o700 });
   const base = toInt(config.subnet.split("/")[0]!);
+  const holderAlive = (holder: string) => {
+    const l = parseLease(holder);
+    return l !== undefined && alive(l.id);
+  };
   for (let host = 2; host < 255; host++) {
     const ip = toIp(base + host);
-    const path = leasePath(layout, ip);
-    try {
-      writeFileSync(path, `${id} ${name ?? ""}\n`, { flag: "wx" });
-      return ip;
-    } catch {
-      // Taken: by a container that still exists, or left by one that is gone (reclaimed).
-      const holder = readLease(path)?.id;
-      if (holder && !alive(holder)) {
-        try {
-          unlinkSync(path);
-        } catch {
-          /* reclaimed by another box first */
-        }
-        host--;
-      }
-    }
+    if (claim(leasePath(layout, ip), `${id} ${name ?? ""}`, holderAlive).ok) return ip;
   }
   throw new BoxError(`the bridge ${config.name} has no free address left in ${config.subnet}`);
 }
 
-function readLease(path: string): { id: string; name: string } | undefined {
-  try {
-    const [id = "", name = ""] = readFileSync(path, "utf8").trim().split(" ");
-    return { id, name };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Every lease: address, container, name. */
+/** Every well-formed lease: address, container, name. Damaged ones are skipped (and taken back by
+ * the next lease that needs the address). */
 export function leases(layout: Layout): Array<{ ip: string; id: string; name: string }> {
-  return listDir(leaseDir(layout)).flatMap((ip) => {
-    const l = readLease(leasePath(layout, ip));
+  return listClaims(leaseDir(layout)).flatMap(({ name: ip, holder }) => {
+    const l = holder === "damaged" || !IPV4.test(ip) ? undefined : parseLease(holder);
     return l ? [{ ip, ...l }] : [];
   });
 }
 
-export function releaseLeases(layout: Layout, id: string): void {
-  for (const l of leases(layout)) if (l.id === id) rmLease(layout, l.ip);
+/** Takes back every lease (damaged ones too) whose container no longer exists. */
+export function reclaimDeadLeases(layout: Layout, alive: (id: string) => boolean): void {
+  const holderAlive = (holder: string) => {
+    const l = parseLease(holder);
+    return l !== undefined && alive(l.id);
+  };
+  for (const c of listClaims(leaseDir(layout))) reclaimIfDead(join(leaseDir(layout), c.name), holderAlive);
 }
 
-function rmLease(layout: Layout, ip: string): void {
-  try {
-    unlinkSync(leasePath(layout, ip));
-  } catch {
-    /* gone */
-  }
+export function releaseLeases(layout: Layout, id: string): void {
+  for (const l of leases(layout)) if (l.id === id) release(leasePath(layout, l.ip), `${l.id} ${l.name}`);
 }
 
 /**

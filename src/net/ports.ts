@@ -1,21 +1,19 @@
-import { readFileSync, unlinkSync, writeFileSync, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { createSocket } from "node:dgram";
 import { join } from "node:path";
 import { BoxError } from "../errors";
-import { listDir } from "../store/dirs";
+import { claim, listClaims, reclaimIfDead, release, withDirLock } from "../store/claim";
 import { shortId } from "../store/ids";
 import type { Layout } from "../store/layout";
+import { IPV4 } from "./bridge";
 
-/** -p [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp], as docker writes it. */
+/** -p [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp], as docker writes it. No hostIp: every address. */
 export interface Publish {
   hostIp?: string;
   hostPort: number;
   containerPort: number;
   proto: "tcp" | "udp";
 }
-
-const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 
 export function parsePublish(text: string): Publish {
   const bad = () => new BoxError(`invalid -p "${text}": use [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp]`);
@@ -29,10 +27,27 @@ export function parsePublish(text: string): Publish {
     if (!p || !/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 65535) throw bad();
     return Number(p);
   };
-  return { hostIp, hostPort: port(hp), containerPort: port(cp), proto: proto as "tcp" | "udp" };
+  // 0.0.0.0 means every address, as in docker (a rule for that address would match nothing).
+  const all = hostIp === undefined || hostIp === "0.0.0.0";
+  return { ...(all ? {} : { hostIp }), hostPort: port(hp), containerPort: port(cp), proto: proto as "tcp" | "udp" };
 }
 
-function portDir(layout: Layout): string {
+/** A Publish as read back from a container's record; undefined when it is not one. */
+export function checkPublish(v: unknown): Publish | undefined {
+  if (!v || typeof v !== "object") return undefined;
+  const p = v as Record<string, unknown>;
+  const port = (n: unknown) => typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= 65535;
+  if (!port(p.hostPort) || !port(p.containerPort) || (p.proto !== "tcp" && p.proto !== "udp")) return undefined;
+  if (p.hostIp !== undefined && (typeof p.hostIp !== "string" || !IPV4.test(p.hostIp))) return undefined;
+  return { ...(p.hostIp && p.hostIp !== "0.0.0.0" ? { hostIp: p.hostIp as string } : {}), hostPort: p.hostPort as number, containerPort: p.containerPort as number, proto: p.proto };
+}
+
+/** Whether the address belongs to the loopback network (published for the host alone). */
+export function isLoopback(ip: string | undefined): boolean {
+  return ip !== undefined && ip.startsWith("127.");
+}
+
+export function portDir(layout: Layout): string {
   return join(layout.lib, "network", "ports");
 }
 
@@ -41,79 +56,75 @@ export function portLeasePath(layout: Layout, p: Publish): string {
 }
 
 /** Whether something on the host already listens there (the kernel's word, not a guess). */
-async function inUse(p: Publish): Promise<boolean> {
+async function bindable(p: Publish): Promise<"free" | "in use" | "not local"> {
   return new Promise((resolve) => {
+    const failed = (err: NodeJS.ErrnoException) => resolve(err.code === "EADDRNOTAVAIL" ? "not local" : "in use");
     if (p.proto === "udp") {
       const s = createSocket("udp4");
-      s.once("error", () => resolve(true));
-      s.bind(p.hostPort, p.hostIp ?? "0.0.0.0", () => s.close(() => resolve(false)));
+      s.once("error", failed);
+      s.bind(p.hostPort, p.hostIp ?? "0.0.0.0", () => s.close(() => resolve("free")));
       return;
     }
     const srv = createServer();
-    srv.once("error", () => resolve(true));
-    srv.listen({ port: p.hostPort, host: p.hostIp ?? "0.0.0.0", exclusive: true }, () => srv.close(() => resolve(false)));
+    srv.once("error", failed);
+    srv.listen({ port: p.hostPort, host: p.hostIp ?? "0.0.0.0", exclusive: true }, () => srv.close(() => resolve("free")));
   });
 }
 
+const holderIsId = (holder: string) => /^[0-9a-f]{64}$/.test(holder);
+
 /**
- * Claims the host ports: each by a file created exclusively (so two containers cannot publish one
- * port), and each checked free on the host. Refuses, naming the port, before the container starts.
+ * Claims the host ports: each by a claim (so two containers cannot publish one port), and each
+ * checked free on the host. Refuses, naming the port, before the container starts. The claims are
+ * made under the ports' lock, where route_localnet is also judged (see setup.ts): a port claimed
+ * is always seen by a box deciding whether the loopback route is still needed.
  */
 export async function claimPorts(layout: Layout, id: string, publish: readonly Publish[], exists: (id: string) => boolean): Promise<string[]> {
-  mkdirSync(portDir(layout), { recursive: true, mode: 0o700 });
+  const alive = (holder: string) => holderIsId(holder) && exists(holder);
   const claimed: string[] = [];
   try {
-    for (const p of publish) {
-      const path = portLeasePath(layout, p);
-      for (;;) {
-        try {
-          writeFileSync(path, id, { flag: "wx" });
-          claimed.push(path);
-          break;
-        } catch {
-          const holder = readFileSync(path, "utf8").trim();
-          if (exists(holder)) throw new BoxError(`port ${p.hostPort}/${p.proto} is already published by container ${shortId(holder)}`);
-          unlinkSync(path); // its container is gone
+    withDirLock(portDir(layout), () => {
+      for (const p of publish) {
+        const path = portLeasePath(layout, p);
+        const r = claim(path, id, alive, true);
+        if (!r.ok) {
+          throw new BoxError(r.holder === id
+            ? `port ${p.hostPort}/${p.proto} is given twice`
+            : `port ${p.hostPort}/${p.proto} is already published by container ${shortId(r.holder)}`);
         }
+        claimed.push(path);
       }
-      if (await inUse(p)) throw new BoxError(`port ${p.hostPort}/${p.proto} is already in use on the host`);
+    });
+    for (const p of publish) {
+      const state = await bindable(p);
+      if (state === "in use") throw new BoxError(`port ${p.hostPort}/${p.proto} is already in use on the host`);
+      if (state === "not local") throw new BoxError(`cannot publish on ${p.hostIp}: it is not an address of this host`);
     }
     return claimed;
   } catch (err) {
-    for (const c of claimed) unlinkSync(c);
+    for (const c of claimed) release(c, id);
     throw err;
   }
 }
 
-export function releasePorts(layout: Layout, id: string): void {
-  for (const f of listDir(portDir(layout))) {
-    const path = join(portDir(layout), f);
-    try {
-      if (readFileSync(path, "utf8").trim() === id) unlinkSync(path);
-    } catch {
-      /* gone */
-    }
-  }
+/** The holders of every host port claim (damaged ones left out). */
+export function portHolders(layout: Layout): string[] {
+  return listClaims(portDir(layout)).flatMap((c) => (c.holder === "damaged" ? [] : [c.holder]));
 }
 
-/** The container's own nftables table: DNAT from the host ports (also for the host's own
- * connections, 127.0.0.1 included), and masquerade for those that come from loopback. */
-export function portTable(table: string, containerIp: string, publish: readonly Publish[]): string {
-  const match = (p: Publish) => `${p.hostIp ? `ip daddr ${p.hostIp} ` : ""}${p.proto} dport ${p.hostPort} dnat to ${containerIp}:${p.containerPort}`;
-  return [
-    `table ip ${table} {`,
-    "  chain prerouting {",
-    "    type nat hook prerouting priority dstnat; policy accept;",
-    ...publish.map((p) => `    fib daddr type local ${match(p)}`),
-    "  }",
-    "  chain output {",
-    "    type nat hook output priority -100; policy accept;",
-    ...publish.map((p) => `    fib daddr type local ${match(p)}`),
-    "  }",
-    "  chain postrouting {",
-    "    type nat hook postrouting priority srcnat; policy accept;",
-    `    ip saddr 127.0.0.0/8 ip daddr ${containerIp} masquerade`,
-    "  }",
-    "}",
-  ].join("\n") + "\n";
+export function releasePorts(layout: Layout, id: string, locked = false): void {
+  for (const c of listClaims(portDir(layout))) if (c.holder === id) release(join(portDir(layout), c.name), id, locked);
+}
+
+/**
+ * Host ports published by containers that still exist; dead and damaged claims are taken back.
+ * locked: the caller holds the ports' lock (withDirLock(portDir(layout), ...)).
+ */
+export function livePortClaims(layout: Layout, exists: (id: string) => boolean, locked = false): string[] {
+  const alive = (holder: string) => holderIsId(holder) && exists(holder);
+  return listClaims(portDir(layout)).filter((c) => {
+    if (c.holder !== "damaged" && alive(c.holder)) return true;
+    reclaimIfDead(join(portDir(layout), c.name), alive, locked);
+    return false;
+  }).map((c) => c.name);
 }
