@@ -89,6 +89,13 @@ function write(line: LogLine, timestamps: boolean): void {
   for (let done = 0; done < data.length; ) done += writeSync(fd, data, done);
 }
 
+/** The end of a log of an older box (raw output) may be a line without its newline: shown as it is.
+ * A record being written is not (it is shown once whole). */
+function writeUnfinished(rest: Buffer): void {
+  if (rest.length === 0 || RECORD.test(rest.subarray(0, 64).toString("latin1"))) return;
+  for (let done = 0; done < rest.length; ) done += writeSync(1, rest, done);
+}
+
 /** Reads what an open file has from offset on. */
 function readRest(fd: number, offset: number): Buffer {
   const chunks: Buffer[] = [];
@@ -153,6 +160,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   for (const l of lines) write(l, timestamps);
   if (o.follow !== true) {
     if (fd !== undefined) closeSync(fd);
+    writeUnfinished(rest);
     return 0;
   }
   for (;;) {
@@ -174,7 +182,10 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
       }
       if (more.length > 0) continue;
     }
-    if (!running) return 0;
+    if (!running) {
+      writeUnfinished(rest);
+      return 0;
+    }
     await Bun.sleep(50);
   }
 }

@@ -43,10 +43,12 @@ export function collect(layout: Layout): void {
     rmSync(activePath(layout, id), { force: true });
   }
   for (const entry of listDir(layout.containers)) {
-    if (!entry.startsWith(".new-")) continue;
+    const maker = /^\.new-(\d+)-/.exec(entry);
+    if (!maker) continue;
     const dir = join(layout.containers, entry);
-    // Its maker creates the lock file, then takes it: young and free may be a maker in between.
-    if (Lock.held(join(dir, "lock")) !== true && Date.now() - mtime(dir) > SCRATCH_AGE_MS) rmSync(dir, { recursive: true, force: true });
+    // Its maker creates the lock file, then takes it: free is only final once the maker is gone.
+    if (Lock.held(join(dir, "lock")) === true) continue;
+    if (processStart(Number(maker[1])) === undefined || Date.now() - mtime(dir) > SCRATCH_AGE_MS) rmSync(dir, { recursive: true, force: true });
   }
   collectScratch(layout);
 }

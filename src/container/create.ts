@@ -62,7 +62,7 @@ export async function createContainer(layout: Layout, req: RunRequest, undo: Und
 
   // 2. The directory, complete before it has its real name.
   const id = newId();
-  const scratch = join(layout.containers, `.new-${id}`);
+  const scratch = join(layout.containers, `.new-${process.pid}-${id}`);
   mkdirSync(scratch, { mode: 0o700 });
   undo.push(() => rmSync(scratch, { recursive: true, force: true }));
   const lock = Lock.try(join(scratch, "lock"))!;

@@ -8,9 +8,9 @@
  * cgroup, mount, state or scratch file. The iterations are bounded; the suite prints its figures.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { ALPINE_TARBALL, BOX, box, expectNoLeaks, run, scopeEnv, snapshot, withRoot } from "../e2e/harness";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { basename, join } from "node:path";
+import { ALPINE_TARBALL, BOX, box, expectNoLeaks, scopeEnv, snapshot, withRoot } from "../e2e/harness";
 
 const SYSCALLS = ["mkdir", "rename", "link", "unlink", "write", "clone3", "clone", "mkdirat", "symlinkat"];
 /** At most this many kill points per system call and command. */
@@ -23,10 +23,22 @@ afterAll(() => {
 });
 
 async function underFault(root: string, syscall: string, n: number, args: string[]) {
-  return run(["strace", "-D", "-f", "-qq", "-o", "/dev/null", "-e", `trace=${syscall}`, "-e", `inject=${syscall}:signal=SIGKILL:when=${n}`, BOX, "--root", root, ...args], {
-    env: { PATH: "/usr/bin:/bin:/usr/sbin:/sbin", ...scopeEnv() },
-    timeoutMs: 20_000,
+  // Output goes to files: strace -D outlives box while it follows a detached supervisor, and must
+  // not hold box's output pipes open.
+  const out = join(root, "..", `${basename(root)}.out`), err = join(root, "..", `${basename(root)}.err`);
+  const proc = Bun.spawn(["strace", "-D", "-f", "-qq", "-o", "/dev/null", "-e", `trace=${syscall}`, "-e", `inject=${syscall}:signal=SIGKILL:when=${n}`, BOX, "--root", root, ...args], {
+    stdin: "ignore",
+    stdout: Bun.file(out),
+    stderr: Bun.file(err),
+    env: { PATH: "/usr/bin:/bin:/usr/sbin:/sbin", BOX_NETWORK: "none", ...scopeEnv() },
   });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
+  const code = await proc.exited;
+  clearTimeout(timer);
+  const result = { code, stdout: readFileSync(out, "utf8"), stderr: readFileSync(err, "utf8") };
+  rmSync(out, { force: true });
+  rmSync(err, { force: true });
+  return result;
 }
 
 /** What the next commands do after a crash: ps collects, rm -f removes whatever is kept. */
