@@ -9,7 +9,7 @@
  */
 import { parseLine } from "./cli/argv";
 import { rawArgs } from "./cli/bytes";
-import { rootArgs, rootDefinition } from "./cli/root";
+import { rootArgs, rootDefinition } from "./commands/root";
 import { commands } from "./commands/index";
 import { BoxError, describeSystemError, EXIT } from "./errors";
 import { logger } from "./logger";

@@ -1,6 +1,8 @@
 // Limits through cgroups, on this host's layout (v1 hybrid here; test:vm runs them on pure v2).
 import { describe, expect, test } from "bun:test";
-import { box, spawnBox, withRoot } from "../e2e/harness";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { box, cgroupsOf, spawnBox, withRoot } from "../e2e/harness";
 
 /** Inside the container: its cgroup's file for a controller, whatever the layout. */
 const V = (v1: string, v2: string) => `$( [ -f /sys/fs/cgroup/cgroup.controllers ] && echo /sys/fs/cgroup/${v2} || echo /sys/fs/cgroup/${v1} )`;
@@ -80,6 +82,10 @@ describe("box run: limits", () => {
       const proc = spawnBox(root, ["run", "-m", "64m", "sh", "-c", "echo ready; exec sleep 30"]);
       const reader = proc.stdout.getReader();
       await reader.read();
+      // Its cgroups exist, under the test's parent, before box is killed.
+      const made = cgroupsOf(root);
+      expect(made.length).toBeGreaterThan(0);
+      expect(made.every((dir) => existsSync(join(dir, "cgroup.procs")))).toBe(true);
       proc.kill("SIGKILL");
       await proc.exited;
       // The next box command removes the killed one's cgroup (withRoot checks that none remains).

@@ -1,6 +1,7 @@
 // The command: its argv, its stdio, its environment, its exit status and signals.
 import { describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import { BOX, box, run, spawnBox, withRoot } from "./harness";
 
 async function firstLine(proc: ReturnType<typeof spawnBox>): Promise<string> {
@@ -170,10 +171,21 @@ describe("box run: the command", () => {
 
   test("background processes die with the command", () =>
     withRoot(async (root) => {
-      const r = await box(root, ["run", "sh", "-c", "sleep 30 & echo started"]);
+      // A sleep with a length no other process uses, so the host can look for it afterwards.
+      const marker = String(3000 + Math.floor(Math.random() * 5000));
+      const r = await box(root, ["run", "sh", "-c", `sleep ${marker} & echo started $!`]);
       expect(r.code).toBe(0);
-      expect(r.stdout).toBe("started\n");
-      // withRoot checks no helper remains; the sleep was in the container's pid namespace.
+      expect(r.stdout).toMatch(/^started \d+\n$/);
+      const sleepers = () =>
+        readdirSync("/proc").filter((p) => /^\d+$/.test(p)).filter((p) => {
+          try {
+            return readFileSync(`/proc/${p}/cmdline`, "utf8") === `sleep\0${marker}\0`;
+          } catch {
+            return false;
+          }
+        });
+      for (let i = 0; i < 50 && sleepers().length > 0; i++) await Bun.sleep(20);
+      expect(sleepers()).toEqual([]);
     }));
 
   test("writes go to the container's layer: the image and the next container do not see them", () =>

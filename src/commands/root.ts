@@ -1,7 +1,7 @@
 import { defineCommand, type ArgsDef } from "citty";
-import { commands, summaries } from "../commands/index";
+import { commands, summaries } from "./index";
 import { VERSION } from "../version";
-import { globalArgs } from "./shared";
+import { globalArgs } from "../cli/shared";
 
 /** The top of the command tree, for parsing global options and for `box --help`. */
 export const rootArgs = {
