@@ -13,9 +13,11 @@ import { rootArgs, rootDefinition } from "./commands/root";
 import { commands } from "./commands/index";
 import { BoxError, describeSystemError, EXIT } from "./errors";
 import { logger } from "./logger";
+import { trace } from "./trace";
 import { VERSION } from "./version";
 
 async function main(argv: string[]): Promise<number> {
+  trace("cli.ts:1", "start");
   const line = parseLine(rootArgs, argv, {
     stopAtFirstWord: true,
     commandName: "",

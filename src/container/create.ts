@@ -18,6 +18,7 @@ import { activePath, claimName, containerDir, lockPath, markActive, releaseName,
 import { newId } from "../store/ids";
 import type { Layout } from "../store/layout";
 import { Lock } from "../store/lock";
+import { trace } from "../trace";
 import type { Undo } from "./undo";
 
 export interface Created {
@@ -58,10 +59,12 @@ async function obtainImage(layout: Layout, req: RunRequest): Promise<{ name: str
 
 export async function createContainer(layout: Layout, req: RunRequest, undo: Undo, opts: { starting: boolean }): Promise<Created> {
   // 1. The image.
+  trace("container/create.ts:1", "image", { image: req.image.kind === "image" ? formatRef(req.image.ref) : req.image.path });
   const image = await obtainImage(layout, req);
 
   // 2. The directory, complete before it has its real name.
   const id = newId();
+  trace("container/create.ts:2", "directory", { id });
   const scratch = join(layout.containers, `.new-${process.pid}-${id}`);
   mkdirSync(scratch, { mode: 0o700 });
   undo.push(() => rmSync(scratch, { recursive: true, force: true }));
@@ -95,6 +98,7 @@ export async function createContainer(layout: Layout, req: RunRequest, undo: Und
 
   // 3. The name.
   if (req.name !== undefined) {
+    trace("container/create.ts:3", "name", { name: req.name });
     claimName(layout, req.name, id);
     undo.push(() => releaseName(layout, req.name!, id));
   }

@@ -29,6 +29,7 @@ import type { Layout } from "../store/layout";
 import type { Lock } from "../store/lock";
 import { inheritable } from "../sys/libc";
 import { readRootFile } from "./rootfiles";
+import { monotonicUs, trace } from "../trace";
 import type { Undo } from "./undo";
 
 /** A detached container's log is rotated past this size (the older part kept as log.1). */
@@ -56,12 +57,14 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
   markActive(layout, id); // before anything it will hold exists
 
   // 1. The user.
+  trace("container/start.ts:1", "user", { user: req.user ?? "0" });
   const root = rootAssembly(layout, r, req);
   if (root.kind === "overlay" && !existsSync(root.lower)) throw new BoxError(`the image of container ${shortId(id)} (${r.image}) is no longer in the store`);
   const user = resolveUser(req.user, (path) => readRootFile(imageRoot(root), path));
 
   // 2. The network, and the /etc files that go with it. With the host's network, the host's name
   // and name resolution come along (as docker does).
+  trace("container/start.ts:2", "network", { mode: req.network });
   const hostNet = req.network === "host";
   if (hostNet) logger.warn("--network host shares the host's network stack: the container can use every interface, address and port of the host");
   const hostname = req.hostname ?? (hostNet ? osHostname() : shortId(id));
@@ -80,12 +83,14 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
 
   // 3. The cgroup, with its limits, ready for the container's first process.
   const argv = r.argv;
+  trace("container/start.ts:3", "cgroup", { parent: req.cgroupParent });
   const cgroup = createCgroup(detectCgroups(), id, req.limits, req.cgroupParent);
   undo.push(() => removeCgroup(cgroup.dirs));
   const [oomKilled, oomOther] = cgroup.oom ? oomMessages(cgroup.oom.limit, argv[0]!) : ["", ""];
 
   // 4. The spec. An ephemeral container is removed by its supervisor when it ends; a kept one keeps
   // its directory and records how it ended.
+  trace("container/start.ts:4", "spec");
   const spec = buildSpec({
     process: {
       args: argv,
@@ -129,6 +134,7 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
 
   // 5. The helper, holding the container's lock from now on.
   inheritable(lock.fd);
+  trace("container/start.ts:5", "exec", { "monotonic-us": monotonicUs() });
   const { becomeHelper } = await import("../helper");
   return becomeHelper(encodePlan(planRecords(spec)), layout);
 }
