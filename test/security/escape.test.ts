@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSyn
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { X86_64_SYSCALLS as NR } from "../../src/spec/seccomp/x86_64";
-import { ALPINE_TARBALL, box, removeRoot, run, tempDir, withRoot } from "../e2e/harness";
+import { ALPINE_TARBALL, box, removeRoot, run, spawnBox, tempDir, withRoot } from "../e2e/harness";
 import { inside, probe, probeOnHost } from "./probe";
 
 const work = tempDir("box-escape-");
@@ -50,6 +50,37 @@ describe("escape suite: what a container keeps", () => {
       expect(bad.stderr).toBe('box: unknown capability "CAP_FLY"\n');
       const badOpt = await box(root, ["run", "--security-opt", "apparmor=x", "true"]);
       expect(badOpt.code).toBe(125);
+    }));
+
+  test("PID 1, box's init, keeps nothing: no capability, no_new_privs, the filter, the command's user (seen inside and from the host)", () =>
+    withRoot(async (root) => {
+      const status = async (opts: string[]) => (await box(root, ["run", ...opts, "grep", "-E", "^(Uid|Cap...|NoNewPrivs|Seccomp):", "/proc/1/status"])).stdout;
+      const none = "CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000000\nCapAmb:\t0000000000000000\n";
+      expect(await status([])).toBe(`Uid:\t0\t0\t0\t0\n${none}NoNewPrivs:\t1\nSeccomp:\t2\n`);
+      expect(await status(["-u", "1000:1000"])).toBe(`Uid:\t1000\t1000\t1000\t1000\n${none}NoNewPrivs:\t1\nSeccomp:\t2\n`);
+      // --privileged gives the command every capability and no filter; init still keeps nothing.
+      expect(await status(["--privileged"])).toBe(`Uid:\t0\t0\t0\t0\n${none}NoNewPrivs:\t1\nSeccomp:\t0\n`);
+      const id = (await box(root, ["run", "-d", "--name", "c", "sleep", "60"])).stdout.trim();
+      const init = readFileSync(join(root, "run", `${id}.pid`), "utf8").split(" ")[2];
+      const host = readFileSync(`/proc/${init}/status`, "utf8");
+      expect(host.split("\n").filter((l) => /^(Name|Cap...|NoNewPrivs|Seccomp):/.test(l)).join("\n") + "\n").toBe(`Name:\tbox-init\n${none}NoNewPrivs:\t1\nSeccomp:\t2\n`);
+      // Not dumpable: its memory and fds are out of reach of the container's root without SYS_PTRACE.
+      const peek = await box(root, ["exec", "c", "sh", "-c", "cat /proc/1/environ; readlink /proc/1/fd/0 /proc/1/exe /proc/1/root; echo done"]);
+      expect(peek.stdout).toBe("done\n");
+      expect(peek.stderr).toContain("Permission denied");
+      expect((await box(root, ["rm", "-f", "c"])).code).toBe(0);
+    }));
+
+  test("an init without CAP_KILL still forwards signals to a command of another user", () =>
+    withRoot(async (root) => {
+      const proc = spawnBox(root, ["run", "-u", "1000:1000", "sh", "-c", "trap 'echo got-term; exit 5' TERM; echo ready; while true; do sleep 0.05; done"]);
+      const reader = proc.stdout.getReader();
+      expect(new TextDecoder().decode((await reader.read()).value)).toBe("ready\n");
+      proc.kill("SIGTERM");
+      expect(await proc.exited).toBe(5);
+      let rest = "";
+      for (let c = await reader.read(); !c.done; c = await reader.read()) rest += new TextDecoder().decode(c.value);
+      expect(rest).toBe("got-term\n");
     }));
 
   test("a non-root user has no effective capabilities", () =>
@@ -160,6 +191,18 @@ describe("escape suite: syscalls the filter refuses", () => {
       const mine = (await inside(root, "/probe keyring", ["--security-opt", "seccomp=unconfined"])).stdout.trim();
       expect(mine).toMatch(/^ok \d+$/);
       expect(mine).not.toBe(host);
+    }));
+
+  test("io_uring is refused (EPERM); unconfined, the kernel answers the same calls itself", () =>
+    withRoot(async (root) => {
+      const calls = ["io_uring_setup", "io_uring_enter", "io_uring_register"];
+      // io_uring_setup(1, NULL), io_uring_enter(-1, ...), io_uring_register(-1, ...)
+      const script = (c: string) => `echo "${c} $(/probe syscall ${NR[c]} ${c === "io_uring_setup" ? "1 0" : "-1 0 0 0 0"})"`;
+      const r = await inside(root, calls.map(script).join("; "));
+      expect(r.stdout.trim().split("\n")).toEqual(calls.map((c) => `${c} errno 1`));
+      const unconfined = await inside(root, calls.map(script).join("; "), ["--security-opt", "seccomp=unconfined"]);
+      // EFAULT for the missing parameters, EBADF or EINVAL for the fd -1: the filter, not the kernel, refused above.
+      expect(unconfined.stdout.trim().split("\n")).toEqual(["io_uring_setup errno 14", "io_uring_enter errno 9", "io_uring_register errno 22"]);
     }));
 
   test("mount, umount2, unshare, setns, pivot_root, bpf, perf_event_open, userfaultfd, kexec_load, reboot are refused", () =>
