@@ -17,7 +17,7 @@
  *                               "opened=N caught=M unconfined=K" (opened: processes whose environ it read)
  *   probe seals PID             F_GET_SEALS of /proc/PID/exe, in hex
  *   probe reopen FD             reopens /proc/self/fd/FD read-write: what it reads, whether it can
- *                               write at offset 0 and truncate; reports on stderr
+ *                               write at offset 0 and truncate; reports on stderr (stdout for FD 2)
  *   probe tiocsti FD            pushes "X" into the input of the terminal on FD (TIOCSTI)
  *   probe tioclinux FD          asks the console on FD to paste its selection (TIOCLINUX 3)
  */
@@ -156,20 +156,22 @@ static int race_exec(int seconds, const char *stop)
 	return 0;
 }
 
+/* Reports go to fd 2, or to fd 1 when fd 2 is the one attacked. */
 static int reopen(const char *fdnum)
 {
 	char path[64], buf[4096];
+	int report = atoi(fdnum) == 2 ? 1 : 2;
 	snprintf(path, sizeof(path), "/proc/self/fd/%s", fdnum);
 	int fd = open(path, O_RDWR | O_NONBLOCK);
 	if (fd < 0) {
-		dprintf(2, "open errno %d\n", errno);
+		dprintf(report, "open errno %d\n", errno);
 		return 1;
 	}
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	dprintf(2, "read %zd %.*s\n", n, n > 0 ? (int)n : 0, buf);
+	dprintf(report, "read %zd %.*s\n", n, n > 0 ? (int)n : 0, buf);
 	ssize_t w = pwrite(fd, "HACKED", 6, 0);
-	dprintf(2, "pwrite %s %d\n", w < 0 ? "errno" : "ok", w < 0 ? errno : (int)w);
-	dprintf(2, "ftruncate %s\n", ftruncate(fd, 0) < 0 ? "errno" : "ok");
+	dprintf(report, "pwrite %s %d\n", w < 0 ? "errno" : "ok", w < 0 ? errno : (int)w);
+	dprintf(report, "ftruncate %s\n", ftruncate(fd, 0) < 0 ? "errno" : "ok");
 	return 0;
 }
 

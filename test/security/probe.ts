@@ -2,9 +2,9 @@
  * The probe (probe.c): built once per test run, static, by the project's Zig, and copied into the
  * containers that need it.
  */
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { box, run, tempDir, TOP, type BoxOptions } from "../e2e/harness";
+import { ALPINE_TARBALL, box, run, tempDir, TOP, type BoxOptions } from "../e2e/harness";
 
 const work = tempDir("box-probe-");
 process.on("exit", () => rmSync(work, { recursive: true, force: true }));
@@ -40,4 +40,13 @@ export async function inside(root: string, script: string, options: string[] = [
 export async function copyProbe(root: string, container: string): Promise<void> {
   const r = await box(root, ["exec", "-i", container, "sh", "-c", "cat > /probe && chmod 755 /probe"], { stdin: await probe() });
   if (r.code !== 0) throw new Error(`cannot copy the probe into ${container}: ${r.stderr}`);
+}
+
+/** A copy of the Alpine rootfs with the probe at /probe, for --rootfs (stdin stays free). */
+export async function rootfsWithProbe(): Promise<string> {
+  const dir = tempDir("box-rootfs-");
+  const r = await run(["tar", "-xzf", ALPINE_TARBALL, "-C", dir]);
+  if (r.code !== 0) throw new Error(r.stderr);
+  writeFileSync(join(dir, "probe"), await probe(), { mode: 0o755 });
+  return dir;
 }
