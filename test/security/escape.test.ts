@@ -7,8 +7,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSyn
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { X86_64_SYSCALLS as NR } from "../../src/spec/seccomp/x86_64";
-import { ALPINE_TARBALL, box, removeRoot, run, spawnBox, tempDir, withRoot } from "../e2e/harness";
-import { inside, probe, probeOnHost } from "./probe";
+import { ALPINE_TARBALL, box, removeRoot, run, spawnBox, tempDir, TOP, withRoot } from "../e2e/harness";
+import { copyProbe, inside, probe, probeOnHost, rootfsWithProbe } from "./probe";
 
 const work = tempDir("box-escape-");
 beforeAll(() => probe(), 180_000);
@@ -124,12 +124,14 @@ describe("escape suite: the kernel's sensitive paths", () => {
 
   test("read-only paths refuse writes, and the host's values stay", () =>
     withRoot(async (root) => {
-      const before = readFileSync("/proc/sys/kernel/domainname", "utf8");
-      const paths = ["/proc/sys/kernel/domainname", "/proc/sysrq-trigger", "/proc/sys/vm/drop_caches", "/sys/kernel/uevent_helper", "/proc/irq/default_smp_affinity"];
-      const r = await box(root, ["run", "sh", "-c", `for f in ${paths.join(" ")}; do (echo x > $f) 2>/dev/null; echo "$f $?"; done`]);
+      const watched = ["/proc/sys/kernel/domainname", "/proc/sys/kernel/core_pattern"];
+      const before = watched.map((f) => readFileSync(f, "utf8"));
+      // core_pattern: a pipe there runs a program as root on the host at the next crash.
+      const paths = [...watched, "/proc/sysrq-trigger", "/proc/sys/vm/drop_caches", "/sys/kernel/uevent_helper", "/proc/irq/default_smp_affinity"];
+      const r = await box(root, ["run", "sh", "-c", `for f in ${paths.join(" ")}; do (echo '|/tmp/evil' > $f) 2>/dev/null; echo "$f $?"; done`]);
       // Leaked: a write to this path succeeded (exit 0).
       expect(r.stdout.trim().split("\n")).toEqual(paths.map((p) => `${p} 1`));
-      expect(readFileSync("/proc/sys/kernel/domainname", "utf8")).toBe(before);
+      expect(watched.map((f) => readFileSync(f, "utf8"))).toEqual(before);
     }));
 
   test("remounting or unmounting them is refused", () =>
@@ -158,6 +160,38 @@ describe("escape suite: the kernel's sensitive paths", () => {
       expect(r.stdout).not.toContain("mounted-");
       expect(r.stdout).not.toContain("escaped");
       expect(agents.map((p) => readFileSync(p, "utf8"))).toEqual(before);
+    }));
+
+  test("notify_on_release of the container's own cgroups cannot be set (the other half of a release_agent escape)", () =>
+    withRoot(async (root) => {
+      const id = (await box(root, ["run", "-d", "--name", "c", "-m", "64m", "sleep", "60"])).stdout.trim();
+      const init = readFileSync(join(root, "run", `${id}.pid`), "utf8").split(" ")[2];
+      const r = await box(root, ["exec", "c", "sh", "-c", "for f in $(find /sys/fs/cgroup -maxdepth 2 -name notify_on_release); do (echo 1 > $f) 2>/dev/null && echo \"wrote $f\"; done; echo done"]);
+      expect(r.stdout).toBe("done\n");
+      // From the host: the container's cgroup in every v1 hierarchy still says 0.
+      const mine = readFileSync(`/proc/${init}/cgroup`, "utf8").trim().split("\n").map((l) => l.split(":"));
+      let checked = 0;
+      for (const [, controllers, path] of mine) {
+        const file = join("/sys/fs/cgroup", controllers!.replace("name=", ""), path!, "notify_on_release");
+        if (!controllers || !existsSync(file)) continue;
+        expect({ file, value: readFileSync(file, "utf8") }).toEqual({ file, value: "0\n" });
+        checked++;
+      }
+      expect(checked).toBeGreaterThan(0);
+      expect((await box(root, ["rm", "-f", "c"])).code).toBe(0);
+    }));
+
+  test("/sys is read-only but with --privileged: --cap-add ALL, systempaths or seccomp unconfined do not open it", () =>
+    withRoot(async (root) => {
+      // The write goes to the container's own loopback (its network namespace's sysfs): harmless even
+      // where it is allowed, refused by a read-only mount.
+      const script = "grep ' /sys sysfs ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1; (echo 1280 > /sys/class/net/lo/mtu) 2>/dev/null && echo wrote; true";
+      for (const opts of [[], ["--cap-add", "ALL"], ["--security-opt", "systempaths=unconfined"], ["--security-opt", "seccomp=unconfined"], ["-u", "0"]]) {
+        const r = await box(root, ["run", ...opts, "sh", "-c", script]);
+        expect({ opts, out: r.stdout }).toEqual({ opts, out: "ro\n" });
+      }
+      // --privileged: writable, as docker's.
+      expect((await box(root, ["run", "--privileged", "sh", "-c", script])).stdout).toBe("rw\nwrote\n");
     }));
 });
 
@@ -274,11 +308,71 @@ describe("escape suite: reaching the host", () => {
       // By default PID 1 is out of reach; with SYS_PTRACE it is reachable, and its memfd is sealed.
       const r = await inside(root, "/probe exe 1; /probe exe 1", []);
       expect(r.stdout.trim().split("\n")[0]).toMatch(/^errno (1|13)$/);
-      const traced = await inside(root, "/probe exe 1", ["--cap-add", "SYS_PTRACE"]);
-      expect(traced.stdout.trim()).toMatch(/^errno (1|13|26)$/);
+      const traced = await inside(root, "/probe exe 1; /probe seals 1", ["--cap-add", "SYS_PTRACE"]);
+      const [write, seals] = traced.stdout.trim().split("\n");
+      expect(write).toMatch(/^errno (1|13|26)$/);
+      // Why: the memfd is sealed against writing, growing and shrinking, and the seals are sealed.
+      // F_SEAL_SEAL 1 | F_SEAL_SHRINK 2 | F_SEAL_GROW 4 | F_SEAL_WRITE 8
+      expect(seals).toBe("seals 0xf");
+      // The same from the host, on the supervisor of a running container.
+      const id = (await box(root, ["run", "-d", "--name", "c", "sleep", "60"])).stdout.trim();
+      const sup = readFileSync(join(root, "run", `${id}.pid`), "utf8").split(" ")[0];
+      expect((await run([await probeOnHost(), "seals", sup!])).stdout).toBe("seals 0xf\n");
+      expect((await box(root, ["rm", "-f", "c"])).code).toBe(0);
       // And the next container starts from an intact helper.
       expect((await box(root, ["run", "echo", "intact"])).stdout).toBe("intact\n");
     }));
+
+  test("box's own processes are out of reach: no /proc/PID/root leads to the host, the supervisor cannot be traced or signalled", () =>
+    withRoot(async (root) => {
+      const marker = join(work, `host-only-${Date.now()}`);
+      writeFileSync(marker, "host");
+      const id = (await box(root, ["run", "-d", "--cap-add", "SYS_PTRACE", "--name", "c", "sleep", "60"])).stdout.trim();
+      const sup = readFileSync(join(root, "run", `${id}.pid`), "utf8").split(" ")[0];
+      await copyProbe(root, "c");
+      // PTRACE_ATTACH is 16. SYS_PTRACE lets the call through the filter: the kernel decides.
+      const r = await box(root, ["exec", "c", "sh", "-c",
+        `for p in /proc/[0-9]*; do [ -e $p/root${marker} ] && echo "host root via $p"; done; /probe syscall ${NR.ptrace} 16 ${sup}; /probe syscall ${NR.kill} ${sup} 0; /probe syscall ${NR.pidfd_open} ${sup} 0; echo done`]);
+      expect(r.stdout).toBe("errno 3\nerrno 3\nerrno 3\ndone\n");
+      expect((await box(root, ["rm", "-f", "c"])).code).toBe(0);
+    }));
+
+  test("mounts made inside (with SYS_ADMIN) never propagate to the host", () =>
+    withRoot(async (root) => {
+      const dir = await rootfsWithProbe();
+      try {
+        const script = "mount -t tmpfs none /mnt && echo x > /mnt/f && mount --bind /mnt /tmp && touch /ready && sleep 60";
+        expect((await box(root, ["run", "-d", "--cap-add", "SYS_ADMIN", "--rootfs", dir, "--name", "c", "sh", "-c", script])).code).toBe(0);
+        for (let i = 0; i < 100 && !existsSync(join(dir, "ready")); i++) await Bun.sleep(20);
+        expect(existsSync(join(dir, "ready"))).toBe(true);
+        expect(readdirSync(join(dir, "mnt"))).toEqual([]);
+        expect(readdirSync(join(dir, "tmp"))).toEqual([]);
+        expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(dir);
+        expect((await box(root, ["rm", "-f", "c"])).code).toBe(0);
+      } finally {
+        removeRoot(dir);
+      }
+    }));
+});
+
+describe("escape suite: clean-up", () => {
+  test("a container that nests directories past PATH_MAX, and links to host paths, is removed completely, the host paths untouched", () =>
+    withRoot(async (root) => {
+      const target = tempDir("box-link-target-");
+      try {
+        writeFileSync(join(target, "keep"), "host");
+        // 1500 levels of "dddd/": 7500 bytes of path, past PATH_MAX (4096).
+        const script = `ln -s ${target} /link-to-host && ln -s ${target} /tmp/other && /probe nest 1500 dddd`;
+        const r = await inside(root, script);
+        expect(r.stdout).toBe("depth 1500\n");
+        expect(r.stderr).toBe("");
+        expect(r.code).toBe(0);
+        // withRoot checks that the container's directory is gone; the links' target stays whole.
+        expect(readdirSync(target)).toEqual(["keep"]);
+      } finally {
+        removeRoot(target);
+      }
+    }), 30_000);
 });
 
 describe("escape suite: hostile root filesystems", () => {

@@ -20,6 +20,8 @@
  *                               write at offset 0 and truncate; reports on stderr (stdout for FD 2)
  *   probe tiocsti FD            pushes "X" into the input of the terminal on FD (TIOCSTI)
  *   probe tioclinux FD          asks the console on FD to paste its selection (TIOCLINUX 3)
+ *   probe nest N NAME           N nested directories NAME/NAME/..., made relative to each other
+ *                               (a shell's cd stops at PATH_MAX); prints the depth reached
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -243,6 +245,14 @@ int main(int argc, char **argv)
 	if (strcmp(what, "tioclinux") == 0 && argc >= 3) {
 		char sub = 3;
 		return result(ioctl(atoi(argv[2]), TIOCLINUX, &sub));
+	}
+	if (strcmp(what, "nest") == 0 && argc >= 4) {
+		int depth = 0;
+		for (int n = atoi(argv[2]); depth < n; depth++)
+			if (mkdir(argv[3], 0755) < 0 || chdir(argv[3]) < 0)
+				break;
+		printf("depth %d\n", depth);
+		return 0;
 	}
 	if (strcmp(what, "keyring") == 0)
 		return result(syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3 /* session */, 0));
