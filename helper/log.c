@@ -20,7 +20,8 @@
  *
  * A write that fails (ENOSPC, a full disk) never stops the container: its output is still read,
  * and what cannot be written is dropped and counted; a record written in part is cut off again, so
- * the log holds whole records only. Once writing works again, a marker record comes first:
+ * the log holds whole records only. Once writing works again, a marker record comes first, in the
+ * same write as the records that follow it (never alone):
  *
  *   <timestamp> stderr F box: N bytes of output were lost: cannot write the log (<error>)
  *
@@ -120,37 +121,39 @@ static size_t timestamp(char *buf, size_t len)
 	return n + (size_t)snprintf(buf + n, len - n, ".%09ldZ", ts.tv_nsec);
 }
 
-/* Before anything else is written after a loss: the marker. */
-static int write_marker(struct log *log)
+/* After a loss, the marker: it goes in front of the next records, in the same write, so it is
+ * only ever in the log with output after it. */
+static size_t marker(const struct log *log, char *text, size_t len)
 {
-	char text[256], ts[64];
-	int n;
+	char ts[64];
+	int n = 0;
 	if (log->format == LOG_K8S_FILE) {
 		timestamp(ts, sizeof(ts));
-		n = snprintf(text, sizeof(text), "%s stderr F ", ts);
-	} else {
-		n = 0;
+		n = snprintf(text, len, "%s stderr F ", ts);
 	}
-	n += snprintf(text + n, sizeof(text) - (size_t)n, "box: %llu bytes of output were lost: cannot write the log (%s)\n",
+	n += snprintf(text + n, len - (size_t)n, "box: %llu bytes of output were lost: cannot write the log (%s)\n",
 		      log->lost, strerror(log->lost_err));
-	struct iovec iov = { .iov_base = text, .iov_len = (size_t)n };
-	if (append(log, &iov, 1, (size_t)n) < 0)
-		return -1;
-	log->lost = 0;
-	return 0;
+	return (size_t)n;
 }
 
-/* Writes records, or counts their content as lost. */
-static void flush(struct log *log, const struct iovec *iov, int niov, size_t total, size_t content)
+/* Writes records (iov[1..niov]; iov[0] is kept free for the marker), or counts them as lost. */
+static void flush(struct log *log, struct iovec *iov, int niov, size_t total, size_t content)
 {
+	char text[256];
 	if (niov == 0)
 		return;
-	int ret = log->lost ? (write_marker(log) < 0 ? -ENOSPC : 0) : 0;
-	if (ret >= 0)
-		ret = append(log, iov, niov, total);
+	int first = 1;
+	if (log->lost) {
+		iov[0] = (struct iovec){ .iov_base = text, .iov_len = marker(log, text, sizeof(text)) };
+		total += iov[0].iov_len;
+		first = 0;
+	}
+	int ret = append(log, iov + first, niov + 1 - first, total);
 	if (ret < 0) {
 		log->lost += content;
 		log->lost_err = -ret;
+	} else {
+		log->lost = 0;
 	}
 }
 
@@ -159,12 +162,12 @@ static void flush(struct log *log, const struct iovec *iov, int niov, size_t tot
 /* A chunk of one stream (1: stdout, 2: stderr), as read: split into records, written in batches. */
 void log_write(struct log *log, int stream, const char *buf, size_t len)
 {
-	struct iovec iov[3 * RECORDS_PER_WRITE];
+	struct iovec iov[1 + 3 * RECORDS_PER_WRITE];
 	char full[80], partial[80];
 	int niov = 0;
 	size_t total = 0, content = 0;
 	if (log->format == LOG_RAW) {
-		iov[0] = (struct iovec){ .iov_base = (void *)buf, .iov_len = len };
+		iov[1] = (struct iovec){ .iov_base = (void *)buf, .iov_len = len };
 		flush(log, iov, 1, len, len);
 		return;
 	}
@@ -177,9 +180,9 @@ void log_write(struct log *log, int stream, const char *buf, size_t len)
 	for (size_t at = 0; at < len;) {
 		const char *nl = memchr(buf + at, '\n', len - at);
 		size_t end = nl ? (size_t)(nl - buf) : len;
-		iov[niov++] = (struct iovec){ .iov_base = nl ? full : partial, .iov_len = prefix };
-		iov[niov++] = (struct iovec){ .iov_base = (void *)(buf + at), .iov_len = end - at };
-		iov[niov++] = (struct iovec){ .iov_base = "\n", .iov_len = 1 };
+		iov[1 + niov++] = (struct iovec){ .iov_base = nl ? full : partial, .iov_len = prefix };
+		iov[1 + niov++] = (struct iovec){ .iov_base = (void *)(buf + at), .iov_len = end - at };
+		iov[1 + niov++] = (struct iovec){ .iov_base = "\n", .iov_len = 1 };
 		total += prefix + (end - at) + 1;
 		content += end - at + (nl ? 1 : 0);
 		at = nl ? end + 1 : end;

@@ -52,6 +52,21 @@ static int usage(void)
 	return 125;
 }
 
+/* A plan on stdin (fd 0) leaves /dev/null there: a free fd 0, 1 or 2 would be taken by the next
+ * pipe, which would then be taken for stdio (a detached supervisor points 0-2 at /dev/null). */
+static void release_plan_fd(int fd)
+{
+	if (fd > 2) {
+		close(fd);
+		return;
+	}
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0 && null != fd) {
+		dup2(null, fd);
+		close(null);
+	}
+}
+
 static int delete_link(const struct plan *p)
 {
 	int ret = nl_delete_link(p->delete_link);
@@ -77,7 +92,7 @@ int main(int argc, char **argv)
 		report_print(&g_report);
 		return 125;
 	}
-	close((int)fd);
+	release_plan_fd((int)fd);
 	if (check) {
 		if (plan_print(&plan, STDOUT_FILENO) < 0) {
 			report_print(&g_report);
