@@ -3,9 +3,9 @@
  *
  *   <usec> <role> <file>:<step> <what>[ <key>=<value>...]
  *
- *   usec      microseconds since the helper started. The first line,
- *             "0 supervisor main.c:0 start monotonic-us=N", gives that origin on CLOCK_MONOTONIC,
- *             so a front end can line the helper's steps up with its own phases.
+ *   usec      microseconds since the plan was read. The first line,
+ *             "0 supervisor trace.c:0 start monotonic-us=N" (its usec 0 or close), gives that origin
+ *             on CLOCK_MONOTONIC, so a front end can line the helper's steps up with its own phases.
  *   role      which process wrote it: supervisor, caller (a detached run's waiting caller),
  *             container (the container's first process, before it forks the command), init,
  *             command, joiner (box exec's process that joins the container).
