@@ -30,6 +30,7 @@ int open_cgroups(const struct plan *p, struct cgroup_files *cg)
 			return fail(errno, "cannot open %s", p->cgroup_procs[i]);
 		}
 		cg->fd[cg->n++] = fd;
+		TRACE("1", "cgroup-file", "path=%s", trace_token(p->cgroup_procs[i]));
 	}
 	return 0;
 }
