@@ -21,7 +21,7 @@ async function held(args: string[]): Promise<{ c: Container; fifo: string; log: 
   const fifo = join(c.dir, "exec.fifo");
   const log = join(c.dir, "log");
   expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
-  const r = await start(plan(c, args, { detach: { id: "", log, logCap: 1 << 20 }, hold: fifo }));
+  const r = await start(plan(c, args, { detach: { id: "", log, logCap: 1 << 20, logFormat: "k8s-file" }, hold: fifo }));
   // Nothing printed (the id is empty), exit 0: the container is created and held.
   expect(r).toEqual({ code: 0, stdout: "", stderr: "" });
   return { c, fifo, log };
@@ -39,7 +39,7 @@ describe("helper: a container held before its command's execve", () => {
     expect(readFileSync(fifo, "utf8")).toBe("0");
     expect(await until(() => existsSync(join(c.rootfs, "started")))).toBe(true);
     await stop(c);
-    expect(readFileSync(log, "utf8")).toBe("ran\n");
+    expect(readFileSync(log, "utf8")).toMatch(/^\S+ stdout F ran\n$/);
     expect(exitStatus(c)).toBe("0");
   });
 
@@ -57,7 +57,7 @@ describe("helper: a container held before its command's execve", () => {
     expect(readFileSync(fifo, "utf8")).toBe("0");
     await stop(c);
     expect(exitStatus(c)).toBe("127");
-    expect(readFileSync(log, "utf8")).toBe("nosuch: command not found in the container\n");
+    expect(readFileSync(log, "utf8")).toMatch(/^\S+ stderr F nosuch: command not found in the container\n$/);
   });
 
   test("a hold path that is not a FIFO is refused before anything starts", async () => {
