@@ -1,49 +1,212 @@
 /*
- * box exec: a new process in a running container. Instead of creating namespaces, the supervisor
- * joins those of the container's init (setns), and its root (chroot through /proc/PID/root); the
- * command is then forked, which puts it in the container's PID namespace, and goes through the same
- * steps as a container's command (command_main): the same capabilities, no_new_privs and seccomp,
- * never more.
+ * box exec: a new process in a running container, never more privileged than the container.
+ *
+ *   1. channels, stdio, cgroup files, signals (as for a new container, supervise.c)
+ *   2. the container's init, pinned: a pidfd first, then its start time checked against the plan's
+ *      (a pid alone may have been reused by another process), then its /proc dir and root
+ *   3. tty: a pty master of the container's own devpts, opened through that root fd (pty.c)
+ *   4. fork the joiner, which stays in the host's PID namespace, out of the container's sight:
+ *        a. non-dumpable, dies with us; waits for sync 1 (it is in the container's cgroups)
+ *        b. joins every namespace of the init at once (setns on the pidfd; kernels before 5.8:
+ *           /proc/PID/ns of the pinned process) and its root (chroot)
+ *        c. takes the terminal's slave from the master
+ *        d. confines itself completely: user, capabilities, no_new_privs, seccomp (command.c)
+ *        e. clones the command into the container's PID namespace as our child (CLONE_PARENT),
+ *           tells us its pid and ends
+ *      So the only process of this exec the container can see is already confined as tightly as
+ *      the container: it is non-dumpable until its execve, and has nothing left to do but start.
+ *   5. the joiner into the container's cgroups (the command inherits them); sync 1
+ *   6. the command's pid from the joiner; then EOF on the report pipe at its execve, or a failure
+ *   7. relay and wait (supervise.c, finish)
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "helper.h"
 
-int join_container(pid_t pid)
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
+struct pinned {
+	int pidfd;  /* -1 on kernels without pidfd_open (before 5.3) */
+	int procfd; /* /proc/PID, bound to that very process: it fails once the process is gone */
+	int rootfd;
+};
+
+static int still_alive(const struct pinned *init)
 {
-	/* Every fd first: once in the container's mount namespace, /proc/PID may no longer be ours. */
+	return init->pidfd < 0 || syscall(SYS_pidfd_send_signal, init->pidfd, 0, NULL, 0) == 0;
+}
+
+/* Step 2. The pidfd pins whatever process has the pid now; the start time, read after that, tells
+ * it is the plan's init and not a process that reused its pid; still alive after that read, the
+ * pidfd and the /proc dir both are that init. */
+static int pin_init(const struct plan *p, struct pinned *init)
+{
+	char path[64], stat[1024];
+	unsigned long long start;
+	init->pidfd = (int)syscall(SYS_pidfd_open, p->join_pid, 0);
+	if (init->pidfd < 0 && errno != ENOSYS)
+		return fail(0, "the container's init (pid %d) is gone: is the container still running?", (int)p->join_pid);
+	snprintf(path, sizeof(path), "/proc/%d", (int)p->join_pid);
+	init->procfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (init->procfd < 0 || read_small_at(init->procfd, "stat", stat, sizeof(stat)) <= 0 ||
+	    stat_start_time(stat, &start) < 0 || start != p->join_start || !still_alive(init))
+		return fail(0, "the container's init (pid %d) is gone: is the container still running?", (int)p->join_pid);
+	init->rootfd = openat(init->procfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (init->rootfd < 0)
+		return fail(errno, "cannot open the container's root");
+	TRACE("2", "pin-init", "pid=%d start=%llu pidfd=%d", (int)p->join_pid, start, init->pidfd >= 0);
+	return 0;
+}
+
+/* Step 4b. */
+static int join_namespaces(const struct pinned *init)
+{
 	static const struct { const char *name; int type; } ns[] = {
-		{ "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "net", CLONE_NEWNET },
-		{ "pid", CLONE_NEWPID }, { "cgroup", CLONE_NEWCGROUP }, { "mnt", CLONE_NEWNS },
+		{ "ns/ipc", CLONE_NEWIPC }, { "ns/uts", CLONE_NEWUTS }, { "ns/net", CLONE_NEWNET },
+		{ "ns/pid", CLONE_NEWPID }, { "ns/cgroup", CLONE_NEWCGROUP }, { "ns/mnt", CLONE_NEWNS },
 	};
-	int fds[6], rootfd, ret = 0;
-	char path[64];
-	for (int i = 0; i < 6; i++) {
-		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns[i].name);
-		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
-		if (fds[i] < 0) {
-			ret = fail(errno, "cannot open the container's %s namespace (is it still running?)", ns[i].name);
-			while (i-- > 0)
-				close(fds[i]);
-			return ret;
+	int all = CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWCGROUP | CLONE_NEWNS;
+	if (init->pidfd < 0 || setns(init->pidfd, all) < 0) {
+		if (init->pidfd >= 0 && errno != EINVAL)
+			return fail(errno, "cannot join the container's namespaces");
+		for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+			int fd = openat(init->procfd, ns[i].name, O_RDONLY | O_CLOEXEC);
+			if (fd < 0 || setns(fd, ns[i].type) < 0)
+				return fail(errno, "cannot join the container's %s namespace", ns[i].name + 3);
+			close(fd);
 		}
 	}
-	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
-	rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
-		ret = fail(errno, "cannot open the container's root");
-	for (int i = 0; i < 6 && ret >= 0; i++)
-		if (setns(fds[i], ns[i].type) < 0)
-			ret = fail(errno, "cannot join the container's %s namespace", ns[i].name);
-	for (int i = 0; i < 6; i++)
-		close(fds[i]);
-	if (ret >= 0 && (fchdir(rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0))
-		ret = fail(errno, "cannot enter the container's root");
-	if (rootfd >= 0)
-		close(rootfd);
-	return ret;
+	if (fchdir(init->rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+		return fail(errno, "cannot enter the container's root");
+	TRACE("4b", "join", "namespaces=ipc,uts,net,pid,cgroup,mnt root=chroot");
+	return 0;
+}
+
+/* Step 4, in the joiner. */
+static _Noreturn void joiner_main(const struct plan *p, struct channels *ch, const struct pinned *init, int master)
+{
+	g_role = "joiner";
+	/* a. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) {
+		fail(errno, "cannot prepare the process that joins the container");
+		report_and_exit(ch->report_w);
+	}
+	wait_sync(ch->sync_r);
+	/* b. */
+	if (join_namespaces(init) < 0)
+		report_and_exit(ch->report_w);
+	/* c. */
+	if (master >= 0) {
+		ch->tty_slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (ch->tty_slave < 0) {
+			fail(errno, "cannot open the container's terminal");
+			report_and_exit(ch->report_w);
+		}
+	}
+	/* d. */
+	if (confine_process(&p->proc, ch) < 0)
+		report_and_exit(ch->report_w);
+	/* e. */
+	long pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+	if (pid == 0) {
+		g_role = "command";
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		start_command(&p->proc, ch);
+	}
+	if (pid < 0) {
+		fail(errno, "cannot start the command in the container");
+		report_and_exit(ch->report_w);
+	}
+	int command = (int)pid;
+	_exit(write_all(ch->pid_w, &command, sizeof(command)) < 0 ? 125 : 0);
+}
+
+/* Step 6. The joiner says the command's pid, or (it failed) closes the pipe after its report. */
+static pid_t command_pid(pid_t joiner, int pid_r)
+{
+	int pid = -1;
+	if (read_all(pid_r, &pid, sizeof(pid)) < 0)
+		pid = -1;
+	waitpid(joiner, NULL, 0);
+	return (pid_t)pid;
+}
+
+int supervise_exec(const struct plan *p)
+{
+	int report[2], sync[2], pids[2], master = -1;
+	struct channels ch = { .console_w = -1, .devnull = -1, .hold_fd = -1, .tty_slave = -1 };
+	struct relay rl = { .in_from = -1, .in_to = -1, .out_from = { -1, -1 }, .out_to = { 1, 2 }, .pty_master = -1,
+			    .sigfd = -1, .child_ends = { -1, -1, -1 } };
+	struct cgroup_files cg = { .n = 0 };
+	struct pinned init = { -1, -1, -1 };
+	struct report rep;
+
+	/* 1. */
+	if (pipe2(report, O_CLOEXEC) < 0 || pipe2(sync, O_CLOEXEC) < 0 || pipe2(pids, O_CLOEXEC) < 0)
+		return fail(errno, "cannot create the channels to the container"), fail_start(p);
+	ch.report_w = report[1];
+	ch.sync_r = sync[0];
+	ch.pid_w = pids[1];
+	if (prepare_stdio(p, &ch, &rl) < 0 || open_cgroups(p, &cg) < 0 || block_signals(&rl) < 0)
+		return fail_start(p);
+	/* 2. */
+	if (pin_init(p, &init) < 0)
+		return fail_start(p);
+	/* 3. */
+	if (p->proc.tty && (master = open_pty_master(init.rootfd)) < 0)
+		return fail_start(p);
+	/* 4. */
+	pid_t joiner = fork();
+	if (joiner < 0)
+		return fail(errno, "cannot start the command in the container"), fail_start(p);
+	if (joiner == 0) {
+		close(report[0]);
+		close(sync[1]);
+		close(pids[0]);
+		joiner_main(p, &ch, &init, master);
+	}
+	close(report[1]);
+	close(sync[0]);
+	close(pids[1]);
+	close(ch.devnull);
+	for (int i = 0; i < 3; i++)
+		if (rl.child_ends[i] >= 0)
+			close(rl.child_ends[i]);
+	/* 5. */
+	if (join_cgroups(&cg, joiner) < 0 || write_all(sync[1], "1", 1) < 0) {
+		kill(joiner, SIGKILL);
+		waitpid(joiner, NULL, 0);
+		return fail_start(p);
+	}
+	if (master >= 0) {
+		rl.pty_master = rl.out_from[0] = rl.in_to = master;
+		copy_winsize(isatty(STDIN_FILENO) ? STDIN_FILENO : STDOUT_FILENO, master);
+		if (p->proc.stdin_open && isatty(STDIN_FILENO))
+			terminal_raw(STDIN_FILENO);
+	}
+	/* 6. */
+	pid_t pid = command_pid(joiner, pids[0]);
+	if (read_report(report[0], &rep)) {
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+		g_report = rep;
+		return fail_start(p);
+	}
+	if (pid < 0)
+		return fail(EPROTO, "the command did not start in the container"), fail_start(p);
+	close(report[0]);
+	/* 7. */
+	return finish(p, pid, &rl, -1);
 }

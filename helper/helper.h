@@ -2,78 +2,211 @@
  * box-helper: carries out one container plan written by the box front end.
  *
  * The front end (TypeScript) decides everything: namespaces, mounts and their flags, devices, argv,
- * environment, user, what to clean up afterwards. This program only executes those steps in order and
- * reports which one failed, with errno. It never reads user-facing flags or config files.
+ * environment, user, where the command is looked up, what to clean up afterwards. This program only
+ * executes those steps in order and reports which one failed, with errno. It never reads
+ * user-facing flags or config files.
+ *
+ * The plan is read once, before anything is cloned, into the typed `struct plan` below (plan.c is
+ * the only file that knows the plan's record names); every number, flag, mode and address in it has
+ * been parsed and checked by then.
  *
  * Error convention: every fallible function returns 0 (or a non-negative value) on success and a
  * negative errno on failure, after describing the failed step with fail(). Callers propagate.
+ *
+ * Where things happen:
+ *   main.c       the modes: run (supervise.c), exec (exec.c), --check (plan_print.c), delete a link
+ *   supervise.c  the host side of a new container: clone (where the namespaces are created), wait
+ *   container.c  the container's first process: its set-up, in order, up to the fork of the command
+ *   rootfs.c     the root filesystem steps: mounts, devices, masks, pivot_root
+ *   command.c    the command's process: confinement, then exec
+ *   init.c       PID 1 of the container
+ *   exec.c       box exec: join a running container, pinned by a pidfd
+ *   host.c       on the host: cgroups, bridge and veth, state files, OOM, clean-up
+ *   relay.c, log.c, pty.c, security.c, netlink.c, cleanup.c, report.c, trace.c: the tools
  */
 #ifndef BOX_HELPER_H
 #define BOX_HELPER_H
 
 #include <linux/filter.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #define PLAN_MAGIC "BOXPLAN"
-#define PLAN_VERSION "1"
+#define PLAN_VERSION "2"
 #define PLAN_MAX_BYTES (1u << 20)
 #define PLAN_MAX_RECORDS 4096
+#define PLAN_MAX_LIST 16      /* cgroups, sysctls, clean-up entries, host mounts: a plan needs a few */
+#define PLAN_MAX_GROUPS 64
 
-/* One record of the plan: a key and its fields (all NUL-terminated strings inside the plan buffer). */
-struct record {
-	const char *key;
-	char **fields;
-	int nfields;
+/* ---- The typed plan ---------------------------------------------------------------------- */
+
+enum plan_mode {
+	MODE_RUN,         /* create a container and supervise it (detached or not) */
+	MODE_EXEC,        /* run a command in a running container */
+	MODE_DELETE_LINK, /* box network prune: remove one network link, nothing else */
 };
 
-struct plan {
-	char *buf;                /* owns every string below */
-	struct record *records;   /* in plan order: mount steps run in this order */
-	int nrecords;
+/* A mount(2) call as the plan gives it; NULL strings are passed as NULL. */
+struct mount_spec {
+	const char *source;
+	const char *target;
+	const char *fstype;
+	unsigned long flags;
+	const char *data;
+};
 
-	unsigned long clone_flags; /* namespaces created by clone() */
-	int cgroup_ns;             /* unshare(CLONE_NEWCGROUP) after the cgroup join */
-	const char *rootfs;        /* host path that becomes / */
-	const char *hostname;      /* NULL: keep */
-	int loopback;              /* bring lo up in the new network namespace */
-	char **argv;
-	char **env;
+/* The steps run inside the container's root before pivot_root, in plan order. */
+enum root_step_kind {
+	ROOT_MKDIR,    /* a directory (mode), fine when present */
+	ROOT_FILE,     /* an empty regular file (mode), fine when present */
+	ROOT_MOUNT,    /* mount onto a path checked inside the root */
+	ROOT_DEVICE,   /* a host character device, checked, bound in */
+	ROOT_SYMLINK,  /* a symbolic link */
+	ROOT_MASK,     /* hide a path: empty tmpfs over a directory, /dev/null over a file */
+	ROOT_READONLY, /* bind a path read-only onto itself */
+};
+
+struct root_step {
+	enum root_step_kind kind;
+	const char *path;          /* in the container; for ROOT_MOUNT the target */
+	mode_t mode;               /* ROOT_MKDIR, ROOT_FILE */
+	struct mount_spec mount;   /* ROOT_MOUNT */
+	const char *host_device;   /* ROOT_DEVICE: the host's node */
+	unsigned int major, minor; /* ROOT_DEVICE */
+	const char *link_target;   /* ROOT_SYMLINK */
+};
+
+/* The command and what confines it: the same for a new container and for box exec. */
+struct process {
+	char **argv;               /* NULL-terminated */
+	char **env;                /* NULL-terminated */
+	const char *search_path;   /* where a command without a '/' is looked for */
 	const char *cwd;
 	uid_t uid;
 	gid_t gid;
-	gid_t groups[64];
+	gid_t groups[PLAN_MAX_GROUPS];
 	int ngroups;
-	int have_user;
-	uint64_t caps[5];          /* bounding, effective, permitted, inheritable, ambient */
-	int have_caps;
+	mode_t umask;
+	uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
 	int no_new_privs;
 	int session_keyring;
 	struct sock_filter *seccomp; /* NULL: unconfined */
 	unsigned short seccomp_len;
-	const char *clone_into;    /* cgroup v2 directory the container is born in, or NULL */
-	const char *delete_link;   /* box network prune: remove this link and do nothing else */
-	char **bridge;             /* bridge name, gateway/prefix: made (or reused) before the container */
-	char **veth;               /* host-side name, bridge: a veth pair whose peer is the container's eth0 */
-	char **ip;                 /* address/prefix, gateway: the container's eth0 */
-	const char *detach;        /* background run: what to print (the id) once the command runs */
-	const char *log_path;      /* detached: where the container's output goes */
-	long log_cap;
-	const char *pidfile;
-	const char *exitfile;
-	pid_t join_pid;            /* exec: the running container's init, whose namespaces to join */
-	int tty;                   /* give the command a pty of the container's own devpts */
+	int tty;                   /* a pty of the container's own devpts */
 	int stdin_open;            /* -i: the command reads box's stdin; otherwise /dev/null */
+};
+
+struct ipv4_cidr {
+	struct in_addr addr;
+	unsigned int prefix;
+};
+
+struct network {
+	int loopback;              /* bring lo up in the new network namespace */
+	const char *bridge;        /* NULL: no bridge; made (or reused) before the container */
+	struct ipv4_cidr bridge_address;
+	const char *host_veth;     /* the veth's end on the host, put on veth_bridge */
+	const char *veth_bridge;
+	const char *container_if;  /* the veth's other end, born in the container's namespace */
+	struct ipv4_cidr address;  /* of container_if */
+	struct in_addr gateway;    /* the default route */
+};
+
+struct oom_check {
+	const char *events_file;   /* memory.events (v2) or memory.oom_control (v1) */
+	const char *when_killed;   /* what to say when the command was killed and the counter rose */
+	const char *otherwise;     /* what to say when something else was killed */
+};
+
+struct cgroup_removal {
+	const char *dir;
+	unsigned int tries;        /* a cgroup is busy until the kernel reaped the last process */
+	unsigned int interval_ms;
+};
+
+struct sysctl {
+	const char *path, *value;
+};
+
+struct state_file {
+	const char *path;          /* NULL: not written */
+	mode_t mode;
+};
+
+enum log_format {
+	LOG_RAW,                   /* the bytes as the command wrote them, both streams in one */
+	LOG_K8S_FILE,              /* CRI lines: timestamp, stream, F|P, content (log.c) */
+};
+
+struct plan {
+	char *buf;                 /* owns every string below */
+	enum plan_mode mode;
+
+	/* The container (MODE_RUN). */
+	unsigned long clone_flags; /* namespaces created by clone() */
+	int cgroup_ns;             /* unshare(CLONE_NEWCGROUP) after the cgroup join */
+	const char *rootfs;        /* host path that becomes / */
+	struct mount_spec host_mounts[PLAN_MAX_LIST]; /* made before the root is opened */
+	int n_host_mounts;
+	struct root_step *root_steps;
+	int n_root_steps;
+	const char *hostname;      /* NULL: keep */
+	struct network net;
+
+	/* The command (MODE_RUN and MODE_EXEC). */
+	struct process proc;
+
+	/* The running container to join (MODE_EXEC): its init, and that process's start time. */
+	pid_t join_pid;
+	unsigned long long join_start;
+
+	/* On the host. */
+	const char *cgroup_procs[PLAN_MAX_LIST]; /* cgroup.procs files the first process goes in */
+	int n_cgroup_procs;
+	const char *clone_into;    /* cgroup v2 directory the container is born in, or NULL */
+	struct sysctl sysctls[PLAN_MAX_LIST];
+	int n_sysctls;
+	struct oom_check ooms[PLAN_MAX_LIST];
+	int n_ooms;
+	struct state_file pidfile; /* "supervisor-pid supervisor-start init-pid init-start" */
+	struct state_file exitfile;/* "status oom-killed finished-ms" */
+
+	/* After the container ended, in this order. */
+	char **cleanup_exec[PLAN_MAX_LIST]; /* programs (absolute paths) with their arguments */
+	int n_cleanup_exec;
+	char **cleanup_env;        /* their environment */
+	struct cgroup_removal rm_cgroups[PLAN_MAX_LIST];
+	int n_rm_cgroups;
+	const char *cleanup_paths[PLAN_MAX_LIST]; /* removed, never following links nor crossing mounts */
+	int n_cleanup_paths;
+
+	/* Detached (MODE_RUN). */
+	const char *detach_id;     /* non-NULL: detached; what the caller prints (nothing when empty) */
+	struct {
+		const char *path;  /* rotated to path.1 past cap bytes */
+		long cap;
+		mode_t mode;
+		enum log_format format;
+	} log;
+	const char *hold_fifo;     /* stop before the command's execve until released (command.c) */
+
+	int trace_fd;              /* -1: no step trace (trace.c) */
+	const char *delete_link;   /* MODE_DELETE_LINK */
 };
 
 /* plan.c */
 int plan_read(int fd, struct plan *p);
-int plan_number(const char *s, int base, unsigned long max, unsigned long *out);
+/* plan_print.c: the typed plan as stable text, one line per step (box-helper --check). */
+int plan_print(const struct plan *p, int fd);
+const char *mount_flag_names(unsigned long flags, char *buf, size_t len);
+const char *cap_names(uint64_t mask, char *buf, size_t len);
 
 /* report.c: the failure of one step, as carried from the container to the supervisor. */
 struct report {
-	int status;      /* exit status box should end with: 125, 126 or 127 */
+	int status;      /* exit status box should end with: 125, 126 or 127; 0 is not a failure but
+			  * "held" (the command waits at the plan's hold FIFO) */
 	int err;         /* errno, 0 when none applies */
 	char msg[500];   /* what was being done, e.g. "cannot mount proc on /proc in the container" */
 };
@@ -81,60 +214,126 @@ extern struct report g_report;
 int fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int fail_status(int status, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void report_print(const struct report *r);
+_Noreturn void report_and_exit(int report_w);
 int write_all(int fd, const void *buf, size_t len);
 int read_all(int fd, void *buf, size_t len);
 ssize_t read_small(const char *path, char *buf, size_t len);
+ssize_t read_small_at(int dirfd, const char *path, char *buf, size_t len);
+int stat_start_time(const char *stat, unsigned long long *start);
 
-/* container.c: everything that runs inside the new namespaces, up to exec. */
+/* trace.c: one line per step on the plan's trace fd; nothing at all when there is none. */
+extern int g_trace_fd;
+extern const char *g_role;
+int trace_start(int fd);
+void trace_line(const char *file, const char *step, const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+const char *trace_token(const char *s);
+#define TRACE(step, what, ...) \
+	do { \
+		if (g_trace_fd >= 0) \
+			trace_line(__FILE__, step, what, __VA_ARGS__); \
+	} while (0)
+
+/* What a container's process is handed, and keeps until exec: everything else is closed. */
 struct channels {
 	int report_w;    /* close-on-exec pipe: a struct report, or EOF once the command is executing */
 	int sync_r;      /* supervisor -> container: one byte per sync point */
 	int console_w;   /* unix socket: the pty master travels to the supervisor (tty only), else -1 */
 	int stdio[3];    /* fds to become the command's 0,1,2; -1 keeps what is inherited, -2 is /dev/null */
+	int devnull;     /* the host's /dev/null, checked: stdio without a source, and init's */
+	int hold_fd;     /* O_PATH fd of the hold FIFO, or -1 */
+	int tty_slave;   /* the command's terminal (from the master, TIOCGPTPEER), or -1 */
+	int pid_w;       /* exec: the joiner tells the supervisor the command's pid here, else -1 */
 };
-_Noreturn void container_main(const struct plan *p, const struct channels *ch);
+#define STDIO_INHERIT (-1)
+#define STDIO_DEVNULL (-2)
 
-/* The command's side, from stdio to exec (container.c); exec into a running container uses it too. */
-_Noreturn void command_main(const struct plan *p, const struct channels *ch, int ptn);
+/* container.c: everything that runs inside the new namespaces, up to the fork of the command. */
+_Noreturn void container_main(const struct plan *p, struct channels *ch);
 int wait_sync(int fd);
 
-/* exec.c: join a running container (box exec). */
-int join_container(pid_t pid);
-int open_pty(int *ptn);
+/* rootfs.c */
+int run_host_mounts(const struct plan *p);
+int run_root_steps(const struct plan *p, int rootfd);
+int enter_root(int rootfd);
+int open_in_root(int rootfd, const char *path, int flags);
+
+/* command.c: the command's process. */
+void close_fds_except(const int *keep, int n);
+int confine_process(const struct process *proc, const struct channels *ch);
+_Noreturn void start_command(const struct process *proc, const struct channels *ch);
 
 /* init.c: PID 1 of the container. */
-_Noreturn void init_main(pid_t command);
+_Noreturn void init_main(const struct process *proc, pid_t command, int report_w);
 
-/* supervise.c: the host side: start, wait, relay, clean up. Returns box's exit status. */
-int supervise(const struct plan *p);
+/* supervise.c: the host side of a new container. Returns box's exit status. */
+int supervise_run(const struct plan *p);
+/* exec.c: box exec. Returns box's exit status. */
+int supervise_exec(const struct plan *p);
+
+/* Shared by both supervisors (supervise.c). */
+struct relay;
+int prepare_stdio(const struct plan *p, struct channels *ch, struct relay *rl);
+int block_signals(struct relay *rl);
+int read_report(int fd, struct report *r);
+int finish(const struct plan *p, pid_t child, struct relay *rl, int late_report);
+int fail_start(const struct plan *p);
+
+/* host.c */
+struct cgroup_files {
+	int fd[PLAN_MAX_LIST];
+	int n;
+};
+int open_cgroups(const struct plan *p, struct cgroup_files *cg);
+int join_cgroups(struct cgroup_files *cg, pid_t pid);
+void close_cgroups(struct cgroup_files *cg);
+int prepare_network(const struct plan *p);
+int connect_container(const struct plan *p, pid_t pid);
+int write_pidfile(const struct plan *p, pid_t init);
+void write_exitfile(const struct plan *p, int status, int oom_killed);
+int report_oom(const struct plan *p, int status, int *oom_killed);
+void cleanup_after(const struct plan *p);
+void trace_namespaces(pid_t pid);
 
 /* relay.c: copy bytes between the host's stdio and the container's pipes or pty. */
 struct relay {
 	int in_from, in_to;       /* host stdin -> container; -1 when not relayed */
-	int out_from[2];          /* container stdout, stderr (pipes or pty master) -> out_to; -1 unused */
-	int out_to[2];            /* where they go: the host's 1 and 2, or the log of a detached container */
-	const char *log_path;     /* the log, rotated to log_path.1 past log_cap bytes */
-	long log_cap;
+	int out_from[2];          /* container stdout, stderr (pipes or pty master); -1 unused */
+	int out_to[2];            /* the host's 1 and 2 (unused when detached: the log takes them) */
+	struct log *log;          /* detached: output goes here (log.c) */
 	int pty_master;           /* -1 without a tty */
 	int sigfd;                /* signalfd of the supervisor */
+	int child_ends[3];        /* the container's ends of the relay pipes, closed once it has them */
 };
 int relay_run(struct relay *r, pid_t child, int *wstatus);
 int terminal_raw(int fd);
 void terminal_restore(void);
 void copy_winsize(int from, int to);
 
+/* log.c: a detached container's log. */
+struct log *log_open(const struct plan *p);
+void log_write(struct log *log, int stream, const char *buf, size_t len);
+void log_note(struct log *log, const char *text);
+void log_close(struct log *log);
+
+/* pty.c */
+int open_pty_master(int rootfd);
+int send_fd(int sock, int fd);
+int recv_fd(int sock);
+
 /* security.c */
 int drop_bounding(uint64_t keep);
-int set_capabilities(const uint64_t caps[5]);
+int set_capabilities(const struct process *proc);
+int confine_init(const struct process *proc);
 int join_session_keyring(void);
-int install_seccomp(struct sock_filter *filter, unsigned short len);
+int install_seccomp(const struct sock_filter *filter, unsigned short len);
 
 /* netlink.c: links, addresses, routes, without iproute2. */
 int nl_create_bridge(const char *name);
 int nl_create_veth(const char *host_name, const char *peer_name, pid_t pid);
 int nl_link_up(const char *name, int master);
-int nl_add_address(const char *name, const char *cidr);
-int nl_default_route(const char *gateway);
+int nl_add_address(const char *name, const struct ipv4_cidr *cidr);
+int nl_default_route(struct in_addr gateway);
 int nl_delete_link(const char *name);
 
 /* cleanup.c */

@@ -6,6 +6,11 @@
  * the command as PID 2, forwards every signal it receives to it, reaps every orphan that ends up
  * here, and ends with the command's status (128+N when the command was killed by signal N). When
  * init ends, the kernel kills whatever else is left in the namespace.
+ *
+ * It needs no privilege for that, so it keeps none: it becomes the command's user (forwarding a
+ * signal then needs no CAP_KILL, as docker's --init, which runs as the container's user), drops
+ * every capability, sets no_new_privs, stays non-dumpable and takes the command's seccomp filter,
+ * all before it waits (security.c, confine_init).
  */
 #include <errno.h>
 #include <signal.h>
@@ -15,7 +20,7 @@
 
 #include "helper.h"
 
-_Noreturn void init_main(pid_t command)
+_Noreturn void init_main(const struct process *proc, pid_t command, int report_w)
 {
 	sigset_t all;
 	siginfo_t info;
@@ -23,6 +28,14 @@ _Noreturn void init_main(pid_t command)
 
 	/* The name `ps` shows inside the container (the command line still reads box-helper). */
 	prctl(PR_SET_NAME, "box-init", 0, 0, 0);
+	if (confine_init(proc) < 0) {
+		kill(command, SIGKILL);
+		report_and_exit(report_w);
+	}
+	close(report_w);
+	if (g_trace_fd >= 0)
+		close(g_trace_fd);
+	g_trace_fd = -1;
 	/* Every signal is already blocked (the supervisor blocked them before clone); take them all. */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);

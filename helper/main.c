@@ -1,11 +1,14 @@
 /*
  * box-helper: started by `box` (which exec's into it from a sealed memfd) as
  *
- *     box-helper --plan-fd N
+ *     box-helper --plan-fd N              carry out the plan on fd N
+ *     box-helper --check --plan-fd N      read the plan, print its typed steps, exit (no root needed)
  *
- * It reads the plan from fd N, then supervises one container (supervise.c) and exits with the
- * container's status. Where namespaces are created: supervise.c, step 3. What happens inside them,
- * step by step: container.c.
+ * (N may be 0: the plan on stdin.) The plan is read and checked in full first (plan.c); then the
+ * helper supervises one new container (supervise.c), runs a command in a running one (exec.c), or
+ * removes a network link. It exits with the container's status, or 125 and one sentence on stderr.
+ * Where namespaces are created: supervise.c, step 3. What happens inside them, step by step:
+ * container.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +19,7 @@
 #include <unistd.h>
 
 #include "helper.h"
+#include "plan.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -41,30 +45,72 @@ static void reset_inherited(void)
 	syscall(SYS_close_range, 3, ~0u, CLOSE_RANGE_CLOEXEC);
 }
 
+static int usage(void)
+{
+	static const char text[] = "box-helper: started by box, not by hand (usage: box-helper [--check] --plan-fd N)\n";
+	write_all(2, text, sizeof(text) - 1);
+	return 125;
+}
+
+/* A plan on stdin (fd 0) leaves /dev/null there: a free fd 0, 1 or 2 would be taken by the next
+ * pipe, which would then be taken for stdio (a detached supervisor points 0-2 at /dev/null). */
+static void release_plan_fd(int fd)
+{
+	if (fd > 2) {
+		close(fd);
+		return;
+	}
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0 && null != fd) {
+		dup2(null, fd);
+		close(null);
+	}
+}
+
+static int delete_link(const struct plan *p)
+{
+	int ret = nl_delete_link(p->delete_link);
+	if (ret < 0) {
+		fail(-ret, "cannot remove %s", p->delete_link);
+		report_print(&g_report);
+		return 125;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct plan plan;
-	unsigned long fd;
+	unsigned long long fd;
+	int check = argc == 4 && strcmp(argv[1], "--check") == 0;
 
-	if (argc != 3 || strcmp(argv[1], "--plan-fd") != 0 || plan_number(argv[2], 10, 1u << 20, &fd) < 0) {
-		static const char usage[] = "box-helper: started by box, not by hand (usage: box-helper --plan-fd N)\n";
-		write_all(2, usage, sizeof(usage) - 1);
-		return 125;
-	}
+	g_key = "--plan-fd";
+	if (argc != 3 + check || strcmp(argv[1 + check], "--plan-fd") != 0 || number(argv[2 + check], 10, 1u << 20, &fd) < 0)
+		return usage();
 	reset_inherited();
 	if (plan_read((int)fd, &plan) < 0) {
 		report_print(&g_report);
 		return 125;
 	}
-	close((int)fd);
-	if (plan.delete_link) {
-		int ret = nl_delete_link(plan.delete_link);
-		if (ret < 0) {
-			fail(-ret, "cannot remove %s", plan.delete_link);
+	release_plan_fd((int)fd);
+	if (check) {
+		if (plan_print(&plan, STDOUT_FILENO) < 0) {
 			report_print(&g_report);
 			return 125;
 		}
 		return 0;
 	}
-	return supervise(&plan);
+	if (plan.trace_fd >= 0 && trace_start(plan.trace_fd) < 0) {
+		report_print(&g_report);
+		return 125;
+	}
+	switch (plan.mode) {
+	case MODE_DELETE_LINK:
+		return delete_link(&plan);
+	case MODE_EXEC:
+		return supervise_exec(&plan);
+	case MODE_RUN:
+		break;
+	}
+	return supervise_run(&plan);
 }

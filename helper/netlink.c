@@ -9,7 +9,6 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
-#include <arpa/inet.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -126,37 +125,23 @@ int nl_link_up(const char *name, int master)
 	return talk(&m.h);
 }
 
-/* cidr: "10.88.0.2/24" */
-int nl_add_address(const char *name, const char *cidr)
+int nl_add_address(const char *name, const struct ipv4_cidr *cidr)
 {
-	char ip[32];
-	const char *slash = strchr(cidr, '/');
 	int index = (int)if_nametoindex(name);
-	struct in_addr a;
 	if (index == 0)
 		return -errno;
-	if (!slash || (size_t)(slash - cidr) >= sizeof(ip))
-		return -EINVAL;
-	memcpy(ip, cidr, (size_t)(slash - cidr));
-	ip[slash - cidr] = '\0';
-	unsigned long prefix;
-	if (inet_pton(AF_INET, ip, &a) != 1 || plan_number(slash + 1, 10, 32, &prefix) < 0)
-		return -EINVAL;
 	struct req m;
 	struct ifaddrmsg *ifa = start_msg(&m, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, sizeof(struct ifaddrmsg));
 	ifa->ifa_family = AF_INET;
-	ifa->ifa_prefixlen = (unsigned char)prefix;
+	ifa->ifa_prefixlen = (unsigned char)cidr->prefix;
 	ifa->ifa_index = (unsigned)index;
-	attr(&m.h, IFA_LOCAL, &a, sizeof(a));
-	attr(&m.h, IFA_ADDRESS, &a, sizeof(a));
+	attr(&m.h, IFA_LOCAL, &cidr->addr, sizeof(cidr->addr));
+	attr(&m.h, IFA_ADDRESS, &cidr->addr, sizeof(cidr->addr));
 	return talk(&m.h);
 }
 
-int nl_default_route(const char *gateway)
+int nl_default_route(struct in_addr gateway)
 {
-	struct in_addr gw;
-	if (inet_pton(AF_INET, gateway, &gw) != 1)
-		return -EINVAL;
 	struct req m;
 	struct rtmsg *rt = start_msg(&m, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct rtmsg));
 	rt->rtm_family = AF_INET;
@@ -164,7 +149,7 @@ int nl_default_route(const char *gateway)
 	rt->rtm_protocol = RTPROT_BOOT;
 	rt->rtm_scope = RT_SCOPE_UNIVERSE;
 	rt->rtm_type = RTN_UNICAST;
-	attr(&m.h, RTA_GATEWAY, &gw, sizeof(gw));
+	attr(&m.h, RTA_GATEWAY, &gateway, sizeof(gateway));
 	return talk(&m.h);
 }
 

@@ -1,21 +1,21 @@
 /*
  * The supervisor's loop while the container runs: copy the host's stdin to the container and the
- * container's output to the host's stdout/stderr (through pipes, or through the pty master), act on
- * signals, and notice when the container's init has ended.
+ * container's output to the host's stdout/stderr (through pipes, or through the pty master) or
+ * into the log of a detached container, act on signals, and notice when the command has ended.
  *
- * Relaying is only used where the host's fd is a terminal (or with -t): the host's terminal never
- * enters the container, so TIOCSTI and friends cannot reach it. Plain pipes and files are passed to
- * the command directly and cost nothing here.
+ * Only pipes and sockets of the host are handed to the command as they are (supervise.c,
+ * prepare_stdio): anything else, a terminal, a file, a device, is relayed, so the container can
+ * neither reopen it through /proc/self/fd nor inject input into a terminal. Relayed bytes move with
+ * splice(2) where the kernel allows it (a pipe on one side), so they are not copied through here;
+ * a terminal on either side takes read and write.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <stdio.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -52,37 +52,85 @@ void copy_winsize(int from, int to)
 		ioctl(to, TIOCSWINSZ, &ws);
 }
 
-/* A detached container's log past its cap: the current file becomes .1 (replacing the older one)
- * and a fresh one takes its fd, so the log keeps at most twice the cap. */
-static void rotate_log(struct relay *r, int fd)
+/* One direction of the relay. */
+struct flow {
+	int from, to;
+	int spliced; /* 1 until splice(2) says this pair cannot be spliced */
+};
+
+/* Moves what is readable now; returns 0 on EOF or when the other end is gone, 1 otherwise. */
+static int move(struct flow *f)
 {
-	struct stat st;
-	char old[4200];
-	if (fstat(fd, &st) < 0 || st.st_size < r->log_cap)
-		return;
-	snprintf(old, sizeof(old), "%s.1", r->log_path);
-	rename(r->log_path, old);
-	int nfd = open(r->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-	if (nfd >= 0) {
-		dup3(nfd, fd, O_CLOEXEC);
-		close(nfd);
+	char buf[16384];
+	if (f->spliced) {
+		ssize_t n = splice(f->from, NULL, f->to, NULL, 1 << 20, SPLICE_F_MOVE);
+		if (n > 0)
+			return 1;
+		if (n == 0)
+			return 0;
+		if (errno == EINTR || errno == EAGAIN)
+			return 1;
+		if (errno != EINVAL)
+			return 0;
+		f->spliced = 0; /* a terminal, or a file system without splice: read and write */
 	}
+	ssize_t n = read(f->from, buf, sizeof(buf));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 1;
+	if (n <= 0) /* EOF, or EIO on a pty master once the last slave is closed */
+		return 0;
+	return write_all(f->to, buf, (size_t)n) < 0 ? 0 : 1;
 }
 
-/* Copies what is readable now; returns 0 on EOF (or when the reader end is gone), 1 otherwise. */
-static int pump(int from, int to)
+/* Detached: the output goes into the log, line by line; a log that cannot be written never stops
+ * the reading (log.c counts what is lost). */
+static int to_log(struct log *log, int stream, int from)
 {
 	char buf[16384];
 	ssize_t n = read(from, buf, sizeof(buf));
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return 1;
-	if (n <= 0) /* EOF, or EIO on a pty master once the last slave is closed */
+	if (n <= 0)
 		return 0;
-	return write_all(to, buf, (size_t)n) < 0 ? 0 : 1;
+	log_write(log, stream, buf, (size_t)n);
+	return 1;
+}
+
+/* EOF on the host's stdin: a pipe is closed; a pty gets its EOF character. */
+static void end_input(struct relay *r)
+{
+	if (r->in_to == r->pty_master) {
+		struct termios t;
+		char eof = 4;
+		if (tcgetattr(r->pty_master, &t) == 0)
+			eof = (char)t.c_cc[VEOF];
+		write_all(r->pty_master, &eof, 1);
+	} else {
+		close(r->in_to);
+	}
+	r->in_from = -1;
+}
+
+/* 1 once the command has ended (its status in *wstatus). */
+static int take_signal(struct relay *r, pid_t child, int *wstatus)
+{
+	struct signalfd_siginfo si;
+	if (read(r->sigfd, &si, sizeof(si)) != sizeof(si))
+		return 0;
+	int sig = (int)si.ssi_signo;
+	if (sig == SIGCHLD)
+		return waitpid(child, wstatus, WNOHANG) == child;
+	if (sig == SIGWINCH && r->pty_master >= 0)
+		copy_winsize(STDIN_FILENO, r->pty_master);
+	else if (sig != SIGWINCH)
+		kill(child, sig);
+	return 0;
 }
 
 int relay_run(struct relay *r, pid_t child, int *wstatus)
 {
+	struct flow in = { r->in_from, r->in_to, 1 };
+	struct flow out[2] = { { r->out_from[0], r->out_to[0], 1 }, { r->out_from[1], r->out_to[1], 1 } };
 	int exited = 0;
 	for (;;) {
 		struct pollfd fds[4];
@@ -100,7 +148,7 @@ int relay_run(struct relay *r, pid_t child, int *wstatus)
 		}
 		if (exited && out_i[0] < 0 && out_i[1] < 0)
 			return 0;
-		/* Once init is gone, nothing can write any more: drain what is buffered, without waiting. */
+		/* Once the command is gone, nothing can write any more: drain what is buffered, without waiting. */
 		int ready = poll(fds, (nfds_t)n, exited ? 0 : -1);
 		if (ready < 0) {
 			if (errno == EINTR)
@@ -109,47 +157,18 @@ int relay_run(struct relay *r, pid_t child, int *wstatus)
 		}
 		if (exited && ready == 0)
 			return 0;
-
-		if (fds[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			if (read(r->sigfd, &si, sizeof(si)) == sizeof(si)) {
-				int sig = (int)si.ssi_signo;
-				if (sig == SIGCHLD) {
-					if (waitpid(child, wstatus, WNOHANG) == child)
-						exited = 1;
-				} else if (sig == SIGWINCH && r->pty_master >= 0) {
-					copy_winsize(STDIN_FILENO, r->pty_master);
-				} else {
-					kill(child, sig);
-				}
-			}
-		}
-		if (in_i >= 0 && fds[in_i].revents) {
-			if (!pump(r->in_from, r->in_to)) {
-				/* EOF on the host's stdin: a pipe is closed; a pty gets its EOF character. */
-				if (r->in_to == r->pty_master) {
-					struct termios t;
-					char eof = 4;
-					if (tcgetattr(r->pty_master, &t) == 0)
-						eof = (char)t.c_cc[VEOF];
-					write_all(r->pty_master, &eof, 1);
-				} else {
-					close(r->in_to);
-				}
-				r->in_from = -1;
-			}
-		}
+		if ((fds[0].revents & POLLIN) && take_signal(r, child, wstatus))
+			exited = 1;
+		if (in_i >= 0 && fds[in_i].revents && !move(&in))
+			end_input(r);
 		for (int i = 0; i < 2; i++) {
-			if (out_i[i] >= 0 && fds[out_i[i]].revents) {
-				int more = pump(r->out_from[i], r->out_to[i]);
-				if (r->log_path && r->log_cap > 0)
-					rotate_log(r, r->out_to[i]);
-				if (!more) {
-					if (r->out_from[i] != r->pty_master)
-						close(r->out_from[i]);
-					r->out_from[i] = -1;
-				}
-			}
+			if (out_i[i] < 0 || !fds[out_i[i]].revents)
+				continue;
+			if (r->log ? to_log(r->log, i + 1, r->out_from[i]) : move(&out[i]))
+				continue;
+			if (r->out_from[i] != r->pty_master)
+				close(r->out_from[i]);
+			r->out_from[i] = -1;
 		}
 	}
 }

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -42,16 +43,31 @@ int fail_status(int status, int err, const char *fmt, ...)
 	return ret;
 }
 
+/* One line on stderr. The message may quote the plan or the user's argv, which may hold any byte:
+ * control bytes are written as \xNN, so the sentence stays one line. */
 void report_print(const struct report *r)
 {
-	char line[700];
-	int n;
+	char text[700], line[2200];
+	size_t at = 0;
 	if (r->err != 0)
-		n = snprintf(line, sizeof(line), "box: %s: %s\n", r->msg, strerror(r->err));
+		snprintf(text, sizeof(text), "box: %s: %s", r->msg, strerror(r->err));
 	else
-		n = snprintf(line, sizeof(line), "box: %s\n", r->msg);
-	if (n > 0)
-		write_all(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+		snprintf(text, sizeof(text), "box: %s", r->msg);
+	for (const unsigned char *c = (const unsigned char *)text; *c && at < sizeof(line) - 5; c++) {
+		if (*c < 0x20 || *c == 0x7f)
+			at += (size_t)snprintf(line + at, sizeof(line) - at, "\\x%02x", *c);
+		else
+			line[at++] = (char)*c;
+	}
+	line[at++] = '\n';
+	write_all(2, line, at);
+}
+
+/* In the container: the record goes to the supervisor, and the process ends. */
+_Noreturn void report_and_exit(int report_w)
+{
+	write_all(report_w, &g_report, sizeof(g_report));
+	_exit(g_report.status ? g_report.status : 125);
 }
 
 int write_all(int fd, const void *buf, size_t len)
@@ -92,7 +108,12 @@ int read_all(int fd, void *buf, size_t len)
 /* A small file (a /proc or cgroup file) into buf, NUL-terminated; its length, or a negative errno. */
 ssize_t read_small(const char *path, char *buf, size_t len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	return read_small_at(AT_FDCWD, path, buf, len);
+}
+
+ssize_t read_small_at(int dirfd, const char *path, char *buf, size_t len)
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	ssize_t n = read(fd, buf, len - 1);
@@ -102,4 +123,20 @@ ssize_t read_small(const char *path, char *buf, size_t len)
 		return -err;
 	buf[n] = '\0';
 	return n;
+}
+
+/* The start time of a process (field 22 of /proc/PID/stat, in clock ticks since boot): with the pid,
+ * it names one process for good, where a pid alone may be reused. The command name (field 2) may
+ * hold spaces and parentheses, so fields are counted from its last ')'. */
+int stat_start_time(const char *stat, unsigned long long *start)
+{
+	const char *s = strrchr(stat, ')');
+	for (int field = 2; s && field < 22; field++)
+		s = strchr(s + 1, ' ');
+	if (s == NULL)
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	*start = strtoull(s + 1, &end, 10);
+	return errno != 0 || end == s + 1 || (*end != ' ' && *end != '\0') ? -EINVAL : 0;
 }

@@ -58,7 +58,9 @@ export interface SpecInput {
   cleanup: string[];
   pidFile?: string;
   exitFile?: string;
-  detach?: { id: string; log: string; logCap: number };
+  detach?: { id: string; log: string; logCap: number; logFormat?: "raw" | "k8s-file" };
+  hold?: string;
+  traceFd?: number;
   sysctls?: Array<[string, string]>;
   cleanupExec?: string[][];
 }
@@ -165,6 +167,8 @@ export function buildSpec(input: SpecInput): Spec {
       pidFile: input.pidFile,
       exitFile: input.exitFile,
       detach: input.detach,
+      hold: input.hold,
+      traceFd: input.traceFd,
     },
   };
 }

@@ -1,21 +1,37 @@
+import { readFileSync } from "node:fs";
+import { DEFAULT_PATH } from "./build";
 import { capabilityMask } from "./capabilities";
 import type { Spec } from "./types";
 
 /**
- * The plan: the spec translated into the flat step list the helper executes (helper/plan.c reads it).
+ * The plan: the spec translated into the flat step list the helper executes (helper/plan.c reads
+ * it, helper/plan_records.c says what each record holds; `box-helper --check` prints what it read).
  *
  *   u32 little-endian body length, then the body:
- *   "BOXPLAN" NUL "1" NUL, then records: key NUL count NUL field NUL ... (count fields)
+ *   "BOXPLAN" NUL "2" NUL, then records: key NUL count NUL field NUL ... (count fields)
  *
- * All decisions are already made here: mount flags are numbers, modes are octal strings, the order
- * of records is the order of the steps.
+ * All decisions are already made here: mount flags are decimal numbers, modes octal, capability
+ * sets hex masks, the order of records is the order of the steps. Policy the helper used to hold
+ * is here too: where a command is looked up, the container's interface name, the clean-up's
+ * retries and environment, the modes of the files the helper writes.
  */
-export const PLAN_VERSION = "1";
+export const PLAN_VERSION = "2";
+
+/** The name of the container's end of its veth pair. */
+export const CONTAINER_INTERFACE = "eth0";
+/** A cgroup is busy until the kernel has reaped the namespace's last process: tried this often. */
+export const CGROUP_REMOVAL = { tries: 200, intervalMs: 10 };
+/** The environment of the programs run after a container (nft, removing its table). */
+export const CLEANUP_ENV = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"];
+/** Modes of the files the helper writes: the log, the pidfile, the exit file. */
+export const FILE_MODES = { log: "640", pidfile: "644", exitfile: "644" };
+/** The command's umask, as a freshly started program expects it. */
+export const COMMAND_UMASK = "022";
 
 export type PlanRecord = [key: string, ...fields: string[]];
 
-// Mount flags from <sys/mount.h>.
-const MS = {
+/** Mount flags from <sys/mount.h>, by the names `box-helper --check` prints them with. */
+export const MS = {
   ro: 0x1,
   nosuid: 0x2,
   nodev: 0x4,
@@ -77,10 +93,10 @@ export function planRecords(spec: Spec): PlanRecord[] {
   // The root is nodev: a device node made in it cannot be opened.
   const root = spec.box.rootfs;
   if (root.kind === "overlay") {
-    r.push(["hmount", "overlay", root.merged, "overlay", String(MS.nodev), `lowerdir=${root.lower},upperdir=${root.upper},workdir=${root.work}`]);
+    r.push(["host_mount", "overlay", root.merged, "overlay", String(MS.nodev), `lowerdir=${root.lower},upperdir=${root.upper},workdir=${root.work}`]);
   } else {
-    r.push(["hmount", root.path, root.path, "", String(MS.bind | MS.rec), ""]);
-    r.push(["hmount", "", root.path, "", String(MS.bind | MS.remount | MS.nodev), ""]);
+    r.push(["host_mount", root.path, root.path, "", String(MS.bind | MS.rec), ""]);
+    r.push(["host_mount", "", root.path, "", String(MS.bind | MS.remount | MS.nodev), ""]);
   }
 
   const seen = new Set<string>();
@@ -110,24 +126,33 @@ export function planRecords(spec: Spec): PlanRecord[] {
   const net = spec.box.network;
   if (net) {
     r.push(["bridge", net.bridge, net.gatewayCidr]);
-    r.push(["veth", net.hostVeth, net.bridge]);
-    r.push(["ip", net.addressCidr, net.gateway]);
+    r.push(["veth", net.hostVeth, net.bridge, CONTAINER_INTERFACE]);
+    r.push(["ip", CONTAINER_INTERFACE, net.addressCidr, net.gateway]);
   }
   for (const [path, value] of spec.box.sysctls) r.push(["sysctl", path, value]);
   for (const argv of spec.box.cleanupExec) r.push(["cleanup_exec", ...argv] as PlanRecord);
+  if (spec.box.cleanupExec.length > 0) r.push(["cleanup_env", ...CLEANUP_ENV]);
   r.push(...processRecords(spec.process, spec.linux.seccomp, spec.box.sessionKeyring));
   for (const c of spec.box.cgroupProcs) r.push(["cgroup", c]);
   if (spec.box.cloneInto) r.push(["clone_into", spec.box.cloneInto]);
   if (spec.box.oom) r.push(["oom", spec.box.oom.file, spec.box.oom.killed, spec.box.oom.other]);
-  for (const d of spec.box.cgroupDirs) r.push(["rmcgroup", d]);
-  if (spec.box.pidFile) r.push(["pidfile", spec.box.pidFile]);
-  if (spec.box.exitFile) r.push(["exitfile", spec.box.exitFile]);
+  for (const d of spec.box.cgroupDirs) r.push(["rmcgroup", d, String(CGROUP_REMOVAL.tries), String(CGROUP_REMOVAL.intervalMs)]);
+  if (spec.box.pidFile) r.push(["pidfile", spec.box.pidFile, FILE_MODES.pidfile]);
+  if (spec.box.exitFile) r.push(["exitfile", spec.box.exitFile, FILE_MODES.exitfile]);
   if (spec.box.detach) {
     r.push(["detach", spec.box.detach.id]);
-    r.push(["log", spec.box.detach.log, String(spec.box.detach.logCap)]);
+    r.push(["log", spec.box.detach.log, String(spec.box.detach.logCap), FILE_MODES.log, spec.box.detach.logFormat ?? "raw"]);
   }
+  if (spec.box.hold) r.push(["hold", spec.box.hold]);
+  if (spec.box.traceFd !== undefined) r.push(["trace", String(spec.box.traceFd)]);
   for (const c of spec.box.cleanup) r.push(["cleanup", c]);
   return r;
+}
+
+/** Where a command without a '/' is looked up: the PATH of its environment, else the default one. */
+export function searchPath(env: readonly string[]): string {
+  const path = env.findLast((e) => e.startsWith("PATH="));
+  return path !== undefined ? path.slice(5) : DEFAULT_PATH;
 }
 
 /** The command and what confines it: shared by a new container and by exec into a running one. */
@@ -135,9 +160,11 @@ export function processRecords(proc: Spec["process"], seccomp: string | undefine
   const r: PlanRecord[] = [];
   r.push(["argv", ...proc.args]);
   r.push(["env", ...proc.env]);
+  r.push(["path", searchPath(proc.env)]);
   r.push(["cwd", proc.cwd]);
   const u = proc.user;
   r.push(["user", String(u.uid), String(u.gid), ...u.additionalGids.map(String)]);
+  r.push(["umask", COMMAND_UMASK]);
   const c = proc.capabilities;
   r.push(["caps", ...[c.bounding, c.effective, c.permitted, c.inheritable, c.ambient].map(capabilityMask)]);
   if (proc.noNewPrivileges) r.push(["nonewprivs"]);
@@ -149,15 +176,30 @@ export function processRecords(proc: Spec["process"], seccomp: string | undefine
 }
 
 /**
- * exec into a running container: join the namespaces and root of its init (by its host pid) and
- * its cgroups, then run the process with the container's own confinement.
+ * exec into a running container: join the namespaces and root of its init (by its host pid and
+ * start time: the helper pins it with a pidfd and refuses a process that merely reuses the pid)
+ * and its cgroups, then run the process with the container's own confinement.
+ *
+ * initStart is field 22 of /proc/PID/stat, which the supervisor records as the pidfile's 4th field.
+ * Without it (a caller that does not pass it yet), it is read here, at once: the helper then
+ * checks that the process it pins is still the one read now.
  */
-export function execRecords(spec: Spec, proc: Spec["process"], init: number, cgroupProcs: readonly string[]): PlanRecord[] {
+export function execRecords(spec: Spec, proc: Spec["process"], init: number, cgroupProcs: readonly string[], initStart?: string): PlanRecord[] {
   return [
-    ["join", String(init)],
+    ["join", String(init), initStart ?? startTime(init)],
     ...processRecords(proc, spec.linux.seccomp, spec.box.sessionKeyring),
     ...cgroupProcs.map((c): PlanRecord => ["cgroup", c]),
   ];
+}
+
+/** Field 22 of /proc/PID/stat; "0" (which no process has) when it is gone. */
+function startTime(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? "0";
+  } catch {
+    return "0";
+  }
 }
 
 export function encodePlan(records: readonly PlanRecord[]): Uint8Array {

@@ -85,7 +85,14 @@ export interface Spec {
     /** Where the supervisor records that it runs, and how the container ended. */
     pidFile?: string;
     exitFile?: string;
-    /** A detached run: the id printed once the command runs, and the log its output goes to. */
-    detach?: { id: string; log: string; logCap: number };
+    /** A detached run: the id printed once the command runs (nothing when empty), and the log its
+     * output goes to: "raw" bytes, or "k8s-file" lines (timestamp, stream, F|P, content; helper/log.c). */
+    detach?: { id: string; log: string; logCap: number; logFormat?: "raw" | "k8s-file" };
+    /** A FIFO the command opens for writing just before its execve: it waits there until someone
+     * opens it for reading (box start). The detached caller returns, and the pidfile is written,
+     * once it waits (helper/command.c, step k). */
+    hold?: string;
+    /** An fd of the helper's to which it writes one line per step (helper/trace.c). */
+    traceFd?: number;
   };
 }

@@ -1,9 +1,7 @@
 // The helper's plan reader is strict: anything it does not understand stops it before any step.
 import { describe, expect, test } from "bun:test";
-import { join, resolve } from "node:path";
 import { encodePlan, type PlanRecord } from "../../src/spec/plan";
-
-const HELPER = join(resolve(import.meta.dir, "../.."), "zig-out/bin/box-helper");
+import { HELPER, raw } from "./helper";
 
 async function feed(plan: Uint8Array, args = ["--plan-fd", "0"]): Promise<{ code: number; stderr: string }> {
   const proc = Bun.spawn([HELPER, ...args], { stdin: new Blob([plan]), stdout: "pipe", stderr: "pipe" });
@@ -11,33 +9,51 @@ async function feed(plan: Uint8Array, args = ["--plan-fd", "0"]): Promise<{ code
   return { code: await proc.exited, stderr };
 }
 
-const minimal: PlanRecord[] = [["rootfs", "/nonexistent"], ["argv", "true"], ["env"], ["cwd", "/"], ["user", "0", "0"]];
-
-function raw(body: string): Uint8Array {
-  const b = Buffer.from(body);
-  const out = Buffer.alloc(4 + b.length);
-  out.writeUInt32LE(b.length, 0);
-  b.copy(out, 4);
-  return out;
-}
+const process: PlanRecord[] = [
+  ["argv", "true"], ["env"], ["path", "/bin"], ["cwd", "/"], ["user", "0", "0"], ["umask", "022"],
+  ["caps", "0", "0", "0", "0", "0"], ["tty", "0"], ["stdin", "0"],
+];
+const minimal: PlanRecord[] = [["ns", "mount"], ["rootfs", "/nonexistent"], ...process];
+const without = (key: string) => minimal.filter((r) => r[0] !== key);
+const replaced = (record: PlanRecord) => [...without(record[0]), record];
 
 describe("helper: reading the plan", () => {
   const cases: Array<[string, Uint8Array, string]> = [
-    ["a wrong magic", raw("NOTPLAN\x001\x00"), "box: the plan does not start with BOXPLAN"],
-    ["another version", raw("BOXPLAN\x002\x00"), "box: the plan has version '2', this helper reads version 1"],
+    ["a wrong magic", raw("NOTPLAN\x002\x00"), "box: the plan does not start with BOXPLAN"],
+    ["another version", raw("BOXPLAN\x001\x00"), "box: the plan has version '1', this helper reads version 2"],
     ["an unknown record", encodePlan([["frobnicate", "x"], ...minimal]), "box: the plan has an unknown record 'frobnicate'"],
     ["a repeated record", encodePlan([...minimal, ["cwd", "/tmp"]]), "box: the plan repeats the record 'cwd'"],
     ["too few fields", encodePlan([["device", "/dev/null", "/dev/null", "1"], ...minimal]), "box: the plan's record 'device' has a bad field count '3'"],
     ["a seccomp program that is not whole instructions", encodePlan([["seccomp", "abcd"], ...minimal]), "box: the plan's seccomp program has a bad length"],
     ["a seccomp program that is not hex", encodePlan([["seccomp", "zz".repeat(8)], ...minimal]), "box: the plan's seccomp program is not hex"],
     ["too many fields", encodePlan([["rootfs", "/a", "/b"]]), "box: the plan's record 'rootfs' has a bad field count '2'"],
-    ["a malformed number", encodePlan([...minimal.slice(0, 4), ["user", "0x1", "0"]]), "box: the plan holds a malformed number '0x1'"],
-    ["a negative number", encodePlan([...minimal.slice(0, 4), ["user", "-1", "0"]]), "box: the plan holds a malformed number '-1'"],
-    ["an unknown namespace", encodePlan([["ns", "time"], ...minimal]), "box: the plan names an unknown namespace 'time'"],
-    ["a relative rootfs", encodePlan([["rootfs", "rel"]]), "box: the plan's rootfs 'rel' is not an absolute path"],
-    ["a missing required record", encodePlan(minimal.slice(0, 4)), "box: the plan lacks rootfs, argv, env, cwd or user"],
-    ["a body cut short", raw("BOXPLAN\x001\x00argv\x003\x00a\x00"), "box: the plan's record 'argv' is cut short"],
-    ["no final NUL", raw("BOXPLAN\x001\x00argv"), "box: the plan does not end with a NUL"],
+    ["a hex number", encodePlan(replaced(["user", "0x1", "0"])), "box: the plan's record 'user' holds a malformed number '0x1'"],
+    ["a negative number", encodePlan(replaced(["user", "-1", "0"])), "box: the plan's record 'user' holds a malformed number '-1'"],
+    ["a number with a leading zero", encodePlan(replaced(["user", "01", "0"])), "box: the plan's record 'user' holds a malformed number '01'"],
+    ["a uid out of range", encodePlan(replaced(["user", "4294967295", "0"])), "box: the plan's record 'user' holds a malformed number '4294967295'"],
+    ["a mode that is not octal", encodePlan([["mkdir", "/x", "789"], ...minimal]), "box: the plan's record 'mkdir' holds a malformed number '789'"],
+    ["unknown mount flags", encodePlan([["mount", "", "/x", "tmpfs", String(1 << 30), ""], ...minimal]), "box: the plan's record 'mount' holds unknown mount flags 1073741824"],
+    ["a device number out of range", encodePlan([["device", "/dev/null", "/dev/null", "4096", "3"], ...minimal]), "box: the plan's record 'device' holds a malformed number '4096'"],
+    ["an unknown capability", encodePlan(replaced(["caps", "8000000000000000", "0", "0", "0", "0"])), "box: the plan's record 'caps' holds unknown capabilities 8000000000000000"],
+    ["an upper-case hex mask", encodePlan(replaced(["caps", "A", "0", "0", "0", "0"])), "box: the plan's record 'caps' holds a malformed number 'A'"],
+    ["a flag that is not 0 or 1", encodePlan(replaced(["tty", "2"])), "box: the plan's record 'tty' holds a malformed number '2'"],
+    ["a malformed address", encodePlan([["bridge", "box0", "10.88.0.300/24"], ...minimal]), "box: the plan's record 'bridge' holds a malformed address '10.88.0.300'"],
+    ["a prefix out of range", encodePlan([["bridge", "box0", "10.88.0.1/33"], ...minimal]), "box: the plan's record 'bridge' holds a malformed number '33'"],
+    ["an unknown log format", encodePlan([...minimal, ["detach", "id"], ["log", "/l", "10", "640", "json"]]), "box: the plan's record 'log' names an unknown format 'json'"],
+    ["a log without detach", encodePlan([...minimal, ["log", "/l", "10", "640", "raw"]]), "box: the plan's records 'detach' and 'log' go together"],
+    ["a veth without its address", encodePlan([...minimal, ["bridge", "box0", "10.88.0.1/24"], ["veth", "vb1", "box0", "eth0"]]), "box: the plan's records 'veth', 'ip' and 'bridge' go together"],
+    ["two names for the container's interface", encodePlan([...minimal, ["veth", "vb1", "box0", "eth0"], ["ip", "eth1", "10.88.0.2/24", "10.88.0.1"]]), "box: the plan's records 'veth' and 'ip' name different interfaces"],
+    ["an unknown namespace", encodePlan(replaced(["ns", "time"])), "box: the plan names an unknown namespace 'time'"],
+    ["a relative rootfs", encodePlan(replaced(["rootfs", "rel"])), "box: the plan's record 'rootfs' holds 'rel', which is not an absolute path"],
+    ["a relative mount target", encodePlan([["mount", "proc", "proc", "proc", "0", ""], ...minimal]), "box: the plan's record 'mount' holds 'proc', which is not an absolute path"],
+    ["a missing rootfs", encodePlan(without("rootfs")), "box: the plan lacks the record 'rootfs'"],
+    ["a missing search path", encodePlan(without("path")), "box: the plan lacks the record 'path'"],
+    ["a run record in an exec plan", encodePlan([["join", "100", "5"], ...minimal]), "box: the plan's record 'ns' does not belong in an exec plan"],
+    ["a join of pid 1", encodePlan([["join", "1", "5"], ...process]), "box: the plan's record 'join' names pid 1"],
+    ["too many cgroups", encodePlan([...minimal, ...Array.from({ length: 17 }, (_, i): PlanRecord => ["cgroup", `/c${i}`])]), "box: the plan has more than 16 'cgroup' records"],
+    ["a delete_link plan with more", encodePlan([["delete_link", "box0"], ["argv", "x"]]), "box: the plan's record 'argv' does not belong in a delete_link plan"],
+    ["a body cut short", raw("BOXPLAN\x002\x00argv\x003\x00a\x00"), "box: the plan's record 'argv' is cut short"],
+    ["no final NUL", raw("BOXPLAN\x002\x00argv"), "box: the plan does not end with a NUL"],
     ["an oversized length", Buffer.from([0xff, 0xff, 0xff, 0x7f]), "box: the plan's length 2147483647 is out of range"],
     ["a truncated stream", Buffer.from([0x40, 0, 0, 0, 0x42]), "box: the plan ends before its 64 bytes"],
     ["no plan at all", new Uint8Array(), "box: there is no plan on fd 0"],
@@ -47,12 +63,17 @@ describe("helper: reading the plan", () => {
       const r = await feed(plan);
       expect(r.stderr).toBe(message + "\n");
       expect(r.code).toBe(125);
+      // --check reads with the same reader, and refuses the same way.
+      const checked = await feed(plan, ["--check", "--plan-fd", "0"]);
+      expect(checked).toEqual(r);
     });
   }
 
-  test("refuses to start without --plan-fd", async () => {
-    const r = await feed(new Uint8Array(), []);
-    expect(r.code).toBe(125);
-    expect(r.stderr).toContain("started by box, not by hand");
+  test("refuses to start without --plan-fd, or with a malformed one", async () => {
+    for (const args of [[], ["--plan-fd"], ["--plan-fd", "x"], ["--check"], ["--plan-fd", "0", "--check"]]) {
+      const r = await feed(new Uint8Array(), args);
+      expect({ args, code: r.code }).toEqual({ args, code: 125 });
+      expect(r.stderr).toContain("started by box, not by hand");
+    }
   });
 });

