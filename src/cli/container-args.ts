@@ -6,7 +6,7 @@
 import type { ArgsDef } from "citty";
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { DEFAULT_PIDS_LIMIT, resolveLimits } from "../cgroup/limits";
+import { DEFAULT_PIDS_LIMIT, parseSize, resolveLimits } from "../cgroup/limits";
 import { checkCgroupParent, DEFAULT_CGROUP_PARENT } from "../cgroup/setup";
 import { BoxError } from "../errors";
 import { EMBEDDED_ALPINE } from "../image/alpine";
@@ -48,12 +48,13 @@ export const containerArgs = {
   "cpu-shares": { type: "string", valueHint: "N", description: "Relative CPU weight, cgroup v1 style (2-262144; default 1024)" },
   "cpu-weight": { type: "string", valueHint: "N", description: "Relative CPU weight, cgroup v2 style (1-10000; default 100)" },
   "security-opt": { type: "string", valueHint: "OPT", description: "seccomp=unconfined, no-new-privileges[=false], systempaths=unconfined (repeatable)" },
+  "log-opt": { type: "string", valueHint: "max-size=SIZE", description: "Log option of a detached container: max-size=SIZE rotates the log past SIZE (default 10m; the older part kept as log.1)" },
   "cgroup-parent": { type: "string", valueHint: "PATH", description: "Parent cgroup of the container's (default box, below box's own cgroup; env BOX_CGROUP_PARENT)" },
   ...globalArgs,
 } as const satisfies ArgsDef;
 
 
-export const containerRepeatable = ["env", "cap-add", "cap-drop", "security-opt", "publish"] as const;
+export const containerRepeatable = ["env", "cap-add", "cap-drop", "security-opt", "publish", "log-opt"] as const;
 
 /** Shown after the options in `box run --help`: the rule that tells IMAGE from COMMAND. */
 export const runHelpFooter = `IMAGE OR COMMAND
@@ -73,6 +74,18 @@ EXIT STATUS
   the command's own; 128+N when it was killed by signal N; 125 when box failed;
   126 when the command cannot be executed; 127 when it is not found`;
 
+
+/** docker's --log-opt, as far as box's log goes: max-size (at least 4 kB). */
+function checkLogOpts(opts: string[]): number | undefined {
+  let max: number | undefined;
+  for (const opt of opts) {
+    const [key, value = ""] = opt.split("=", 2);
+    if (key !== "max-size") throw new BoxError(`unsupported log option "${opt.slice(0, 64)}": box's log takes max-size=SIZE`);
+    max = parseSize(value, "--log-opt max-size");
+    if (max < 4096) throw new BoxError(`invalid --log-opt max-size "${value}": the minimum is 4k`);
+  }
+  return max;
+}
 
 /** The capabilities box itself holds (its bounding set): all a container can be given. */
 function heldCapabilities(): string[] {
@@ -124,8 +137,9 @@ export function checkOptions(o: ParsedLine["options"]) {
     },
     availableParallelism(),
   );
+  const logMaxSize = checkLogOpts(list(o["log-opt"]));
   const cgroupParent = checkCgroupParent(text(o["cgroup-parent"]) ?? (process.env.BOX_CGROUP_PARENT || DEFAULT_CGROUP_PARENT));
-  return { name, hostname, workdir, network, publish, detach, interactive, tty, env, security, limits, cgroupParent, user: text(o.user), rootfs: text(o.rootfs), rm: o.rm === true };
+  return { name, hostname, workdir, network, publish, detach, interactive, tty, env, security, limits, cgroupParent, user: text(o.user), rootfs: text(o.rootfs), rm: o.rm === true, logMaxSize };
 }
 
 /** The whole request: the options, and the words split into image and command. */
@@ -154,6 +168,7 @@ export function runRequest(layout: Layout, line: ParsedLine, o: ReturnType<typeo
     security: o.security,
     limits: o.limits,
     cgroupParent: o.cgroupParent,
+    ...(o.logMaxSize !== undefined ? { logMaxSize: o.logMaxSize } : {}),
   };
 }
 

@@ -83,10 +83,21 @@ export function tailLines(lines: LogLine[], n: number): LogLine[] {
   return lines;
 }
 
-function write(line: LogLine, timestamps: boolean): void {
-  const fd = line.stream === "stderr" ? 2 : 1;
-  const data = timestamps && line.time ? Buffer.concat([Buffer.from(line.time + " "), line.text]) : line.text;
-  for (let done = 0; done < data.length; ) done += writeSync(fd, data, done);
+/** Writes lines, each stream to its own fd, a run of one stream in one write. */
+function writeLines(lines: LogLine[], timestamps: boolean): void {
+  let i = 0;
+  while (i < lines.length) {
+    const stream = lines[i]!.stream;
+    const parts: Buffer[] = [];
+    for (; i < lines.length && lines[i]!.stream === stream; i++) {
+      const l = lines[i]!;
+      if (timestamps && l.time) parts.push(Buffer.from(l.time + " "));
+      parts.push(l.text);
+    }
+    const data = Buffer.concat(parts);
+    const fd = stream === "stderr" ? 2 : 1;
+    for (let done = 0; done < data.length; ) done += writeSync(fd, data, done);
+  }
 }
 
 /** The end of a log of an older box (raw output) may be a line without its newline: shown as it is.
@@ -142,11 +153,12 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   const wanted = (l: LogLine) => (since === undefined || l.ms >= since) && (until === undefined || l.ms < until);
   const path = logPath(layout, c.id);
 
-  // The rotated older part, then the current log, held open: a rotation while following renames
-  // it, and the rest of it is still read from this fd before moving on to the new file.
+  // The current log first, held open: a rotation while following renames it, and the rest of it
+  // is still read from this fd before moving on to the new file. Then the older part, unless the
+  // rotation it came from happened just now and it is the very file held.
   let fd = openLog(path);
   const old = openLog(`${path}.1`);
-  let data = old !== undefined ? readRest(old, 0) : Buffer.alloc(0);
+  let data = old !== undefined && !(fd !== undefined && sameFd(old, fd)) ? readRest(old, 0) : Buffer.alloc(0);
   if (old !== undefined) closeSync(old);
   let offset = 0;
   if (fd !== undefined) {
@@ -157,24 +169,35 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   let { lines, rest } = parseLog(data);
   lines = lines.filter(wanted);
   if (tail !== undefined && tail !== "all") lines = tailLines(lines, Number(tail));
-  for (const l of lines) write(l, timestamps);
+  writeLines(lines, timestamps);
   if (o.follow !== true) {
     if (fd !== undefined) closeSync(fd);
     writeUnfinished(rest);
     return 0;
   }
+  const emit = (more: Buffer) => {
+    rest = Buffer.concat([rest, more]);
+    const parsed = parseLog(rest);
+    rest = parsed.rest;
+    writeLines(parsed.lines.filter(wanted), timestamps);
+  };
   for (;;) {
     const running = isBusy(layout, c.id);
     if (fd === undefined) fd = openLog(path);
     if (fd !== undefined) {
       const more = readRest(fd, offset);
       offset += more.length;
-      rest = Buffer.concat([rest, more]);
-      const parsed = parseLog(rest);
-      rest = parsed.rest;
-      for (const l of parsed.lines) if (wanted(l)) write(l, timestamps);
+      emit(more);
       if (!sameFile(fd, path)) {
-        // Rotated: everything of the old file is read; go on with the new one from its start.
+        // Rotated: the old file was complete when it was renamed; what was added to it since the
+        // read above is read now, to its end. Had it been rotated twice since, the generation
+        // between is log.1 now: read that one too.
+        emit(readRest(fd, offset));
+        const between = openLog(`${path}.1`);
+        if (between !== undefined) {
+          if (!sameFd(between, fd)) emit(readRest(between, 0));
+          closeSync(between);
+        }
         closeSync(fd);
         fd = openLog(path);
         offset = 0;
@@ -183,9 +206,15 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
       if (more.length > 0) continue;
     }
     if (!running) {
+      if (fd !== undefined) emit(readRest(fd, offset));
       writeUnfinished(rest);
       return 0;
     }
-    await Bun.sleep(50);
+    await Bun.sleep(10);
   }
+}
+
+function sameFd(a: number, b: number): boolean {
+  const x = fstatSync(a), y = fstatSync(b);
+  return x.ino === y.ino && x.dev === y.dev;
 }

@@ -21,7 +21,7 @@ const SCRATCH_AGE_MS = 60_000;
 
 export function collect(layout: Layout): void {
   for (const id of activeIds(layout)) {
-    if (isBusy(layout, id)) continue;
+    if (beingMade(layout, id) || isBusy(layout, id)) continue;
     let r: ContainerRecord | undefined;
     try {
       r = readRecord(layout, id);
@@ -51,6 +51,18 @@ export function collect(layout: Layout): void {
     if (processStart(Number(maker[1])) === undefined || Date.now() - mtime(dir) > SCRATCH_AGE_MS) rmSync(dir, { recursive: true, force: true });
   }
   collectScratch(layout);
+}
+
+/**
+ * A container is marked active while its directory still has its scratch name (.new-PID-ID), just
+ * before the rename. Looked at in this order (real name, scratch name, real name again), a rename
+ * in between cannot make a container being made look gone.
+ */
+function beingMade(layout: Layout, id: string): boolean {
+  if (existsSync(containerDir(layout, id))) return false;
+  const scratch = listDir(layout.containers).find((e) => e.startsWith(".new-") && e.endsWith(`-${id}`));
+  // Its maker's pid is in its name: a maker that is gone makes nothing any more.
+  return scratch !== undefined && processStart(Number(/^\.new-(\d+)-/.exec(scratch)?.[1])) !== undefined;
 }
 
 /**

@@ -44,5 +44,5 @@ export async function execInContainer(layout: Layout, r: ContainerRecord, word: 
   };
   if (r.cgroups.length === 0) throw new BoxError(`container ${shortId(r.id)} has no cgroup recorded`);
   const { becomeHelper } = await import("../helper");
-  return becomeHelper(encodePlan(execRecords(spec, proc, l.init, r.cgroups.map((d) => join(d, "cgroup.procs")))), layout);
+  return becomeHelper(encodePlan(execRecords(spec, proc, l.init, r.cgroups.map((d) => join(d, "cgroup.procs")), l.initStart)), layout);
 }

@@ -127,7 +127,7 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
     cleanupExec: net.cleanupExec,
     pidFile: pidPath(layout, id),
     exitFile: r.autoRemove ? undefined : exitPath(layout, id),
-    detach: req.detach ? { id, log: logPath(layout, id), logCap: LOG_CAP } : undefined,
+    detach: req.detach ? { id, log: logPath(layout, id), logCap: req.logMaxSize ?? LOG_CAP, logFormat: "k8s-file" } : undefined,
   });
   const started: ContainerRecord = { ...r, startedAt: new Date().toISOString(), cgroups: cgroup.dirs, ports: net.ports, spec };
   writeRecord(layout, started);

@@ -15,9 +15,11 @@ export interface Live {
   supervisor: number;
   supervisorStart: string;
   init: number;
+  /** The init's start time (box 0.1's pidfiles lack it). */
+  initStart?: string;
 }
 
-const PIDFILE = /^(\d+) (\d+) (\d+)(?: \d+)*\n?$/;
+const PIDFILE = /^(\d+) (\d+) (\d+)(?: (\d+))?\n?$/;
 
 /** The pidfile, when it is whole and names real pids (never 0, 1 or a negative number). */
 export function readPidfile(layout: Layout, id: string): Live | undefined {
@@ -29,7 +31,7 @@ export function readPidfile(layout: Layout, id: string): Live | undefined {
   }
   const m = PIDFILE.exec(text);
   if (!m) return undefined;
-  const live = { supervisor: Number(m[1]), supervisorStart: m[2]!, init: Number(m[3]) };
+  const live = { supervisor: Number(m[1]), supervisorStart: m[2]!, init: Number(m[3]), initStart: m[4] };
   return isPid(live.supervisor) && isPid(live.init) ? live : undefined;
 }
 

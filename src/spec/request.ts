@@ -33,6 +33,8 @@ export interface RunRequest {
   security: SecurityInput;
   limits: Limits;
   cgroupParent: string;
+  /** A detached container's log is rotated past this many bytes (default LOG_CAP). */
+  logMaxSize?: number;
 }
 
 const checkImage: Check<ImageSource> = (v, at) => {
@@ -59,4 +61,5 @@ export const checkRequest: Check<RunRequest> = obj<RunRequest>({
   security: obj<SecurityInput>({ capabilities: arr(str), noNewPrivileges: bool, seccomp: bool, systemPaths: bool, privileged: bool }),
   limits: obj<Limits>({ pids: int, memory: opt(int), memorySwap: opt(int), cpus: opt(num), cpuShares: opt(int), cpuWeight: opt(int) }),
   cgroupParent: str,
+  logMaxSize: opt(int),
 });

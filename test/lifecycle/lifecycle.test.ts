@@ -34,7 +34,11 @@ describe("box run -d", () => {
       expect(c).toMatchObject({ id, name: "ticker", status: "running" });
       expect(c!.statusText).toMatch(/^Up /);
       expect(existsSync(`/proc/${c!.pid}`)).toBe(true);
-      expect(await until(async () => (await box(root, ["logs", "ticker"])).stdout === "started\nto-stderr\n")).toBe(true);
+      // Each stream comes back on its own: stdout on stdout, stderr on stderr.
+      expect(await until(async () => {
+        const logs = await box(root, ["logs", "ticker"]);
+        return logs.stdout === "started\n" && logs.stderr === "to-stderr\n";
+      })).toBe(true);
       const stop = await box(root, ["stop", "-t", "2", "ticker"]);
       expect(stop).toMatchObject({ code: 0, stdout: "ticker\n" });
       const [after] = await ps(root);
