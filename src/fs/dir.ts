@@ -22,11 +22,10 @@
  * Modes given to mkdir, createFile and mknod are filtered by the process umask, as with mkdir(2);
  * chmod afterwards for exact bits (setuid included).
  */
-import { randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, readdirSync, readSync, writeSync } from "node:fs";
-import { getSystemErrorMessage, getSystemErrorName } from "node:util";
+import { constants } from "node:os";
 import {
-  AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, cpath, errno, libc, makedev, O, RENAME_NOREPLACE, RESOLVE, S, SYS_openat2,
+  AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, cpath, errno, libc, makedev, O, RENAME_NOREPLACE, RESOLVE, S, strerror, SYS_openat2,
 } from "./libc";
 
 export type Resolve = "beneath" | "in-root";
@@ -76,21 +75,18 @@ export class FsError extends Error {
   }
 }
 
+// node:util and node:crypto cost Bun several ms to load; errno names come from node:os instead.
+let names: Map<number, string> | undefined;
+
 export function errnoName(n: number): string {
-  try {
-    return getSystemErrorName(-n);
-  } catch {
-    return `E${n}`;
-  }
+  names ??= new Map(Object.entries(constants.errno).map(([k, v]) => [v, k]));
+  return names.get(n) ?? `E${n}`;
 }
 
 function describeErrno(n: number): string {
-  try {
-    const text = getSystemErrorMessage(-n);
-    return n === ELOOP ? `${text} (a symbolic link is in the way)` : n === EXDEV ? `${text} (it leads outside)` : text;
-  } catch {
-    return `errno ${n}`;
-  }
+  const raw = strerror(n);
+  const text = raw.charAt(0).toLowerCase() + raw.slice(1);
+  return n === ELOOP ? `${text} (a symbolic link is in the way)` : n === EXDEV ? `${text} (it leads outside)` : text;
 }
 
 export function isFsError(err: unknown, ...codes: string[]): err is FsError {
@@ -336,7 +332,7 @@ export class Dir {
    */
   writeFileAtomic(rel: PathArg, data: string | Uint8Array, mode = 0o644, durable = true): void {
     const b = bytes(rel);
-    const tmp = Buffer.concat([b, Buffer.from(`.tmp-${randomBytes(6).toString("hex")}`)]);
+    const tmp = Buffer.concat([b, Buffer.from(`.tmp-${Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString("hex")}`)]);
     const fd = this.createFile(tmp, mode);
     try {
       writeAll(fd, typeof data === "string" ? Buffer.from(data) : data);

@@ -26,6 +26,7 @@ function load() {
     lgetxattr: { args: [T.ptr, T.ptr, T.ptr, T.u64], returns: T.i64_fast },
     close: { args: [T.i32], returns: T.i32 },
     __errno_location: { args: [], returns: T.ptr },
+    strerror: { args: [T.i32], returns: T.cstring },
   }).symbols;
 }
 
@@ -39,6 +40,11 @@ export function libc(): ReturnType<typeof load> {
 export function errno(): number {
   const p = libc().__errno_location();
   return p ? read.i32(p, 0) : 0;
+}
+
+/** The C library's text for an errno ("No such file or directory"). */
+export function strerror(n: number): string {
+  return String(libc().strerror(n));
 }
 
 export const SYS_openat2 = 437;
