@@ -24,7 +24,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   const opts = pullOptions(line.options.mirror as string | undefined, line.options.timeout as string | undefined);
   const layout = storeFor("pull", line, globals);
   collectStaleScratch(layout);
-  const { digest } = await pullAlpine(layout, ref, opts);
-  process.stdout.write(`sha256:${digest}\n`);
+  const { image } = await pullAlpine(layout, ref, opts);
+  process.stdout.write(`${image.record.id}\n`);
   return 0;
 }

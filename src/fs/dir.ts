@@ -22,7 +22,7 @@
  * Modes given to mkdir, createFile and mknod are filtered by the process umask, as with mkdir(2);
  * chmod afterwards for exact bits (setuid included).
  */
-import { closeSync, fsyncSync, readdirSync, readSync, writeSync } from "node:fs";
+import { closeSync, fchmodSync, fchownSync, fsyncSync, readdirSync, readSync, writeSync } from "node:fs";
 import { constants } from "node:os";
 import {
   AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, cpath, errno, libc, makedev, O, RENAME_NOREPLACE, RESOLVE, S, strerror, SYS_openat2,
@@ -568,6 +568,49 @@ export class Dir {
     closeFd(this.fd);
   }
 }
+
+/**
+ * Removes a host path and everything under it with Dir.removeTree: the parent directory is
+ * trusted, nothing below it is (links are removed, never followed; mounts are never crossed).
+ */
+export function removeHostTree(path: string): void {
+  const slash = path.lastIndexOf("/");
+  const parent = slash <= 0 ? "/" : path.slice(0, slash);
+  let dir: Dir;
+  try {
+    dir = Dir.open(parent);
+  } catch (err) {
+    if (isFsError(err, "ENOENT")) return;
+    throw err;
+  }
+  try {
+    dir.removeTree(path.slice(slash + 1));
+  } finally {
+    dir.close();
+  }
+}
+
+/**
+ * Metadata of a file through an fd the caller opened (a file just created by createFile): no path
+ * is looked up, so nothing can be redirected.
+ */
+export const byFd = {
+  chown(fd: number, uid: number, gid: number): void {
+    fchownSync(fd, uid, gid);
+  },
+  chmod(fd: number, mode: number): void {
+    fchmodSync(fd, mode & 0o7777);
+  },
+  utimes(fd: number, atime: Time, mtime: Time): void {
+    const ts = new BigInt64Array([BigInt(atime.sec), BigInt(atime.nsec), BigInt(mtime.sec), BigInt(mtime.nsec)]);
+    if (libc().futimens(fd, ts) !== 0) throw new FsError("set the times of", `fd ${fd}`, errno());
+  },
+  setxattr(fd: number, name: string, value: Uint8Array): void {
+    if (libc().fsetxattr(fd, cpath(name), value.length > 0 ? value : new Uint8Array(1), value.length, 0) !== 0) {
+      throw new FsError(`set ${name} on`, `fd ${fd}`, errno());
+    }
+  },
+};
 
 /** Writes all of data to fd, continuing after short writes. */
 export function writeAll(fd: number, data: Uint8Array): void {

@@ -24,6 +24,8 @@ function load() {
     lsetxattr: { args: [T.ptr, T.ptr, T.ptr, T.u64, T.i32], returns: T.i32 },
     getxattr: { args: [T.ptr, T.ptr, T.ptr, T.u64], returns: T.i64_fast },
     lgetxattr: { args: [T.ptr, T.ptr, T.ptr, T.u64], returns: T.i64_fast },
+    fsetxattr: { args: [T.i32, T.ptr, T.ptr, T.u64, T.i32], returns: T.i32 },
+    futimens: { args: [T.i32, T.ptr], returns: T.i32 },
     close: { args: [T.i32], returns: T.i32 },
     __errno_location: { args: [], returns: T.ptr },
     strerror: { args: [T.i32], returns: T.cstring },

@@ -1,36 +1,68 @@
 /**
- * How images get into the store: the embedded Alpine, a pull from an Alpine mirror, an import of a
- * tarball. Each ends with the image stored under its digest and named by refs.
+ * How single-layer images get into the store: the Alpine compiled into box, a release from an
+ * Alpine mirror, a root filesystem tarball given to `box import`. (Registries: ./registry/;
+ * docker-save and OCI archives: ./archive/.) Each ends with an image in the layered store and its
+ * names pointing at it.
  */
-import { createHash } from "node:crypto";
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, mkdtempSync, openSync, readSync, renameSync, rmSync, statSync } from "node:fs";
+import { withLock } from "../store/lock";
+import { basename, join } from "node:path";
 import { BoxError } from "../errors";
 import { logger } from "../logger";
 import { onInterrupt } from "../store/interrupt";
 import type { Layout } from "../store/layout";
 import { EMBEDDED_ALPINE } from "./alpine";
-import { tarFromBytes, tarStream } from "./archive";
+import { alpineConfig, embeddedConfig } from "./alpine-config";
+import { detectCompression, fileBytes, memoryBytes, tap } from "./archive";
+import { applyChanges, encodeConfig, makeConfig, rfc3339 } from "./config";
+import { hexOf } from "./digest";
 import { download, fetchText } from "./download";
 import { alpineArch, branchOf, DEFAULT_MIRROR, indexUrl, parseReleases } from "./mirror";
-import { formatRef, type ImageRef } from "./reference";
-import { imageRootfs, lookupRef, storeArchive, writeRef } from "./store";
+import { formatRef, parseReference, referenceOf, tagName, type ImageRef } from "./reference";
+import { commitImage, findImage, loadImage, openStore, pin, type StoredImage, type StorePaths } from "./store";
+import { BlobWriter, blobSize, hasBlob } from "./store/blobs";
+import { ensureLayer, findLayerByBlob, MEDIA, readLayer, type LayerRecord } from "./store/layers";
+import { blobPath } from "./store/paths";
+import { readRef } from "./store/refs";
 
 export interface Obtained {
+  /** The image ID's hex digits. */
   digest: string;
+  /** The overlay lowerdir option for it: its layers' short paths, top first, joined by ':'. */
   rootfs: string;
+  image: StoredImage;
 }
+
+/** Absolute paths of an image's layers as overlay lowerdirs, top first (short links, see ./store/paths). */
+export function lowerDirs(p: StorePaths, image: StoredImage): string[] {
+  return image.layers.map((l) => join(p.links, l.short)).reverse();
+}
+
+function obtained(p: StorePaths, image: StoredImage): Obtained {
+  return { digest: hexOf(image.record.id), rootfs: lowerDirs(p, image).join(":"), image };
+}
+
+const EMBEDDED_NAME = `docker.io/library/${EMBEDDED_ALPINE.name}:${EMBEDDED_ALPINE.version}`;
 
 /** The Alpine compiled into box: unpacked once, named alpine:3.20.3. */
 export async function obtainEmbedded(layout: Layout): Promise<Obtained> {
-  const { embedded } = await import("../embedded");
-  const digest = EMBEDDED_ALPINE.sha256;
-  const rootfs = await storeArchive(layout, digest, "embedded", async () => {
-    const bytes = await Bun.file(embedded.alpinePath).bytes();
-    return { stream: await tarFromBytes(bytes), size: bytes.length };
-  });
-  writeRef(layout, { name: EMBEDDED_ALPINE.name, tag: EMBEDDED_ALPINE.version }, digest);
-  return { digest, rootfs };
+  const p = await openStore(layout);
+  const id = readRef(p, EMBEDDED_NAME);
+  const have = id && loadImage(p, id);
+  if (have) return obtained(p, have);
+  const blob = `sha256:${EMBEDDED_ALPINE.sha256}`;
+  const unpin = await pin(p, [blob, EMBEDDED_ALPINE.diffID]);
+  try {
+    const layer = await ensureLayer(p, EMBEDDED_ALPINE.diffID, EMBEDDED_ALPINE.diffID, async () => {
+      const { embedded } = await import("../embedded");
+      const bytes = await Bun.file(embedded.alpinePath).bytes();
+      return { bytes: memoryBytes(bytes), blob: () => ({ digest: blob, mediaType: MEDIA.ociLayerGzip, size: bytes.length }) };
+    }, { label: `the embedded alpine:${EMBEDDED_ALPINE.version}` });
+    const newId = await commitImage(p, { config: embeddedConfig(), layers: [layer], source: "embedded", names: [EMBEDDED_NAME] });
+    return obtained(p, loadImage(p, newId)!);
+  } finally {
+    unpin();
+  }
 }
 
 export interface PullOptions {
@@ -48,35 +80,50 @@ export function pullOptions(mirror: string | undefined, timeout: string | undefi
   return { mirror: m, timeoutMs: secs * 1000 };
 }
 
-/** alpine:TAG from a mirror: the release index, then the tarball, checked before it is unpacked. */
+/** alpine:TAG from an Alpine mirror: the release index, then the tarball, checked before it is unpacked. */
 export async function pullAlpine(layout: Layout, ref: ImageRef, opts: PullOptions): Promise<Obtained> {
   if (ref.name !== "alpine") {
-    throw new BoxError(`box pulls only alpine images from the Alpine mirrors; bring ${formatRef(ref)} in with box import`);
+    throw new BoxError(`an Alpine mirror has only alpine images; pull ${formatRef(ref)} from a registry (box pull without --mirror)`);
   }
   const { branch, version } = branchOf(ref.tag);
   const index = indexUrl(opts.mirror ?? DEFAULT_MIRROR, branch, alpineArch());
   const release = parseReleases(await fetchText(index, opts.timeoutMs), index, version);
-  const digest = release.sha256;
-  const dir = mkdtempSync(join(layout.tmp, `download-${process.pid}-`));
-  const undo = onInterrupt(() => rmSync(dir, { recursive: true, force: true }));
-  let rootfs: string;
+  const p = await openStore(layout);
+  const blob = `sha256:${release.sha256}`;
+  const unpin = await pin(p, [blob]);
   try {
-    rootfs = await storeArchive(layout, digest, release.url, async () => {
-      const file = join(dir, release.file);
-      await download(release.url, file, release, `alpine:${release.version}`, opts.timeoutMs);
-      return { stream: await tarStream(file), size: release.size };
-    });
+    // One download and one unpack of a release, however many pulls of it run at once.
+    const layer = findLayerByBlob(p, blob) ?? (await withLock(join(p.locks, `blob-${release.sha256}.lock`), async () => {
+      const again = findLayerByBlob(p, blob);
+      if (again) return again;
+      if (!hasBlob(p, blob, release.size)) {
+        const dir = mkdtempSync(join(p.tmp, `download-${process.pid}-`));
+        const undo = onInterrupt(() => rmSync(dir, { recursive: true, force: true }));
+        try {
+          const file = join(dir, release.file);
+          await download(release.url, file, release, `alpine:${release.version}`, opts.timeoutMs);
+          renameSync(file, blobPath(p, blob));
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+          undo();
+        }
+      }
+      return ensureLayer(p, blob, undefined, async () => ({
+        bytes: fileBytes(blobPath(p, blob)),
+        blob: () => ({ digest: blob, mediaType: MEDIA.ociLayerGzip, size: release.size }),
+      }), { label: `alpine:${release.version}` });
+    }));
+    const names = [...new Set([`docker.io/library/alpine:${ref.tag}`, `docker.io/library/alpine:${release.version}`])];
+    const id = await commitImage(p, { config: alpineConfig(layer.diffID, layer.newest ?? 0), layers: [layer], source: release.url, names });
+    logger.info(`pulled alpine:${release.version} (${ref.tag === release.version ? "" : `as ${formatRef(ref)}, `}${id.slice(0, 19)})`);
+    return obtained(p, loadImage(p, id)!);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
-    undo();
+    unpin();
   }
-  writeRef(layout, ref, digest);
-  writeRef(layout, { name: "alpine", tag: release.version }, digest);
-  logger.info(`pulled alpine:${release.version} (${ref.tag === release.version ? "" : `as ${formatRef(ref)}, `}sha256:${digest.slice(0, 12)})`);
-  return { digest, rootfs };
 }
 
 function sha256File(path: string): string {
+  const { createHash } = require("node:crypto") as typeof import("node:crypto");
   const hash = createHash("sha256");
   const fd = openSync(path, "r");
   try {
@@ -85,21 +132,38 @@ function sha256File(path: string): string {
   } finally {
     closeSync(fd);
   }
-  return hash.digest("hex");
+  return "sha256:" + hash.digest("hex");
 }
 
-/** A tarball (or stdin with "-") named NAME:TAG. */
-export async function importArchive(layout: Layout, file: string, ref: ImageRef): Promise<Obtained> {
+const SAVE_ARCHIVE = /^(manifest\.json|oci-layout|index\.json|repositories|[0-9a-f]{64}\.json|[0-9a-f]{64}\/(layer\.tar|json|VERSION)|blobs\/sha256\/[0-9a-f]{64})$/;
+
+/**
+ * A root filesystem tarball (or stdin with "-") as a one-layer image named NAME:TAG, with
+ * `--change` applied to its config. The tarball is kept as the layer's blob (box save needs it).
+ * The same file with the same changes always gives the same image ID: "created" is the newest
+ * time in the archive. An archive that is really a `docker save` or OCI archive is refused with a
+ * pointer to box load, before anything of it is stored.
+ */
+export async function importArchive(layout: Layout, file: string, name: string, changes: readonly string[] = []): Promise<Obtained> {
+  const ref = parseReference(name);
+  if (!ref || ref.digest) throw new BoxError(`invalid image name "${name}": use lower-case letters, digits, '.', '_' and '-', and an optional :TAG`);
+  const runConfig = applyChanges({}, changes);
+  const shown = file === "-" ? "stdin" : file;
+  const p = await openStore(layout);
   let path = file;
   let scratch: string | undefined;
   const undo = onInterrupt(() => scratch && rmSync(scratch, { recursive: true, force: true }));
+  let writer: BlobWriter | undefined;
   try {
     if (file === "-") {
-      scratch = mkdtempSync(join(layout.tmp, `import-${process.pid}-`));
-      path = join(scratch, "stdin.tar");
+      scratch = mkdtempSync(join(p.tmp, `import-${process.pid}-`));
+      path = join(scratch, "stdin");
       const fd = openSync(path, "w", 0o600);
       try {
-        for await (const chunk of Bun.stdin.stream()) writeSync(fd, chunk);
+        for await (const chunk of Bun.stdin.stream()) {
+          const { writeAll } = await import("../fs/dir");
+          writeAll(fd, chunk);
+        }
       } finally {
         closeSync(fd);
       }
@@ -112,26 +176,67 @@ export async function importArchive(layout: Layout, file: string, ref: ImageRef)
       }
       if (!st.isFile()) throw new BoxError(`${file} is not a file`);
     }
-    const digest = sha256File(path);
     const size = statSync(path).size;
-    if (size === 0) throw new BoxError(`${file === "-" ? "stdin" : file} is empty: nothing to import`);
-    const rootfs = await storeArchive(layout, digest, file === "-" ? "import:stdin" : `import:${file}`, async () => ({ stream: await tarStream(path), size }));
-    writeRef(layout, ref, digest);
-    return { digest, rootfs };
+    if (size === 0) throw new BoxError(`${shown} is empty: nothing to import`);
+    const head = Buffer.alloc(512);
+    const fd = openSync(path, "r");
+    const got = readSync(fd, head, 0, 512, 0);
+    closeSync(fd);
+    const compression = detectCompression(head.subarray(0, got));
+    const mediaType = { gzip: MEDIA.ociLayerGzip, zstd: MEDIA.ociLayerZstd, none: MEDIA.ociLayer, xz: MEDIA.boxXz }[compression];
+    const digest = sha256File(path);
+    const unpin = await pin(p, [digest]);
+    try {
+      let layer: LayerRecord | undefined = findLayerByBlob(p, digest);
+      if (!layer) {
+        layer = await ensureLayer(p, digest, undefined, async () => {
+          const { tarOf } = await import("./archive");
+          const w = (writer = new BlobWriter(p, { digest, size }, shown));
+          const { stream } = await tarOf(tap(fileBytes(path), (c) => w.write(c)), shown);
+          const blob = () => {
+            w.commit();
+            return { digest, mediaType, size };
+          };
+          return { bytes: stream, blob };
+        }, {
+          label: shown,
+          recheck: () => findLayerByBlob(p, digest),
+          onEntry: (_e, rel) => {
+            const top = rel.toString("latin1");
+            if (SAVE_ARCHIVE.test(top)) {
+              throw new BoxError(`${shown} is an image archive (docker save or OCI), not a root filesystem: load it with box load -i ${file === "-" ? "-" : file}`);
+            }
+          },
+        });
+      }
+      const config = makeConfig([layer.diffID], rfc3339(layer.newest ?? 0), runConfig, "box import");
+      const id = await commitImage(p, { config: encodeConfig(config), layers: [layer], source: file === "-" ? "import of stdin" : `import of ${basename(file)}`, names: [tagName(ref)] });
+      return obtained(p, loadImage(p, id)!);
+    } finally {
+      unpin();
+    }
   } finally {
+    writer?.abort();
     if (scratch) rmSync(scratch, { recursive: true, force: true });
     undo();
   }
 }
 
 /**
- * The image `box run` asked for: a name in the store; else the embedded Alpine when the tag is one
- * of its own (no network needed); else, for alpine, a pull; anything else must be imported first.
+ * The image `box run` asked for (the interface run.ts uses today; ./run.ts has the fuller one):
+ * a name or ID in the store; else the embedded Alpine when the tag is one of its own (no network
+ * needed); else alpine from a mirror when BOX_ALPINE_MIRROR says which; else a pull from its
+ * registry.
  */
 export async function obtainForRun(layout: Layout, ref: ImageRef): Promise<Obtained> {
-  const stored = lookupRef(layout, ref);
-  if (stored) return { digest: stored, rootfs: imageRootfs(layout, stored) };
-  if (ref.name === EMBEDDED_ALPINE.name && (EMBEDDED_ALPINE.tags as readonly string[]).includes(ref.tag)) return obtainEmbedded(layout);
-  if (ref.name === EMBEDDED_ALPINE.name) return pullAlpine(layout, ref, pullOptions(undefined, undefined));
-  throw new BoxError(`image ${formatRef(ref)} is not in the store: bring it in with box import FILE ${formatRef(ref)}`);
+  const p = await openStore(layout);
+  const found = findImage(p, formatRef(ref));
+  if (found) return obtained(p, found.image);
+  if (ref.name === EMBEDDED_ALPINE.name && !ref.digest && (EMBEDDED_ALPINE.tags as readonly string[]).includes(ref.tag)) return obtainEmbedded(layout);
+  if (ref.name === EMBEDDED_ALPINE.name && !ref.digest && process.env.BOX_ALPINE_MIRROR) return pullAlpine(layout, ref, pullOptions(undefined, undefined));
+  const { pullImage, registryOptions } = await import("./registry/pull");
+  const id = await pullImage(layout, referenceOf(ref), registryOptions({}));
+  return obtained(p, loadImage(p, id)!);
 }
+
+export { readLayer, blobSize };
