@@ -18,7 +18,7 @@ import { decompress, fileBytes, memoryBytes, type Bytes } from "./archive";
 import { EMBEDDED_ALPINE } from "./alpine";
 import { hasher, hexOf, sha256 } from "./digest";
 import { MT } from "./oci";
-import { familiar, splitTag } from "./reference";
+import { splitTag } from "./reference";
 import { findImage, namesOf, openStore, readImageConfig, type StoredImage, type StorePaths } from "./store";
 import { hasBlob, readBlob } from "./store/blobs";
 import type { LayerRecord } from "./store/layers";
@@ -158,7 +158,8 @@ async function write(p: StorePaths, words: string[], fd: number): Promise<void> 
   out.file("index.json", Buffer.from(JSON.stringify(index)));
   const dockerManifest = picked.map((s) => ({
     Config: `blobs/sha256/${hexOf(s.image.record.id)}`,
-    RepoTags: s.names.length ? s.names.map(familiar) : null,
+    // Full names: podman takes a short one for a name on "localhost"; docker reads either.
+    RepoTags: s.names.length ? s.names : null,
     Layers: s.image.layers.map((l) => `blobs/sha256/${hexOf(l.diffID)}`),
   }));
   out.file("manifest.json", Buffer.from(JSON.stringify(dockerManifest)));
