@@ -223,20 +223,18 @@ export async function importArchive(layout: Layout, file: string, name: string, 
 }
 
 /**
- * The image `box run` asked for (the interface run.ts uses today; ./run.ts has the fuller one):
- * a name or ID in the store; else the embedded Alpine when the tag is one of its own (no network
- * needed); else alpine from a mirror when BOX_ALPINE_MIRROR says which; else a pull from its
- * registry.
+ * The image `box run` asked for, in the shape run.ts takes today (./run.ts's imageForRun is the
+ * fuller interface): a name or ID in the store; else the embedded Alpine when the tag is one of its
+ * own (no network needed); else alpine from a mirror when BOX_ALPINE_MIRROR says which; else a
+ * pull from its registry. rootfs is the overlay lowerdir option: the layers, top first, joined.
  */
 export async function obtainForRun(layout: Layout, ref: ImageRef): Promise<Obtained> {
+  const { imageForRun } = await import("./run");
+  const ri = await imageForRun(layout, formatRef(ref), "missing");
   const p = await openStore(layout);
-  const found = findImage(p, formatRef(ref));
-  if (found) return obtained(p, found.image);
-  if (ref.name === EMBEDDED_ALPINE.name && !ref.digest && (EMBEDDED_ALPINE.tags as readonly string[]).includes(ref.tag)) return obtainEmbedded(layout);
-  if (ref.name === EMBEDDED_ALPINE.name && !ref.digest && process.env.BOX_ALPINE_MIRROR) return pullAlpine(layout, ref, pullOptions(undefined, undefined));
-  const { pullImage, registryOptions } = await import("./registry/pull");
-  const id = await pullImage(layout, referenceOf(ref), registryOptions({}));
-  return obtained(p, loadImage(p, id)!);
+  const image = loadImage(p, ri.id);
+  if (!image) throw new BoxError(`the image ${formatRef(ref)} vanished from the store (a concurrent box rmi?): try again`);
+  return { digest: hexOf(ri.id), rootfs: ri.layers.join(":"), image };
 }
 
-export { readLayer, blobSize };
+export { readLayer, blobSize, findImage, referenceOf };

@@ -46,8 +46,9 @@ export class Progress {
       update: (done) => {
         if (!line.started) line.started = performance.now();
         line.done = done;
+        const first = line.status !== "Downloading";
         line.status = "Downloading";
-        this.render(false);
+        this.render(first);
       },
       finish: (status) => {
         line.finished = true;

@@ -266,7 +266,7 @@ describe("box pull on a terminal", () => {
       const done = new Set([...out.matchAll(/([0-9a-f]{12}): Pull complete/g)].map((m) => m[1]));
       expect(done.size).toBe(3);
       expect(done).toContain(layeredSpec.layers[0]!.digest.slice(7, 19));
-      expect(out).toMatch(/: Downloading \[[=> ]{24}\] [\d.]+k?B\/[\d.]+MB [\d.]+[kM]?B\/s ETA \d+s/);
+      expect(out).toMatch(/: Downloading \[[=> ]{24}\] [\d.]+[kMG]?B\/[\d.]+[kMG]?B [\d.]+[kMG]?B\/s ETA \d+s/);
       expect(out).toContain("\x1b[3A"); // redrawn in place
     }));
 });
