@@ -3,9 +3,14 @@
  * wrapper), and the *at family that works relative to a directory fd. Loaded on first use only:
  * dlopen and Bun's trampolines cost about 1 ms, which `box run` must not pay when it unpacks nothing.
  */
-import { dlopen, FFIType as T, read } from "bun:ffi";
+import type * as Ffi from "bun:ffi";
+
+// bun:ffi itself is required on first use, not imported: importing it costs start-up time.
+let ffi: typeof Ffi | undefined;
+const bunFfi = () => (ffi ??= require("bun:ffi") as typeof Ffi);
 
 function load() {
+  const { dlopen, FFIType: T } = bunFfi();
   return dlopen("libc.so.6", {
     // long syscall(long nr, ...): glibc's is plain assembly, so a fixed signature is safe on x86_64.
     syscall: { args: [T.i64, T.i64, T.ptr, T.ptr, T.u64], returns: T.i64_fast },
@@ -41,7 +46,7 @@ export function libc(): ReturnType<typeof load> {
 /** errno of the call just made (read before anything else can run a syscall on this thread). */
 export function errno(): number {
   const p = libc().__errno_location();
-  return p ? read.i32(p, 0) : 0;
+  return p ? bunFfi().read.i32(p, 0) : 0;
 }
 
 /** The C library's text for an errno ("No such file or directory"). */

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { BoxError } from "../errors";
 
 /** Content digests, as OCI writes them: "sha256:" and 64 lower-case hex digits (the only algorithm box takes). */
@@ -21,13 +20,14 @@ export function hexOf(digest: string): string {
   return digest.slice(7);
 }
 
+// Bun's own hasher: node:crypto costs Bun several ms to load.
 export function sha256(data: Uint8Array | string): string {
-  return "sha256:" + createHash("sha256").update(data).digest("hex");
+  return "sha256:" + new Bun.CryptoHasher("sha256").update(data).digest("hex");
 }
 
-/** A running sha256 (node:crypto is loaded only where digests are computed). */
+/** A running sha256. */
 export function hasher(): { update(chunk: Uint8Array): void; digest(): string } {
-  const h = createHash("sha256");
+  const h = new Bun.CryptoHasher("sha256");
   return {
     update: (chunk) => void h.update(chunk),
     digest: () => "sha256:" + h.digest("hex"),

@@ -15,7 +15,7 @@ import { EMBEDDED_ALPINE } from "./alpine";
 import { alpineConfig, embeddedConfig } from "./alpine-config";
 import { detectCompression, fileBytes, memoryBytes, tap } from "./archive";
 import { applyChanges, encodeConfig, makeConfig, rfc3339 } from "./config";
-import { hexOf } from "./digest";
+import { hasher, hexOf } from "./digest";
 import { download, fetchText } from "./download";
 import { alpineArch, branchOf, DEFAULT_MIRROR, indexUrl, parseReleases } from "./mirror";
 import { formatRef, parseReference, referenceOf, tagName, type ImageRef } from "./reference";
@@ -123,8 +123,7 @@ export async function pullAlpine(layout: Layout, ref: ImageRef, opts: PullOption
 }
 
 function sha256File(path: string): string {
-  const { createHash } = require("node:crypto") as typeof import("node:crypto");
-  const hash = createHash("sha256");
+  const hash = hasher();
   const fd = openSync(path, "r");
   try {
     const buf = Buffer.alloc(1 << 20);
@@ -132,7 +131,7 @@ function sha256File(path: string): string {
   } finally {
     closeSync(fd);
   }
-  return "sha256:" + hash.digest("hex");
+  return hash.digest();
 }
 
 const SAVE_ARCHIVE = /^(manifest\.json|oci-layout|index\.json|repositories|[0-9a-f]{64}\.json|[0-9a-f]{64}\/(layer\.tar|json|VERSION)|blobs\/sha256\/[0-9a-f]{64})$/;

@@ -252,6 +252,38 @@ describe("a misbehaving registry: one sentence, exit 125, nothing half-present",
     }));
 });
 
+describe("a compromised registry reaches the same unpacker", () => {
+  test("a layer writing through its own symbolic link, or replacing a directory by a link out, changes nothing outside", () =>
+    withRoot(async (root) => {
+      const outside = tempDir("box-canary-");
+      try {
+        writeFileSync(join(outside, "target"), "host file");
+        await run(["sh", "-c", `chmod 640 '${outside}/target' && touch -d @1000000 '${outside}/target' '${outside}'`]);
+        const canary = async () => (await run(["stat", "-c", "%a %u %g %Y %s %h %n", outside, join(outside, "target")])).stdout;
+        const before = await canary();
+        const dir = join(work, "hostile");
+        const base = alpineLayer();
+        const evil = await entriesLayer([
+          { name: "d/", type: "directory", mode: 0o777, uid: 4321, gid: 4321, mtime: new Date(9_000_000_000) },
+          { name: "d", type: "symlink", linkname: outside },
+          { name: "escape", type: "symlink", linkname: outside },
+          { name: "escape/pwned", type: "file", body: "x", mode: 0o4777 },
+        ], "gzip");
+        writeLayout(dir, [{ layers: [base, evil], refName: "hostile:1" }]);
+        await reg.push(`oci:${dir}:hostile:1`, "public/hostile:1");
+        const r = await box(root, ["pull", `${reg.host}/public/hostile:1`]);
+        expect(r.code).toBe(125);
+        expect(r.stderr.trim().split("\n").pop()).toBe('box: refusing the archive entry "escape/pwned": it would be written through the symbolic link "escape"');
+        expect(await canary()).toBe(before);
+        expect(readdirSync(outside)).toEqual(["target"]);
+        expect(filesUnder(join(root, "images/db"))).toEqual([]);
+        expect(filesUnder(join(root, "tmp"))).toEqual([]);
+      } finally {
+        removeRoot(outside);
+      }
+    }));
+});
+
 describe("box pull on a terminal", () => {
   test("one line per layer, with bytes, rate and ETA, then Pull complete", () =>
     withRoot(async (root) => {

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "../../store/atomic";
+import { writeFileAtomic } from "../store/write";
 import { logger } from "../../logger";
 
 export interface Credentials {

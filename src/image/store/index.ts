@@ -11,11 +11,11 @@
  * held briefly to commit an image, to pin the layers a pull is about to reuse, and by garbage
  * collection, so a collection never removes a layer that a pull in progress counts on.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { BoxError } from "../../errors";
 import { removeHostTree } from "../../fs/dir";
-import { writeFileAtomic } from "../../store/atomic";
+import { writeFileAtomic, writeFileWhole } from "./write";
 import { isScratch, listDir } from "../../store/dirs";
 import type { Layout } from "../../store/layout";
 import { onInterrupt } from "../../store/interrupt";
@@ -66,12 +66,20 @@ export interface StoredImage {
 /** The store of a layout, its directories made, an older box's store moved over (once). */
 export async function openStore(layout: Layout): Promise<StorePaths> {
   const p = storePaths(layout);
-  for (const dir of [p.lib, p.images, p.blobs, p.layers, p.links, p.db, p.refs, p.tmp, p.locks]) {
-    if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // db is made last: when it is there, so is the rest.
+  if (!existsSync(p.db)) {
+    for (const dir of [p.lib, p.images, p.blobs, p.layers, p.links, p.refs, p.tmp, p.locks, p.db]) mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
-  const { needsMigration, migrate } = await import("./migrate");
-  if (needsMigration(p)) await withStoreLock(p, async () => migrate(p));
+  if (hasLegacy(p)) {
+    const { migrate } = await import("./migrate");
+    await withStoreLock(p, async () => migrate(p));
+  }
   return p;
+}
+
+/** Whether an older box's store is there to move over: images/<64 hex>, or refs/<name>:<tag>. */
+export function hasLegacy(p: StorePaths): boolean {
+  return listDir(p.images).some((f) => /^[0-9a-f]{64}$/.test(f)) || listDir(p.refs).some((f) => !isScratch(f) && !f.includes("%2F") && f.includes(":"));
 }
 
 /** The store of a layout, for reading only: nothing is made (a fresh machine lists no images). */
@@ -310,7 +318,7 @@ export async function pin(p: StorePaths, digests: string[]): Promise<() => void>
   const file = scratchPath(p, "pin");
   const drop = () => rmSync(file, { force: true });
   const undo = onInterrupt(drop);
-  await withStoreLock(p, async () => writeFileSync(file, JSON.stringify(digests)));
+  await withStoreLock(p, async () => writeFileWhole(file, JSON.stringify(digests), 0o600));
   return () => {
     drop();
     undo();
@@ -398,6 +406,14 @@ export async function collectGarbage(p: StorePaths, keep: Iterable<string> = [])
       if (!/^[0-9a-f]{64}$/.test(f) || liveBlobs.has(`sha256:${f}`)) continue;
       rmSync(blobPath(p, `sha256:${f}`), { force: true });
       out.blobs++;
+    }
+    // Scratch of atomic writes whose writer died (NAME.tmp-XXXX), once old enough to be nobody's.
+    for (const dir of [p.refs, p.db]) {
+      for (const f of listDir(dir)) {
+        if (!f.includes(".tmp-")) continue;
+        const st = statSync(join(dir, f), { throwIfNoEntry: false });
+        if (st && Date.now() - st.mtimeMs > 10 * 60_000) rmSync(join(dir, f), { force: true });
+      }
     }
     for (const f of listDir(p.links)) {
       if (shorts.has(f)) continue;

@@ -5,7 +5,8 @@
  * makes two pulls of images sharing it do the work once. The diff directory is never written
  * afterwards: containers put their overlay's upper directory elsewhere.
  */
-import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, renameSync, symlinkSync } from "node:fs";
+import { writeFileWhole } from "./write";
 import { join } from "node:path";
 import { BoxError } from "../../errors";
 import { Dir, removeHostTree } from "../../fs/dir";
@@ -187,7 +188,7 @@ export async function ensureLayer(
       mkdirSync(p.layers, { recursive: true, mode: 0o700 });
       const short = makeShortLink(p, diffID);
       const rec: LayerRecord = { diffID, size: stats.bytes, tarSize, blob: src.blob?.(), short, created: new Date().toISOString(), newest: stats.newest };
-      writeFileSync(join(scratch, "layer.json"), JSON.stringify(rec) + "\n", { mode: 0o644 });
+      writeFileWhole(join(scratch, "layer.json"), JSON.stringify(rec) + "\n");
       try {
         renameSync(scratch, layerPath(p, diffID));
       } catch (err) {

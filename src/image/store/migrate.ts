@@ -10,7 +10,7 @@
  * makes of it (true diffID, same config, same ID). Any other tree's archive was not kept, so its
  * "diffID" is the old digest (marked legacy): it runs as before but cannot be saved.
  */
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { isScratch, listDir } from "../../store/dirs";
 import { EMBEDDED_ALPINE } from "../alpine";
@@ -21,16 +21,12 @@ import { writeBlob, scratchPath } from "./blobs";
 import { MEDIA, makeShortLink, readLayer, type LayerRecord } from "./layers";
 import { layerPath, recordPath, type StorePaths } from "./paths";
 import { writeRef } from "./refs";
-import { writeFileAtomic } from "../../store/atomic";
+import { writeFileAtomic, writeFileWhole } from "./write";
 
 const LEGACY = /^[0-9a-f]{64}$/;
 
 function legacyRefs(p: StorePaths): string[] {
   return listDir(p.refs).filter((f) => !isScratch(f) && !f.includes("%2F") && f.includes(":"));
-}
-
-export function needsMigration(p: StorePaths): boolean {
-  return listDir(p.images).some((f) => LEGACY.test(f)) || legacyRefs(p).length > 0;
 }
 
 /** Bytes of regular files under dir (links not followed). */
@@ -97,7 +93,7 @@ export function migrate(p: StorePaths): void {
         created: meta.created,
         ...(embedded ? { newest: Date.parse(EMBEDDED_ALPINE_CREATED) / 1000 } : { legacy: true }),
       };
-      writeFileSync(join(scratch, "layer.json"), JSON.stringify(layer) + "\n");
+      writeFileWhole(join(scratch, "layer.json"), JSON.stringify(layer) + "\n");
       rmSync(layerPath(p, diffID), { recursive: true, force: true });
       renameSync(scratch, layerPath(p, diffID));
     }

@@ -7,7 +7,7 @@
  */
 import { readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "../../store/atomic";
+import { writeFileAtomic } from "./write";
 import { isScratch, listDir } from "../../store/dirs";
 import { isDigest } from "../digest";
 import { parseReference, tagName } from "../reference";
