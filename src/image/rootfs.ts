@@ -130,6 +130,24 @@ export class ImageFs {
     }
   }
 
+  /** The names a directory of the image holds, as the container lists them (sorted). */
+  list(path: string): string[] | undefined {
+    const f = this.resolve(path);
+    if (!f || f.stat.type !== "dir") return undefined;
+    const stack = this.stackOf(f.rel ? f.rel.split("/") : []) ?? [];
+    const seen = new Set<string>();
+    const hidden = new Set<string>();
+    for (const i of stack) {
+      for (const { name } of this.dir(i).list(f.rel || ".")) {
+        if (seen.has(name) || hidden.has(name)) continue;
+        const st = this.dir(i).lstat(f.rel ? `${f.rel}/${name}` : name);
+        if (this.isWhiteout(st)) hidden.add(name);
+        else seen.add(name);
+      }
+    }
+    return [...seen].sort();
+  }
+
   close(): void {
     for (const d of this.dirs) d?.close();
     this.dirs.fill(undefined);
@@ -141,6 +159,16 @@ export function readImageFile(image: { layers: readonly string[] }, path: string
   const fs = new ImageFs(image.layers);
   try {
     return fs.readFile(path, cap);
+  } finally {
+    fs.close();
+  }
+}
+
+/** The names in a directory of the image (links followed inside it), or undefined. */
+export function listImageDir(image: { layers: readonly string[] }, path: string): string[] | undefined {
+  const fs = new ImageFs(image.layers);
+  try {
+    return fs.list(path);
   } finally {
     fs.close();
   }

@@ -193,4 +193,4 @@ export function envFor(config: RunConfig, given: readonly string[]): string[] {
   return [...out.values()];
 }
 
-export { readImageFile, statImagePath } from "./rootfs";
+export { listImageDir, readImageFile, statImagePath } from "./rootfs";

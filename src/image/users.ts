@@ -1,10 +1,11 @@
 /**
  * Which containers use which images. The container core owns containers; the image side asks
- * through these callbacks, and the defaults below read the container store the way box run
- * writes it today (a container's `imageDigest`: an image ID's hex digits, or the digest an older
- * box stored the image under).
+ * through these callbacks, and the defaults below read the container store the way the core
+ * writes it today (a container's `imageId`: an image ID's hex digits, or the digest an older box
+ * stored the image under).
  */
-import { listContainers, statusOf } from "../store/containers";
+import { statusOf } from "../container/state";
+import { listContainers, type ContainerRecord } from "../store/containers";
 import { shortId } from "../store/ids";
 import type { Layout } from "../store/layout";
 import { hexOf } from "./digest";
@@ -26,14 +27,18 @@ export function imageIdsOf(p: StorePaths, recorded: Iterable<string>): Set<strin
 }
 
 /** Today's rule: running or created containers keep their image. */
+function records(layout: Layout): ContainerRecord[] {
+  return listContainers(layout).flatMap((l) => ("record" in l ? [l.record] : []));
+}
+
 export function defaultInUse(layout: Layout, p: StorePaths): InUse {
-  const live = listContainers(layout).filter((c) => c.imageDigest && ["running", "created"].includes(statusOf(layout, c)));
-  return (imageId) => live.filter((c) => imageIdsOf(p, [c.imageDigest!]).has(imageId)).map((c) => shortId(c.id));
+  const live = records(layout).filter((c) => c.imageId && ["running", "created"].includes(statusOf(layout, c)));
+  return (imageId) => live.filter((c) => imageIdsOf(p, [c.imageId!]).has(imageId)).map((c) => shortId(c.id));
 }
 
 /** Every image any container (in any state) still refers to: a collection keeps them. */
 export function imagesOfContainers(layout: Layout, p: StorePaths): Set<string> {
-  return imageIdsOf(p, listContainers(layout).flatMap((c) => (c.imageDigest ? [c.imageDigest] : [])));
+  return imageIdsOf(p, records(layout).flatMap((c) => (c.imageId ? [c.imageId] : [])));
 }
 
 export { hexOf };

