@@ -208,7 +208,8 @@ async function fetchLayer(p: StorePaths, reg: Registry, repo: string, d: Descrip
       const info = { digest: d.digest, mediaType: d.mediaType, size: d.size };
       // A complete blob from an earlier pull that was cut short: no need to download it again.
       if (hasBlob(p, d.digest, d.size)) return { bytes: fileBytes(blobPath(p, d.digest)), blob: () => info };
-      const w = (writer = new BlobWriter(p, { digest: d.digest, size: d.size }, what));
+      // blobStream checks the digest as the bytes arrive, and fails before the end when it is wrong.
+      const w = (writer = new BlobWriter(p, { digest: d.digest, size: d.size, checkedByCaller: true }, what));
       const bytes: Bytes = (async function* () {
         for await (const c of blobStream(reg, repo, d, what, opts.http, bar)) {
           w.write(c);
@@ -231,12 +232,14 @@ async function fetchLayer(p: StorePaths, reg: Registry, repo: string, d: Descrip
     // it, and when its digest is wrong, say that (the cause), not what the unpacker tripped on.
     const w = writer as BlobWriter | undefined;
     if (w && !(err instanceof BoxError && /digest/.test(err.message))) {
+      let wrong = false;
       try {
         await completeBlob(reg, repo, d, w, what, opts.http);
-        w.commit();
-      } catch (e2) {
-        if (e2 instanceof BoxError && /digest/.test(e2.message)) throw e2;
+        wrong = w.size === d.size && w.digestOfFile() !== d.digest;
+      } catch {
+        /* the registry failed again: the first error stands */
       }
+      if (wrong) throw new BoxError(`${what} does not match its digest ${d.digest}: refusing it`);
     }
     throw err;
   } finally {

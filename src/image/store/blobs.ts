@@ -4,7 +4,7 @@
  * interrupted write leaves scratch that the next box collects, never a half blob; a complete blob
  * is reused by the next pull or load.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { BoxError } from "../../errors";
 import { writeAll } from "../../fs/dir";
@@ -67,6 +67,8 @@ export function writeBlob(p: StorePaths, data: Uint8Array): string {
 export interface Expected {
   digest?: string;
   size?: number;
+  /** The caller checks the digest itself as the bytes arrive (a pull): not computed twice. */
+  checkedByCaller?: boolean;
 }
 
 /** Writes one blob as its bytes arrive, checking size on the way and the digest at the end. */
@@ -94,7 +96,7 @@ export class BlobWriter {
       throw new BoxError(`${this.what} is larger than the ${this.expected.size} bytes its manifest gives`);
     }
     writeAll(this.fd, chunk);
-    this.h.update(chunk);
+    if (!this.expected.checkedByCaller) this.h.update(chunk);
     this.size += chunk.length;
   }
 
@@ -103,7 +105,7 @@ export class BlobWriter {
     fsyncSync(this.fd);
     closeSync(this.fd);
     this.fd = -1;
-    const digest = this.h.digest();
+    const digest = this.expected.checkedByCaller && this.expected.digest ? this.expected.digest : this.h.digest();
     try {
       if (this.expected.size !== undefined && this.size !== this.expected.size) {
         throw new BoxError(`${this.what} ended after ${this.size} of ${this.expected.size} bytes`);
@@ -119,6 +121,19 @@ export class BlobWriter {
     }
     this.undo();
     return digest;
+  }
+
+  /** The digest of what was written so far, read back from the scratch file. */
+  digestOfFile(): string {
+    const h = hasher();
+    const fd = openSync(this.tmp, "r");
+    try {
+      const buf = Buffer.allocUnsafe(1 << 20);
+      for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+    } finally {
+      closeSync(fd);
+    }
+    return h.digest();
   }
 
   /** Removes the scratch file; the blob never appears (nothing once it is committed). */
