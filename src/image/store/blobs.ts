@@ -6,7 +6,7 @@
  */
 import { closeSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { BoxError } from "../../errors";
+import { BoxError, describeSystemError } from "../../errors";
 import { writeAll } from "../../fs/dir";
 import { onInterrupt } from "../../store/interrupt";
 import { hasher, sha256 } from "../digest";
@@ -95,7 +95,11 @@ export class BlobWriter {
     if (this.expected.size !== undefined && this.size + chunk.length > this.expected.size) {
       throw new BoxError(`${this.what} is larger than the ${this.expected.size} bytes its manifest gives`);
     }
-    writeAll(this.fd, chunk);
+    try {
+      writeAll(this.fd, chunk);
+    } catch (err) {
+      throw new BoxError(`cannot store ${this.what}: ${describeSystemError(err, false)}`);
+    }
     if (!this.expected.checkedByCaller) this.h.update(chunk);
     this.size += chunk.length;
   }

@@ -432,7 +432,7 @@ export async function collectGarbage(p: StorePaths, keep: Iterable<string> = [])
 /** Removes scratch (unpacks, downloads, imports, removals, pins) whose box process is gone. */
 export function collectStaleScratch(layout: Layout): void {
   for (const entry of listDir(layout.tmp)) {
-    const pid = Number(/^[a-z]+-(\d+)-/.exec(entry)?.[1]);
+    const pid = Number(/^(?:unpack|download|import|remove|blob|layer|load|pin)-(\d+)-/.exec(entry)?.[1]);
     if (pid && pid !== process.pid && processStart(pid) === undefined) removeHostTree(join(layout.tmp, entry));
   }
 }

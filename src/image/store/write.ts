@@ -1,19 +1,26 @@
 /**
  * Writes of the image store's small files (records, names, layer records, credentials): every
- * byte written (short writes continued), fsync'd, and (atomic) renamed over the old file, so a
- * reader sees the old content or the new, never a part. Scratch files are "NAME.tmp-XXXX",
- * which no listing takes for an entry and collectGarbage removes once old.
+ * byte written (short writes continued), fsync'd, a failure a sentence naming the file; atomic
+ * ones through "NAME.tmp-XXXX" renamed over NAME, so a reader sees the old content or the new. No
+ * listing takes such scratch for an entry, and collectGarbage removes it once old. (The same as
+ * src/store/atomic.ts, without node:crypto, which costs Bun about 7 ms to load.)
  */
 import { closeSync, fsyncSync, openSync, renameSync, rmSync } from "node:fs";
+import { BoxError, describeSystemError } from "../../errors";
 import { writeAll } from "../../fs/dir";
 
-export function writeFileWhole(path: string, data: string | Uint8Array, mode = 0o644, flag = "wx"): void {
-  const fd = openSync(path, flag, mode);
+/** A new file (never an existing one), written whole and fsync'd. */
+export function writeFileWhole(path: string, data: string | Uint8Array, mode = 0o644): void {
+  let fd: number | undefined;
   try {
+    fd = openSync(path, "wx", mode);
     writeAll(fd, typeof data === "string" ? Buffer.from(data) : data);
     fsyncSync(fd);
+  } catch (err) {
+    if (err instanceof BoxError) throw err;
+    throw new BoxError(`cannot write ${path}: ${describeSystemError(err, false)}`);
   } finally {
-    closeSync(fd);
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -24,6 +31,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
-    throw err;
+    if (err instanceof BoxError) throw err;
+    throw new BoxError(`cannot write ${path}: ${describeSystemError(err, false)}`);
   }
 }
