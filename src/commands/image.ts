@@ -64,7 +64,7 @@ async function prune(tokens: string[], globals: Globals): Promise<number> {
   if (line.words.length > 0) throw new BoxError("box image prune takes no arguments.");
   const layout = storeFor("image prune", line, globals);
   const { collectGarbage, openStore } = await import("../image/store");
-  const { imagesOfContainers } = await import("../image/users");
+  const { imagesOfContainers } = await import("./rmi");
   const p = await openStore(layout);
   const out = await collectGarbage(p, imagesOfContainers(layout, p));
   for (const id of out.images) process.stdout.write(`Deleted: ${id}\n`);

@@ -29,7 +29,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   const layout = storeFor("pull", line, globals);
   collectStaleScratch(layout);
   if (mirror !== undefined) {
-    const { pullAlpine, pullOptions } = await import("../image/obtain");
+    const { pullAlpine, pullOptions } = await import("../image/alpine-images");
     const { image } = await pullAlpine(layout, parseRef(word)!, pullOptions(mirror, timeout));
     process.stdout.write(`${image.record.id}\n`);
     return 0;

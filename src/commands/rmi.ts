@@ -3,7 +3,12 @@ import { globalArgs, type Globals } from "../cli/shared";
 import { BoxError } from "../errors";
 import { removeImageRef } from "../image/remove";
 import { collectGarbage, openStore } from "../image/store";
-import { defaultInUse, imagesOfContainers } from "../image/users";
+import { imageIdsOf, type InUse } from "../image/users";
+import type { StorePaths } from "../image/store";
+import { statusOf } from "../container/state";
+import { listContainers, type ContainerRecord } from "../store/containers";
+import { shortId } from "../store/ids";
+import type { Layout } from "../store/layout";
 import { parseOrHelp, storeFor } from "./common";
 
 const args = {
@@ -13,6 +18,26 @@ const args = {
 } as const satisfies ArgsDef;
 
 export const definition = defineCommand({ meta: { name: "rmi", description: "Remove images from the store" }, args });
+
+/*
+ * The container side of image removal, as box run records containers today (their imageId). The
+ * container core may pass callbacks of its own to removeImageRef and collectGarbage instead.
+ */
+function records(layout: Layout): ContainerRecord[] {
+  return listContainers(layout).flatMap((l) => ("record" in l ? [l.record] : []));
+}
+
+/** Running or created containers keep their image from removal without -f. */
+export function defaultInUse(layout: Layout, p: StorePaths): InUse {
+  const live = records(layout).filter((c) => c.imageId && ["running", "created"].includes(statusOf(layout, c)));
+  return (imageId) => live.filter((c) => imageIdsOf(p, [c.imageId!]).has(imageId)).map((c) => shortId(c.id));
+}
+
+/** Every image any container (in any state) still refers to: a collection keeps them. */
+export function imagesOfContainers(layout: Layout, p: StorePaths): Set<string> {
+  return imageIdsOf(p, records(layout).flatMap((c) => (c.imageId ? [c.imageId] : [])));
+}
+
 
 export async function main(tokens: string[], globals: Globals): Promise<number> {
   const line = await parseOrHelp(definition, args, tokens, { commandName: "rmi" });

@@ -26,10 +26,10 @@ import { EMBEDDED_ALPINE } from "./alpine";
 import type { RunConfig } from "./config";
 import { DEFAULT_PATH } from "./config";
 import { hexOf } from "./digest";
-import { lowerDirs, obtainEmbedded, pullAlpine, pullOptions } from "./obtain";
+import { obtainEmbedded, pullAlpine, pullOptions } from "./alpine-images";
 import { isExplicitReference, parseReference, type Reference } from "./reference";
 import { statImagePath } from "./rootfs";
-import { findImage, findImageId, loadImage, openStore, type StoredImage } from "./store";
+import { findImage, findImageId, loadImage, lowerDirs, openStore, type StoredImage } from "./store";
 import { storePaths } from "./store/paths";
 
 export type PullPolicy = "missing" | "always" | "never";

@@ -1,14 +1,10 @@
 /**
  * Which containers use which images. The container core owns containers; the image side asks
- * through these callbacks, and the defaults below read the container store the way the core
- * writes it today (a container's `imageId`: an image ID's hex digits, or the digest an older box
- * stored the image under).
+ * through callbacks (InUse), and maps what a container records of its image (an image ID's hex
+ * digits, or the digest an older box stored the image under) to image IDs. The defaults that
+ * read the container store live with the commands (src/commands/rmi.ts): src/image never
+ * imports the container core, which imports it.
  */
-import { statusOf } from "../container/state";
-import { listContainers, type ContainerRecord } from "../store/containers";
-import { shortId } from "../store/ids";
-import type { Layout } from "../store/layout";
-import { hexOf } from "./digest";
 import { readRecord, listImageIds, type StorePaths } from "./store";
 
 /** The containers (short IDs) that keep `imageId` from being removed without -f. */
@@ -26,19 +22,3 @@ export function imageIdsOf(p: StorePaths, recorded: Iterable<string>): Set<strin
   return out;
 }
 
-/** Today's rule: running or created containers keep their image. */
-function records(layout: Layout): ContainerRecord[] {
-  return listContainers(layout).flatMap((l) => ("record" in l ? [l.record] : []));
-}
-
-export function defaultInUse(layout: Layout, p: StorePaths): InUse {
-  const live = records(layout).filter((c) => c.imageId && ["running", "created"].includes(statusOf(layout, c)));
-  return (imageId) => live.filter((c) => imageIdsOf(p, [c.imageId!]).has(imageId)).map((c) => shortId(c.id));
-}
-
-/** Every image any container (in any state) still refers to: a collection keeps them. */
-export function imagesOfContainers(layout: Layout, p: StorePaths): Set<string> {
-  return imageIdsOf(p, records(layout).flatMap((c) => (c.imageId ? [c.imageId] : [])));
-}
-
-export { hexOf };
