@@ -1,10 +1,11 @@
 /**
  * npm run bench: box against crun, runc, bwrap and unshare on the same rootfs, in one hyperfine run,
- * reported as ratios; unpacking the Alpine minirootfs against GNU tar; what box leaves resident per
- * running container; and the size of dist/box.
+ * reported as ratios; unpacking the Alpine minirootfs, and a bigger layer, against GNU tar; a pull of
+ * a multi-layer image from a registry on 127.0.0.1 against skopeo copy + umoci unpack of the same
+ * image; what box leaves resident per running container; and the size of dist/box.
  *
- * Needs root, dist/box (npm run build), and Debian's crun, runc, bubblewrap and hyperfine (installed
- * with apt-get when missing). crun refuses this machine's hybrid cgroup layout, so the whole run
+ * Needs root, dist/box (npm run build), and Debian's crun, runc, bubblewrap, hyperfine,
+ * docker-registry, skopeo and umoci (installed with apt-get when missing). crun refuses this machine's hybrid cgroup layout, so the whole run
  * happens in a private mount namespace where the empty cgroup2 mount is gone (see environment.md).
  */
 import { $ } from "bun";
@@ -20,7 +21,7 @@ const TARBALL = join(top, "build/alpine-minirootfs-3.20.3-x86_64.tar.gz");
 if (process.getuid?.() !== 0) throw new Error("npm run bench needs root (it runs containers)");
 if (!existsSync(BOX)) throw new Error("dist/box is missing: npm run build first");
 
-const tools: Record<string, string> = { crun: "crun", runc: "runc", bwrap: "bubblewrap", hyperfine: "hyperfine" };
+const tools: Record<string, string> = { crun: "crun", runc: "runc", bwrap: "bubblewrap", hyperfine: "hyperfine", "docker-registry": "docker-registry", skopeo: "skopeo", umoci: "umoci" };
 const missing = Object.entries(tools).filter(([cmd]) => !Bun.which(cmd, { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" }));
 if (missing.length) {
   await $`apt-get update -qq`.quiet();
@@ -90,6 +91,84 @@ try {
   const unpack = JSON.parse(readFileSync(unpackJson, "utf8")).results as Array<{ command: string; median: number }>;
   const [ub, ut] = ["box", "tar"].map((n) => unpack.find((r) => r.command === n)!.median);
 
+  // A bigger layer: the Alpine tree 8 times over (about 65 MB in 4000 files), as a plain tar.
+  const big = join(work, "big");
+  mkdirSync(big);
+  for (let i = 0; i < 8; i++) {
+    mkdirSync(join(big, `copy${i}`));
+    await $`tar -xzf ${TARBALL} -C ${join(big, `copy${i}`)}`;
+  }
+  const bigTar = join(work, "big.tar");
+  await $`tar -cf ${bigTar} -C ${big} .`;
+  const bigMB = statSync(bigTar).size / 1e6;
+  const bigJson = join(work, "big.json");
+  await $`hyperfine -N --warmup 1 --runs 10 --prepare ${"sh -c '" + prepare + "'"} --export-json ${bigJson} -n box ${`${BOX} --root ${store} import ${bigTar} bench`} -n tar ${`tar -xf ${bigTar} -C ${into}`}`;
+  const bigRes = JSON.parse(readFileSync(bigJson, "utf8")).results as Array<{ command: string; median: number }>;
+  const [bb, bt] = ["box", "tar"].map((n) => bigRes.find((r) => r.command === n)!.median);
+
+  // A pull of a three-layer image (Alpine, the bigger layer gzip'd, a small one) from a registry
+  // on 127.0.0.1: box pull against skopeo copy to an OCI layout followed by umoci unpack.
+  const regDir = join(work, "registry");
+  mkdirSync(join(regDir, "storage"), { recursive: true });
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  writeFileSync(join(regDir, "config.yml"), `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${join(regDir, "storage")}\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+  const registry = Bun.spawn(["docker-registry", "serve", join(regDir, "config.yml")], { stdout: "ignore", stderr: "ignore" });
+  let pullRatio = "";
+  let pullRows = "";
+  try {
+    for (let i = 0; i < 200; i++) {
+      try {
+        if ((await fetch(`http://127.0.0.1:${port}/v2/`)).ok) break;
+      } catch {
+        /* starting */
+      }
+      await Bun.sleep(25);
+    }
+    const layout = join(work, "oci");
+    await $`umoci init --layout ${layout}`.quiet();
+    await $`umoci new --image ${layout}:1`.quiet();
+    const bundle1 = join(work, "umoci-build");
+    await $`umoci unpack --image ${layout}:1 ${bundle1}`.quiet();
+    await $`tar -xzf ${TARBALL} -C ${join(bundle1, "rootfs")}`;
+    await $`umoci repack --image ${layout}:1 ${bundle1}`.quiet();
+    await $`cp -a ${big}/. ${join(bundle1, "rootfs")}/`;
+    await $`umoci repack --image ${layout}:1 ${bundle1}`.quiet();
+    await $`sh -c ${`echo small > ${join(bundle1, "rootfs/small")}`}`;
+    await $`umoci repack --image ${layout}:1 ${bundle1}`.quiet();
+    await $`umoci config --image ${layout}:1 --config.cmd /bin/sh`.quiet();
+    const image = `127.0.0.1:${port}/bench/multi:1`;
+    await $`skopeo copy -q --dest-tls-verify=false oci:${layout}:1 docker://${image}`;
+    // Interleaved runs (box, then the reference, again and again): this machine's speed drifts
+    // more between minutes than the two differ, and hyperfine would run all of one first.
+    const pstore = join(work, "pull-box");
+    const pref = join(work, "pull-ref");
+    const timed = (argv: string[]) => {
+      const t = performance.now();
+      const r = Bun.spawnSync(argv, { stdout: "ignore", stderr: "pipe" });
+      if (r.exitCode !== 0) throw new Error(`${argv.join(" ")}: ${r.stderr.toString()}`);
+      return performance.now() - t;
+    };
+    const tb: number[] = [];
+    const tr: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      rmSync(pstore, { recursive: true, force: true });
+      rmSync(pref, { recursive: true, force: true });
+      mkdirSync(pref);
+      tb.push(timed([BOX, "--root", pstore, "pull", "-q", image]));
+      tr.push(timed(["sh", "-c", `skopeo copy -q --src-tls-verify=false docker://${image} oci:${pref}/oci:1 && umoci unpack --image ${pref}/oci:1 ${pref}/bundle >/dev/null`]));
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const ratios = tb.map((b, i) => b / tr[i]!);
+    const pb = median(tb) / 1000;
+    const pr = median(tr) / 1000;
+    const compressed = Number((await $`sh -c ${`du -sb ${join(regDir, "storage")} | cut -f1`}`.text()).trim()) / 1e6;
+    pullRows = `box pull ${(pb * 1000).toFixed(0)} ms, skopeo copy + umoci unpack ${(pr * 1000).toFixed(0)} ms`;
+    pullRatio = `ratio ${median(ratios).toFixed(2)} (median of 9 interleaved pairs; target at most 1.00; ${compressed.toFixed(0)} MB in the registry, 3 layers)`;
+  } finally {
+    registry.kill();
+    await registry.exited;
+  }
+
   const size = statSync(BOX).size;
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${(await $`uname -r`.text()).trim()}`;
   console.log(`\nmachine: ${machine}`);
@@ -97,6 +176,8 @@ try {
   console.log("| tool | median | mean ± σ | box / tool |\n| --- | --- | --- | --- |");
   for (const r of rows) console.log(`| ${r.tool} | ${r.median} | ${r["mean ± σ"]} | ${r["box / tool"]} |`);
   console.log(`\nunpacking the Alpine minirootfs: box import ${(ub! * 1000).toFixed(1)} ms, GNU tar -xzf ${(ut! * 1000).toFixed(1)} ms, ratio ${(ub! / ut!).toFixed(2)} (target at most 1.5)`);
+  console.log(`unpacking a ${bigMB.toFixed(0)} MB tar of 4000 files: box import ${(bb! * 1000).toFixed(0)} ms (${(bigMB / bb!).toFixed(0)} MB/s), GNU tar -xf ${(bt! * 1000).toFixed(0)} ms (${(bigMB / bt!).toFixed(0)} MB/s), ratio ${(bb! / bt!).toFixed(2)}`);
+  console.log(`pulling a three-layer image from a registry on 127.0.0.1: ${pullRows}, ${pullRatio}`);
   console.log(`resident per running container (supervisor + init, mean of 20 detached): ${resident} kB (target under 2048)`);
   console.log(`dist/box: ${(size / 2 ** 20).toFixed(1)} MiB`);
 } finally {

@@ -8,6 +8,12 @@ export const EMBEDDED_ALPINE = {
   sha256: "d4e6fd67dcf75e40c451560ac7265166c2b72a0f38ddc9aae756a7de3d1efa0c",
   sha512:
     "9d5405f61f8a6ebc02461ba75346fbf1a63a4eab8510a0158dd321cee0c4dafe28c2a3d2cb7c3d75e2a8130dae0c3c92382f5b6adeea309eafc97621c5bf6400",
+  /** The sha256 of the uncompressed tar: the layer's diffID. */
+  diffID: "sha256:1bccf10afce5c1ffe31381419930ad565c1436eaeb1ca680494b0663e0028419",
+  /** Bytes of the uncompressed tar. */
+  tarSize: 8089600,
+  /** Bytes of the tarball. */
+  size: 3490290,
   /** Tags that name this release: what `alpine:TAG` resolves to without a network. */
   tags: ["latest", "3", "3.20", "3.20.3"],
 } as const;

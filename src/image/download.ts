@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { BoxError } from "../errors";
 import { logger } from "../logger";
@@ -78,8 +77,8 @@ export async function download(url: string, dest: string, expected: Expected, la
   let ok = false;
   try {
     const res = await get(url, controller.signal);
-    const sha256 = createHash("sha256");
-    const sha512 = createHash("sha512");
+    const sha256 = new Bun.CryptoHasher("sha256");
+    const sha512 = new Bun.CryptoHasher("sha512");
     const tty = process.stderr.isTTY === true;
     const progress = new Progress(label, expected.size, tty);
     if (!tty) logger.info(`pulling ${label} (${human(expected.size)}) from ${url}`);

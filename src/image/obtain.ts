@@ -1,83 +1,24 @@
 /**
- * How images get into the store: the embedded Alpine, a pull from an Alpine mirror, an import of a
- * tarball. Each ends with the image stored under its digest and named by refs.
+ * Root filesystem tarballs given to `box import`, as one-layer images; and obtainForRun, the image
+ * of a container as the container core asks for it today. (The Alpine images: ./alpine-images.ts;
+ * registries: ./registry/; docker-save and OCI archives: ./load.ts.)
  */
-import { createHash } from "node:crypto";
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
 import { BoxError } from "../errors";
-import { logger } from "../logger";
 import { onInterrupt } from "../store/interrupt";
 import type { Layout } from "../store/layout";
-import { EMBEDDED_ALPINE } from "./alpine";
-import { tarFromBytes, tarStream } from "./archive";
-import { download, fetchText } from "./download";
-import { alpineArch, branchOf, DEFAULT_MIRROR, indexUrl, parseReleases } from "./mirror";
-import { formatRef, type ImageRef } from "./reference";
-import { imageRootfs, lookupRef, storeArchive, writeRef } from "./store";
-
-export interface Obtained {
-  digest: string;
-  rootfs: string;
-}
-
-/** The Alpine compiled into box: unpacked once, named alpine:3.20.3. */
-export async function obtainEmbedded(layout: Layout): Promise<Obtained> {
-  const { embedded } = await import("../embedded");
-  const digest = EMBEDDED_ALPINE.sha256;
-  const rootfs = await storeArchive(layout, digest, "embedded", async () => {
-    const bytes = await Bun.file(embedded.alpinePath).bytes();
-    return { stream: await tarFromBytes(bytes), size: bytes.length };
-  });
-  writeRef(layout, { name: EMBEDDED_ALPINE.name, tag: EMBEDDED_ALPINE.version }, digest);
-  return { digest, rootfs };
-}
-
-export interface PullOptions {
-  mirror?: string;
-  /** How long a request may go without receiving anything. */
-  timeoutMs: number;
-}
-
-export function pullOptions(mirror: string | undefined, timeout: string | undefined, env = process.env): PullOptions {
-  const t = timeout ?? env.BOX_PULL_TIMEOUT ?? "30";
-  const secs = Number(t);
-  if (!/^\d+(\.\d+)?$/.test(t) || !(secs > 0)) throw new BoxError(`invalid timeout "${t}": give seconds, more than 0`);
-  const m = mirror ?? env.BOX_ALPINE_MIRROR ?? DEFAULT_MIRROR;
-  if (!/^https?:\/\/[^/]+/.test(m)) throw new BoxError(`invalid mirror "${m}": give an http:// or https:// URL`);
-  return { mirror: m, timeoutMs: secs * 1000 };
-}
-
-/** alpine:TAG from a mirror: the release index, then the tarball, checked before it is unpacked. */
-export async function pullAlpine(layout: Layout, ref: ImageRef, opts: PullOptions): Promise<Obtained> {
-  if (ref.name !== "alpine") {
-    throw new BoxError(`box pulls only alpine images from the Alpine mirrors; bring ${formatRef(ref)} in with box import`);
-  }
-  const { branch, version } = branchOf(ref.tag);
-  const index = indexUrl(opts.mirror ?? DEFAULT_MIRROR, branch, alpineArch());
-  const release = parseReleases(await fetchText(index, opts.timeoutMs), index, version);
-  const digest = release.sha256;
-  const dir = mkdtempSync(join(layout.tmp, `download-${process.pid}-`));
-  const undo = onInterrupt(() => rmSync(dir, { recursive: true, force: true }));
-  let rootfs: string;
-  try {
-    rootfs = await storeArchive(layout, digest, release.url, async () => {
-      const file = join(dir, release.file);
-      await download(release.url, file, release, `alpine:${release.version}`, opts.timeoutMs);
-      return { stream: await tarStream(file), size: release.size };
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-    undo();
-  }
-  writeRef(layout, ref, digest);
-  writeRef(layout, { name: "alpine", tag: release.version }, digest);
-  logger.info(`pulled alpine:${release.version} (${ref.tag === release.version ? "" : `as ${formatRef(ref)}, `}sha256:${digest.slice(0, 12)})`);
-  return { digest, rootfs };
-}
+import { obtained, type Obtained } from "./alpine-images";
+import { detectCompression, fileBytes, tap } from "./archive";
+import { applyChanges, encodeConfig, makeConfig, rfc3339 } from "./config";
+import { hasher, hexOf } from "./digest";
+import { formatRef, parseReference, tagName, type ImageRef } from "./reference";
+import { commitImage, loadImage, openStore, pin } from "./store";
+import { BlobWriter } from "./store/blobs";
+import { ensureLayer, findLayerByBlob, MEDIA, type LayerRecord } from "./store/layers";
 
 function sha256File(path: string): string {
-  const hash = createHash("sha256");
+  const hash = hasher();
   const fd = openSync(path, "r");
   try {
     const buf = Buffer.alloc(1 << 20);
@@ -85,21 +26,38 @@ function sha256File(path: string): string {
   } finally {
     closeSync(fd);
   }
-  return hash.digest("hex");
+  return hash.digest();
 }
 
-/** A tarball (or stdin with "-") named NAME:TAG. */
-export async function importArchive(layout: Layout, file: string, ref: ImageRef): Promise<Obtained> {
+const SAVE_ARCHIVE = /^(manifest\.json|oci-layout|index\.json|repositories|[0-9a-f]{64}\.json|[0-9a-f]{64}\/(layer\.tar|json|VERSION)|blobs\/sha256\/[0-9a-f]{64})$/;
+
+/**
+ * A root filesystem tarball (or stdin with "-") as a one-layer image named NAME:TAG, with
+ * `--change` applied to its config. The tarball is kept as the layer's blob (box save needs it).
+ * The same file with the same changes always gives the same image ID: "created" is the newest
+ * time in the archive. An archive that is really a `docker save` or OCI archive is refused with a
+ * pointer to box load, before anything of it is stored.
+ */
+export async function importArchive(layout: Layout, file: string, name: string, changes: readonly string[] = []): Promise<Obtained> {
+  const ref = parseReference(name);
+  if (!ref || ref.digest) throw new BoxError(`invalid image name "${name}": use lower-case letters, digits, '.', '_' and '-', and an optional :TAG`);
+  const runConfig = applyChanges({}, changes);
+  const shown = file === "-" ? "stdin" : file;
+  const p = await openStore(layout);
   let path = file;
   let scratch: string | undefined;
   const undo = onInterrupt(() => scratch && rmSync(scratch, { recursive: true, force: true }));
+  let writer: BlobWriter | undefined;
   try {
     if (file === "-") {
-      scratch = mkdtempSync(join(layout.tmp, `import-${process.pid}-`));
-      path = join(scratch, "stdin.tar");
+      scratch = mkdtempSync(join(p.tmp, `import-${process.pid}-`));
+      path = join(scratch, "stdin");
       const fd = openSync(path, "w", 0o600);
       try {
-        for await (const chunk of Bun.stdin.stream()) writeSync(fd, chunk);
+        for await (const chunk of Bun.stdin.stream()) {
+          const { writeAll } = await import("../fs/dir");
+          writeAll(fd, chunk);
+        }
       } finally {
         closeSync(fd);
       }
@@ -112,26 +70,67 @@ export async function importArchive(layout: Layout, file: string, ref: ImageRef)
       }
       if (!st.isFile()) throw new BoxError(`${file} is not a file`);
     }
-    const digest = sha256File(path);
     const size = statSync(path).size;
-    if (size === 0) throw new BoxError(`${file === "-" ? "stdin" : file} is empty: nothing to import`);
-    const rootfs = await storeArchive(layout, digest, file === "-" ? "import:stdin" : `import:${file}`, async () => ({ stream: await tarStream(path), size }));
-    writeRef(layout, ref, digest);
-    return { digest, rootfs };
+    if (size === 0) throw new BoxError(`${shown} is empty: nothing to import`);
+    const head = Buffer.alloc(512);
+    const fd = openSync(path, "r");
+    const got = readSync(fd, head, 0, 512, 0);
+    closeSync(fd);
+    const compression = detectCompression(head.subarray(0, got));
+    const mediaType = { gzip: MEDIA.ociLayerGzip, zstd: MEDIA.ociLayerZstd, none: MEDIA.ociLayer, xz: MEDIA.boxXz }[compression];
+    const digest = sha256File(path);
+    const unpin = await pin(p, [digest]);
+    try {
+      let layer: LayerRecord | undefined = findLayerByBlob(p, digest);
+      if (!layer) {
+        layer = await ensureLayer(p, digest, undefined, async () => {
+          const { tarOf } = await import("./archive");
+          const w = (writer = new BlobWriter(p, { digest, size }, shown));
+          const { stream } = await tarOf(tap(fileBytes(path), (c) => w.write(c)), shown);
+          const blob = () => {
+            w.commit();
+            return { digest, mediaType, size };
+          };
+          return { bytes: stream, blob };
+        }, {
+          label: shown,
+          recheck: () => findLayerByBlob(p, digest),
+          onEntry: (_e, rel) => {
+            const top = rel.toString("latin1");
+            if (SAVE_ARCHIVE.test(top)) {
+              throw new BoxError(`${shown} is an image archive (docker save or OCI), not a root filesystem: load it with box load -i ${file === "-" ? "-" : file}`);
+            }
+          },
+        });
+      }
+      const config = makeConfig([layer.diffID], rfc3339(layer.newest ?? 0), runConfig, "box import");
+      const id = await commitImage(p, { config: encodeConfig(config), layers: [layer], source: file === "-" ? "import of stdin" : `import of ${basename(file)}`, names: [tagName(ref)] });
+      return obtained(p, loadImage(p, id)!);
+    } finally {
+      unpin();
+    }
   } finally {
+    writer?.abort();
     if (scratch) rmSync(scratch, { recursive: true, force: true });
     undo();
   }
 }
 
 /**
- * The image `box run` asked for: a name in the store; else the embedded Alpine when the tag is one
- * of its own (no network needed); else, for alpine, a pull; anything else must be imported first.
+ * The image `box run` asked for, in the shape run.ts takes today (./run.ts's imageForRun is the
+ * fuller interface): a name or ID in the store; else the embedded Alpine when the tag is one of its
+ * own (no network needed); else alpine from a mirror when BOX_ALPINE_MIRROR says which; else a
+ * pull from its registry. rootfs is the overlay lowerdir option: the layers, top first, joined.
  */
 export async function obtainForRun(layout: Layout, ref: ImageRef): Promise<Obtained> {
-  const stored = lookupRef(layout, ref);
-  if (stored) return { digest: stored, rootfs: imageRootfs(layout, stored) };
-  if (ref.name === EMBEDDED_ALPINE.name && (EMBEDDED_ALPINE.tags as readonly string[]).includes(ref.tag)) return obtainEmbedded(layout);
-  if (ref.name === EMBEDDED_ALPINE.name) return pullAlpine(layout, ref, pullOptions(undefined, undefined));
-  throw new BoxError(`image ${formatRef(ref)} is not in the store: bring it in with box import FILE ${formatRef(ref)}`);
+  const { imageForRun } = await import("./run");
+  const ri = await imageForRun(layout, formatRef(ref), "missing");
+  const p = await openStore(layout);
+  const image = loadImage(p, ri.id);
+  if (!image) throw new BoxError(`the image ${formatRef(ref)} vanished from the store (a concurrent box rmi?): try again`);
+  return { digest: hexOf(ri.id), rootfs: ri.layers.join(":"), image };
 }
+
+
+export { obtainEmbedded, pullAlpine, pullOptions, type Obtained, type PullOptions } from "./alpine-images";
+export { lowerDirs } from "./store";

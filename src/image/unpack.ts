@@ -1,145 +1,294 @@
-import {
-  chmodSync, closeSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, rmSync,
-  symlinkSync, unlinkSync, utimesSync, writeSync, constants,
-} from "node:fs";
-import { join } from "node:path";
-import type { Readable } from "node:stream";
-import { extract as tarExtract, type Header } from "tar-stream";
+/**
+ * Unpacks a layer (or a root filesystem tarball) into a directory, exactly and safely.
+ *
+ * Exactly: symlink targets as written (absolute ones too: /bin/sh -> /bin/busybox), hard links,
+ * modes with setuid bits, owners, times to the nanosecond, device nodes, fifos, extended
+ * attributes (file capabilities among them), names byte for byte.
+ *
+ * Safely, whatever the archive holds: every operation goes through src/fs's Dir in "beneath" mode,
+ * relative to directory fds, so no path can leave the destination: absolute names and `..` are
+ * refused; a path through a symbolic link (made earlier by this archive) is refused by the kernel
+ * (openat2 RESOLVE_NO_SYMLINKS) and named; hard links resolve their target the same way; metadata
+ * is applied to a file through the fd that created it, and to a directory (modes and times wait
+ * until the end, so a read-only directory cannot stop its own contents) only if the very same
+ * directory (device and inode) is still there, never through a link that replaced it; device
+ * nodes are created and never opened. Data is streamed: a layer is never held in memory.
+ *
+ * Layer semantics (OCI image spec, "Representing changes"): `.wh.NAME` deletes NAME of lower
+ * layers and becomes an overlay whiteout (a character device 0:0); `.wh..wh..opq` makes its
+ * directory opaque (xattr trusted.overlay.opaque=y). An entry of the same layer wins over a
+ * whiteout of its name. trusted.overlay.* attributes from an archive are dropped: only these
+ * two markers may steer overlayfs.
+ */
+import { closeSync } from "node:fs";
 import { BoxError } from "../errors";
+import { byFd, Dir, isFsError, show, writeAll, type Time } from "../fs/dir";
+import type { TarEntry, TarReader } from "./tar";
 
-/** Why an archive was refused: names the entry, so a user can find it. */
-function refuse(entry: string, why: string): never {
+export function refuse(entry: string, why: string): never {
   throw new BoxError(`refusing the archive entry "${entry}": ${why}`);
 }
 
+const PATH_MAX = 4095;
+const EMPTY = Buffer.alloc(0);
+
 /**
- * An archive member name as a relative path inside the destination, or "" for the root itself.
- * Absolute names and `..` components are refused rather than rewritten: an archive that needs them
- * is not a root filesystem box should trust.
+ * An archive member name as a clean relative path ("" for the root itself). Absolute names and
+ * `..` components are refused rather than rewritten: an archive that needs them is not a root
+ * filesystem box should trust.
  */
+export function memberBytes(name: Buffer, shown = show(name)): Buffer {
+  if (name[0] === 0x2f) refuse(shown, "it is an absolute path");
+  const parts = name.toString("latin1").split("/").filter((p) => p !== "" && p !== ".");
+  if (parts.includes("..")) refuse(shown, "it contains '..'");
+  const out = Buffer.from(parts.join("/"), "latin1");
+  if (out.length > PATH_MAX) refuse(shown, `its name is longer than ${PATH_MAX} bytes`);
+  return out;
+}
+
+/** memberBytes for a text name (tests, messages). */
 export function memberPath(name: string): string {
-  if (name.startsWith("/")) refuse(name, "it is an absolute path");
-  const parts = name.split("/").filter((p) => p !== "" && p !== ".");
-  if (parts.includes("..")) refuse(name, "it contains '..'");
-  return parts.join("/");
+  return memberBytes(Buffer.from(name), name).toString("utf8");
 }
 
-interface Stats {
+export interface UnpackStats {
   entries: number;
+  /** Bytes of regular file data written. */
+  bytes: number;
+  /** The newest modification time of any entry (seconds since the epoch). */
+  newest: number;
 }
+
+export interface UnpackOptions {
+  /** Sees every entry before it is unpacked, with its clean path (may throw to stop). */
+  onEntry?(entry: TarEntry, path: Buffer): void;
+}
+
+/** Directory fds of parents, so each entry costs one *at call, not a path walk. */
+class Parents {
+  private readonly cache = new Map<string, Dir>();
+  constructor(private readonly root: Dir) {}
+
+  get(parent: Buffer): Dir {
+    if (parent.length === 0) return this.root;
+    const key = parent.toString("latin1");
+    const hit = this.cache.get(key);
+    if (hit) return hit;
+    this.root.mkdirs(parent, 0o755);
+    const dir = this.root.openDir(parent);
+    if (this.cache.size >= 256) this.closeAll();
+    this.cache.set(key, dir);
+    return dir;
+  }
+
+  /** Drops path and everything under it (it was removed or replaced). */
+  forget(path: Buffer): void {
+    const key = path.toString("latin1");
+    for (const [k, dir] of this.cache) {
+      if (k === key || k.startsWith(key + "/")) {
+        dir.close();
+        this.cache.delete(k);
+      }
+    }
+  }
+
+  closeAll(): void {
+    for (const dir of this.cache.values()) dir.close();
+    this.cache.clear();
+  }
+}
+
+const OVERLAY_XATTR = /^(trusted|user)\.overlay\./;
 
 /**
- * Unpacks a tar stream into dest (an empty directory) exactly: symlink targets stay as written
- * (absolute ones too: /bin/sh -> /bin/busybox must keep working inside the container), hard links,
- * modes with setuid bits, owners and times are kept. Nothing is written outside dest: member names
- * are checked, and an entry whose path goes through a symlink made by an earlier entry is refused,
- * because writing it would follow that link wherever it points.
+ * Unpacks every entry of tar into dest (a Dir opened "beneath" on an empty directory).
+ * Throws BoxError naming the entry on anything refused or failed.
  */
-export async function unpackTar(input: Readable, dest: string): Promise<Stats> {
-  const links = new Set<string>(); // relative paths that are symlinks in dest
-  const dirs: Array<{ path: string; header: Header }> = [];
-  const stats: Stats = { entries: 0 };
-
-  const checkParents = (rel: string, entry: string) => {
-    const parts = rel.split("/");
-    for (let i = 1; i < parts.length; i++) {
-      const prefix = parts.slice(0, i).join("/");
-      if (links.has(prefix)) refuse(entry, `it would be written through the symbolic link "${prefix}"`);
-    }
-  };
-  // A later entry replaces an earlier one of the same name, as with tar; a directory is kept.
-  const clear = (abs: string, rel: string, keepDir: boolean): boolean => {
-    let st;
-    try {
-      st = lstatSync(abs);
-    } catch {
-      return false;
-    }
-    if (st.isDirectory() && keepDir) return true;
-    if (st.isDirectory()) rmSync(abs, { recursive: true });
-    else unlinkSync(abs);
-    links.delete(rel);
-    return false;
-  };
-  const own = (abs: string, h: Header, isLink: boolean) => {
-    lchownSync(abs, h.uid ?? 0, h.gid ?? 0);
-    if (!isLink) chmodSync(abs, (h.mode ?? 0o644) & 0o7777); // after chown, which clears setuid bits
-    const mtime = h.mtime ?? new Date(0);
-    (isLink ? lutimesSync : utimesSync)(abs, mtime, mtime);
-  };
-
-  const ex = tarExtract();
-  input.pipe(ex);
-  input.on("error", (err) => ex.destroy(err));
+export async function unpackLayer(tar: TarReader, dest: Dir, opts: UnpackOptions = {}): Promise<UnpackStats> {
+  const stats: UnpackStats = { entries: 0, bytes: 0, newest: 0 };
+  const parents = new Parents(dest);
+  const dirs: Array<{ rel: Buffer; mode: number; mtime: Time; ino: bigint; dev: string }> = [];
   try {
-    for await (const entry of ex) await unpackEntry(entry);
-  } catch (err) {
-    if (err instanceof BoxError) throw err;
-    throw new BoxError(`cannot unpack the archive: ${err instanceof Error ? err.message : String(err)}`);
+    for (let e = await tar.next(); e; e = await tar.next()) {
+      stats.entries++;
+      const shown = show(e.name);
+      const rel = memberBytes(e.name, shown);
+      opts.onEntry?.(e, rel);
+      if (e.mtime.sec > stats.newest) stats.newest = e.mtime.sec;
+      try {
+        await unpackEntry(e, rel, shown);
+      } catch (err) {
+        if (err instanceof BoxError) throw err;
+        throw explain(err, dest, e, rel, shown);
+      }
+    }
+    await tar.drain();
+    // Directory modes and times last, deepest first, and only on the directory that was made.
+    for (const d of dirs.reverse()) {
+      const st = dest.tryLstat(d.rel);
+      if (!st || st.type !== "dir" || st.ino !== d.ino || st.dev !== d.dev) continue;
+      dest.chmod(d.rel, d.mode);
+      dest.utimes(d.rel, d.mtime, d.mtime);
+    }
+  } finally {
+    parents.closeAll();
   }
-  // Directory modes and times last: a read-only directory must not stop its own contents.
-  for (const d of dirs.reverse()) own(d.path, d.header, false);
   return stats;
 
-  async function unpackEntry(entry: AsyncIterable<unknown> & { header: Header; resume(): void }): Promise<void> {
-    const h = entry.header;
-    stats.entries++;
-    const rel = memberPath(h.name);
-    const abs = rel === "" ? dest : join(dest, rel);
-    if (rel !== "") checkParents(rel, h.name);
-    if (rel !== "" && h.type !== "directory") mkdirSync(join(abs, ".."), { recursive: true, mode: 0o755 });
+  /** Removes what is at parent/base so that an entry of the same name can take its place. */
+  function clear(parent: Dir, base: Buffer, rel: Buffer): void {
+    const st = parent.tryLstat(base);
+    if (!st) return;
+    if (st.type === "dir") parent.removeTree(base);
+    else parent.unlink(base);
+    parents.forget(rel);
+  }
 
-    switch (h.type) {
-      case "directory":
-        if (rel !== "" && !clear(abs, rel, true)) mkdirSync(abs, { recursive: true, mode: 0o700 });
-        dirs.push({ path: abs, header: h });
-        break;
-      case "file":
-      case "contiguous-file": {
-        clear(abs, rel, false);
-        const fd = openSync(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  /** Runs make; when the name exists (and may be replaced), clears it and runs make again. */
+  function create(parent: Dir, base: Buffer, rel: Buffer, make: () => void): void {
+    try {
+      make();
+    } catch (err) {
+      if (!isFsError(err, "EEXIST")) throw err;
+      clear(parent, base, rel);
+      make();
+    }
+  }
+
+  function xattrs(e: TarEntry, set: (name: string, value: Buffer) => void): void {
+    for (const [name, value] of e.xattrs) {
+      if (OVERLAY_XATTR.test(name)) continue;
+      set(name, value);
+    }
+  }
+
+  async function unpackEntry(e: TarEntry, rel: Buffer, shown: string): Promise<void> {
+    if (rel.length === 0) {
+      // The root itself: only its metadata.
+      if (e.type !== "dir") refuse(shown, "it would replace the root of the image");
+      dest.chown("", e.uid, e.gid);
+      const st = dest.lstat("");
+      dirs.unshift({ rel: Buffer.from("."), mode: e.mode, mtime: e.mtime, ino: st.ino, dev: st.dev });
+      return;
+    }
+    const slash = rel.lastIndexOf(0x2f);
+    const parentPath = slash < 0 ? EMPTY : rel.subarray(0, slash);
+    const base = rel.subarray(slash + 1);
+
+    if (base.length > 4 && base.subarray(0, 4).toString("latin1") === ".wh.") {
+      const parent = parents.get(parentPath);
+      const hidden = base.subarray(4);
+      if (hidden.toString("latin1") === ".wh..opq") parent.setxattr("", "trusted.overlay.opaque", Buffer.from("y"));
+      else if (hidden.subarray(0, 4).toString("latin1") === ".wh.") {
+        /* other AUFS metadata (.wh..wh.plnk, .wh..wh.aufs): not content */
+      } else if (!parent.tryLstat(hidden)) parent.mknod(hidden, "char", 0, 0, 0);
+      return;
+    }
+
+    const parent = parents.get(parentPath);
+    switch (e.type) {
+      case "dir": {
         try {
-          for await (const chunk of entry) writeSync(fd, chunk as Buffer);
+          parent.mkdir(base, 0o700);
+        } catch (err) {
+          if (!isFsError(err, "EEXIST")) throw err;
+          if (parent.lstat(base).type !== "dir") {
+            clear(parent, base, rel);
+            parent.mkdir(base, 0o700);
+          }
+        }
+        parent.chown(base, e.uid, e.gid);
+        xattrs(e, (n, v) => parent.setxattr(base, n, v));
+        const st = parent.lstat(base);
+        dirs.push({ rel, mode: e.mode, mtime: e.mtime, ino: st.ino, dev: st.dev });
+        return;
+      }
+      case "file": {
+        let fd = -1;
+        create(parent, base, rel, () => (fd = parent.createFile(base, 0o600)));
+        try {
+          for await (const chunk of tar.body()) {
+            writeAll(fd, chunk);
+            stats.bytes += chunk.length;
+          }
+          // chown first: it clears setuid bits and file capabilities, which come after.
+          byFd.chown(fd, e.uid, e.gid);
+          byFd.chmod(fd, e.mode);
+          xattrs(e, (n, v) => byFd.setxattr(fd, n, v));
+          byFd.utimes(fd, e.mtime, e.mtime);
         } finally {
           closeSync(fd);
         }
-        own(abs, h, false);
-        break;
+        return;
       }
-      case "symlink":
-        clear(abs, rel, false);
-        symlinkSync(h.linkname ?? "", abs);
-        links.add(rel);
-        own(abs, h, true);
-        break;
+      case "symlink": {
+        if (e.linkname.length === 0) refuse(shown, "it is a symbolic link to nothing");
+        if (e.linkname.length > PATH_MAX) refuse(shown, `its link target is longer than ${PATH_MAX} bytes`);
+        create(parent, base, rel, () => parent.symlink(e.linkname, base));
+        parent.chown(base, e.uid, e.gid);
+        xattrs(e, (n, v) => {
+          try {
+            parent.setxattr(base, n, v);
+          } catch (err) {
+            // user.* attributes cannot be set on a symbolic link: the kernel never allows it.
+            if (!isFsError(err, "EPERM", "ENOTSUP", "EOPNOTSUPP")) throw err;
+          }
+        });
+        parent.utimes(base, e.mtime, e.mtime);
+        return;
+      }
       case "link": {
-        const target = memberPath(h.linkname ?? "");
-        if (target === "") refuse(h.name, "it is a hard link to the archive's root");
-        checkParents(target, h.name);
-        clear(abs, rel, false);
-        linkSync(join(dest, target), abs);
-        if (links.has(target)) links.add(rel);
-        break;
+        const target = memberBytes(e.linkname, show(e.linkname));
+        if (target.length === 0) refuse(shown, "it is a hard link to the archive's root");
+        if (target.equals(rel)) return; // a link to itself: nothing to do
+        try {
+          create(parent, base, rel, () => dest.link(target, rel));
+        } catch (err) {
+          if (isFsError(err, "ENOENT")) refuse(shown, `its target "${show(e.linkname)}" is not in the archive before it`);
+          if (isFsError(err, "EPERM")) refuse(shown, `its target "${show(e.linkname)}" is a directory`);
+          throw err;
+        }
+        return;
       }
-      case "character-device":
-      case "block-device":
+      case "char":
+      case "block":
       case "fifo": {
-        clear(abs, rel, false);
-        const type = h.type === "fifo" ? 0o010000 : h.type === "block-device" ? 0o060000 : 0o020000;
-        const { mknod } = await import("./native");
-        mknod(abs, type | ((h.mode ?? 0o600) & 0o7777), h.devmajor ?? 0, h.devminor ?? 0);
-        own(abs, h, false);
-        break;
+        create(parent, base, rel, () => parent.mknod(base, e.type as "char" | "block" | "fifo", 0o600, e.devmajor, e.devminor));
+        parent.chown(base, e.uid, e.gid);
+        parent.chmod(base, e.mode);
+        xattrs(e, (n, v) => parent.setxattr(base, n, v));
+        parent.utimes(base, e.mtime, e.mtime);
+        return;
       }
-      default:
-        refuse(h.name, `it is of type ${h.type}, which box does not unpack`);
     }
-    // Extended attributes (file capabilities among them), as GNU tar and bsdtar store them in pax headers.
-    const xattrs = Object.entries(h.pax ?? {}).filter(([k]) => k.startsWith("SCHILY.xattr."));
-    if (xattrs.length > 0 && h.type !== "link") {
-      const { lsetxattr } = await import("./native");
-      for (const [k, v] of xattrs) lsetxattr(abs, k.slice("SCHILY.xattr.".length), Buffer.from(v, "latin1"));
+  }
+}
+
+/** A failed file operation as a sentence naming the entry (and the link in the way, if any). */
+function explain(err: unknown, dest: Dir, e: TarEntry, rel: Buffer, shown: string): Error {
+  if (isFsError(err, "ELOOP", "ENOTDIR")) {
+    const paths = e.type === "link" ? [rel, memberBytes(e.linkname)] : [rel];
+    for (const p of paths) {
+      const parts = p.toString("latin1").split("/");
+      for (let i = 1; i <= parts.length; i++) {
+        const prefix = Buffer.from(parts.slice(0, i).join("/"), "latin1");
+        const st = dest.tryLstat(prefix);
+        if (st?.type === "symlink" && i < parts.length) return new BoxError(`refusing the archive entry "${shown}": it would be written through the symbolic link "${show(prefix)}"`);
+        if (st && st.type !== "dir" && st.type !== "symlink" && i < parts.length) return new BoxError(`refusing the archive entry "${shown}": "${show(prefix)}" is not a directory`);
+      }
     }
-    entry.resume(); // drain whatever was not read (directories, links)
+  }
+  const msg = err instanceof Error ? err.message : String(err);
+  return new BoxError(`cannot unpack the archive entry "${shown}": ${msg}`);
+}
+
+/** Convenience: a tar byte stream into a host directory (tests, imports). */
+export async function unpackTar(source: AsyncIterable<Uint8Array>, destPath: string, opts: UnpackOptions = {}): Promise<UnpackStats> {
+  const { TarReader } = await import("./tar");
+  const dest = Dir.open(destPath, "beneath");
+  try {
+    return await unpackLayer(new TarReader(source), dest, opts);
+  } finally {
+    dest.close();
   }
 }

@@ -19,7 +19,7 @@ describe("box: help and version", () => {
       const r = await run([BOX, ...args]);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain("USAGE box [OPTIONS]");
-      for (const [cmd, what] of [["run", "Run a command in a new container"], ["pull", "Pull an Alpine release"], ["import", "Import a root filesystem tarball"], ["images", "List the images"], ["rmi", "Remove images"]]) {
+      for (const [cmd, what] of [["run", "Run a command in a new container"], ["pull", "Pull an image from a registry"], ["import", "Import a root filesystem tarball"], ["images", "List the images"], ["rmi", "Remove images"]]) {
         expect(r.stdout).toMatch(new RegExp(`\\n\\s+${cmd}\\s+${what}`));
       }
       expect(r.stdout).toMatch(/--root=<DIR>\s+Where box keeps all its state/);

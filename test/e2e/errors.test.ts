@@ -77,7 +77,7 @@ describe("box run: bad input", () => {
         [["run", "-u", "ghost", "true"], `box: unknown user "ghost": it is not in the image's /etc/passwd`],
         [["run", "-u", "0:nogroup-here", "true"], `box: unknown group "nogroup-here": it is not in the image's /etc/group`],
         [["run", "--name", "-bad", "true"], `box: invalid container name "-bad": use letters, digits, '_', '.' and '-', starting with a letter or digit`],
-        [["run", "alpine:3.x", "true"], 'box: unknown Alpine tag "3.x": use latest, edge, a branch like 3.19 or a release like 3.19.4'],
+        [["run", "127.0.0.1:9/alpine:3.x", "true"], "box: 127.0.0.1:9/alpine:3.x is not an image here, and pulling it failed: cannot reach 127.0.0.1:9: connection refused (for 127.0.0.1:9/alpine:3.x)"],
       ];
       for (const [args, message] of cases) {
         const r = await box(root, args);

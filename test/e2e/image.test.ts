@@ -4,7 +4,10 @@ import { copyFileSync, mkdirSync, readdirSync, statSync, writeFileSync, readFile
 import { join } from "node:path";
 import { ALPINE_TARBALL, BOX, box, run, scopeEnv, tempDir, removeRoot, withRoot } from "./harness";
 
+/** The embedded tarball's sha256, its tar's (the layer's diffID), and the image ID box gives it. */
 const DIGEST = "d4e6fd67dcf75e40c451560ac7265166c2b72a0f38ddc9aae756a7de3d1efa0c";
+const DIFF = "1bccf10afce5c1ffe31381419930ad565c1436eaeb1ca680494b0663e0028419";
+const ID_PREFIX = "981d376b08da";
 
 /** Every entry of a tree with type, mode, owner, size and link target, as `find -printf` lists it. */
 async function listing(dir: string): Promise<string[]> {
@@ -16,7 +19,7 @@ describe("box images: the embedded Alpine", () => {
   test("is unpacked exactly as GNU tar unpacks it: modes, owners, sizes, symlink targets (absolute ones too)", () =>
     withRoot(async (root) => {
       expect((await box(root, ["run", "true"])).code).toBe(0);
-      const stored = join(root, "images", DIGEST, "rootfs");
+      const stored = join(root, "images/layers", DIFF, "diff");
       const ref = tempDir("box-gnutar-");
       try {
         expect((await run(["tar", "-xzf", ALPINE_TARBALL, "-C", ref, "--numeric-owner", "--same-permissions"])).code).toBe(0);
@@ -35,16 +38,24 @@ describe("box images: the embedded Alpine", () => {
   test("is unpacked once: later runs reuse the stored image untouched", () =>
     withRoot(async (root) => {
       expect((await box(root, ["run", "true"])).code).toBe(0);
-      const stored = join(root, "images", DIGEST);
-      const before = statSync(join(stored, "rootfs")).ino;
-      const meta = JSON.parse(readFileSync(join(stored, "image.json"), "utf8"));
-      expect(meta).toEqual({ digest: DIGEST, source: "embedded", size: statSync(ALPINE_TARBALL).size, created: expect.any(String) });
-      expect(readFileSync(join(root, "refs/alpine:3.20.3"), "utf8")).toBe(DIGEST + "\n");
+      const stored = join(root, "images/layers", DIFF);
+      const before = statSync(join(stored, "diff")).ino;
+      const meta = JSON.parse(readFileSync(join(stored, "layer.json"), "utf8"));
+      expect(meta).toEqual({
+        diffID: `sha256:${DIFF}`,
+        size: expect.any(Number),
+        tarSize: 8089600,
+        blob: { digest: `sha256:${DIGEST}`, mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", size: statSync(ALPINE_TARBALL).size },
+        short: expect.stringMatching(/^[A-Z2-7]{10}$/),
+        created: expect.any(String),
+        newest: 1725622445,
+      });
+      expect(readFileSync(join(root, "refs/docker.io%2Flibrary%2Falpine:3.20.3"), "utf8")).toStartWith(`sha256:${ID_PREFIX}`);
       expect((await box(root, ["run", "sh", "-c", "echo x > /etc/new; rm -rf /usr/share"])).code).toBe(0);
-      expect(statSync(join(stored, "rootfs")).ino).toBe(before);
-      expect(existsSync(join(stored, "rootfs/etc/new"))).toBe(false);
-      expect(existsSync(join(stored, "rootfs/usr/share/apk"))).toBe(true);
-      expect(readdirSync(join(root, "images"))).toEqual([DIGEST]);
+      expect(statSync(join(stored, "diff")).ino).toBe(before);
+      expect(existsSync(join(stored, "diff/etc/new"))).toBe(false);
+      expect(existsSync(join(stored, "diff/usr/share/apk"))).toBe(true);
+      expect(readdirSync(join(root, "images/layers"))).toEqual([DIFF]);
     }));
 
   test("two containers on the same image do not see each other's writes", () =>
@@ -61,7 +72,8 @@ describe("box images: the embedded Alpine", () => {
     withRoot(async (root) => {
       const runs = await Promise.all(Array.from({ length: 6 }, (_, i) => box(root, ["run", "echo", `run-${i}`])));
       runs.forEach((r, i) => expect({ i, code: r.code, out: r.stdout, err: r.stderr }).toEqual({ i, code: 0, out: `run-${i}\n`, err: "" }));
-      expect(readdirSync(join(root, "images"))).toEqual([DIGEST]);
+      expect(readdirSync(join(root, "images/layers"))).toEqual([DIFF]);
+      expect(readdirSync(join(root, "images/db"))).toEqual([expect.stringMatching(new RegExp(`^${ID_PREFIX}`))]);
     }));
 
   test("the executable carries its image: a copy elsewhere, with no fixtures around, runs offline", () =>

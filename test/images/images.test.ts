@@ -3,10 +3,14 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ALPINE_TARBALL, BOX, box, removeRoot, run, spawnBox, tempDir, withRoot } from "../e2e/harness";
+import { blobs, EMBEDDED_DIFF, EMBEDDED_ID_PREFIX, expectEmptyStore, filesUnder, images, inspect, layerDiffDir, layerDirs, tarOf } from "./helpers";
 import { startMirror, type Mirror } from "./mirror";
 
+/** The tarballs' sha256 (the blobs), and their tars' (the layers' diffIDs). */
 const SHA_3_19_4 = "a2a87004e87720cbb0372c08b7de9b80748afdfd7fd72d2eab2ec0b074b92211";
 const SHA_3_20_3 = "d4e6fd67dcf75e40c451560ac7265166c2b72a0f38ddc9aae756a7de3d1efa0c";
+const DIFF_3_19_4 = "f72e1091e2e43fb27f30dab4a9d56294d97d1d8bcf35a6911567ce05a7e3ca3a";
+const ID = /^sha256:[0-9a-f]{64}\n$/;
 let mirror: Mirror;
 const work = tempDir("box-images-");
 
@@ -18,26 +22,21 @@ afterAll(() => {
   removeRoot(work);
 });
 
-/** No image, name, partial download or scratch file left in the store. */
-function expectEmptyStore(root: string): void {
-  for (const sub of ["images", "refs", "tmp", "locks"]) {
-    const dir = join(root, sub);
-    if (existsSync(dir)) expect({ [sub]: readdirSync(dir) }).toEqual({ [sub]: [] });
-  }
-}
 
 describe("box pull", () => {
   test("alpine:3.19 from the mirror, then box run alpine:3.19 prints 3.19.4", () =>
     withRoot(async (root) => {
       const r = await box(root, ["pull", "--mirror", `${mirror.url}/ok`, "alpine:3.19"]);
       expect(r.code).toBe(0);
-      expect(r.stdout).toBe(`sha256:${SHA_3_19_4}\n`);
+      expect(r.stdout).toMatch(ID);
       expect(r.stderr).toContain("pulling alpine:3.19.4");
       const run1 = await box(root, ["run", "alpine:3.19", "cat", "/etc/alpine-release"]);
       expect(run1.stdout).toBe("3.19.4\n");
-      const imgs = await box(root, ["images", "--format", "json"]);
-      const names = JSON.parse(imgs.stdout).map((i: { name: string; tag: string; digest: string }) => `${i.name}:${i.tag} ${i.digest}`);
-      expect(names).toEqual([`alpine:3.19.4 sha256:${SHA_3_19_4}`, `alpine:3.19 sha256:${SHA_3_19_4}`]);
+      const names = (await images(root)).map((i) => `${i.Repository}:${i.Tag} ${i.ID}`);
+      expect(names).toEqual([`alpine:3.19 ${r.stdout.trim()}`, `alpine:3.19.4 ${r.stdout.trim()}`]);
+      // One layer (by the tar's digest), its tarball kept as the blob.
+      expect(layerDirs(root)).toEqual([DIFF_3_19_4]);
+      expect(blobs(root)).toContain(SHA_3_19_4);
     }));
 
   test("box run alpine:TAG pulls what is neither stored nor embedded", () =>
@@ -52,12 +51,18 @@ describe("box pull", () => {
 
   test("tags: latest is latest-stable, a branch is its newest release, an exact version, edge", () =>
     withRoot(async (root) => {
-      for (const [tag, sha] of [["latest", SHA_3_20_3], ["3.20", SHA_3_20_3], ["3.19.4", SHA_3_19_4], ["edge", SHA_3_20_3]] as const) {
+      const ids: Record<string, string> = {};
+      for (const tag of ["latest", "3.20", "3.19.4", "edge"]) {
         const r = await box(root, ["pull", "--mirror", `${mirror.url}/ok/`, `alpine:${tag}`]);
-        expect({ tag, out: r.stdout, code: r.code }).toEqual({ tag, out: `sha256:${sha}\n`, code: 0 });
+        expect({ tag, code: r.code }).toEqual({ tag, code: 0 });
+        ids[tag] = r.stdout.trim();
       }
-      // 3.20.3 pulled is byte for byte the embedded one: stored once.
-      expect(readdirSync(join(root, "images")).sort()).toEqual([SHA_3_20_3, SHA_3_19_4].sort());
+      expect(ids.latest).toStartWith(`sha256:${EMBEDDED_ID_PREFIX}`);
+      expect([ids["3.20"], ids.edge]).toEqual([ids.latest, ids.latest]);
+      expect(ids["3.19.4"]).not.toBe(ids.latest);
+      // 3.20.3 pulled is byte for byte the embedded one: the same image, stored once.
+      expect((await box(root, ["run", "true"])).code).toBe(0);
+      expect(layerDirs(root)).toEqual([EMBEDDED_DIFF, DIFF_3_19_4].sort());
       const old = await box(root, ["pull", "--mirror", `${mirror.url}/ok`, "alpine:3.19.1"]);
       expect(old.code).toBe(125);
       expect(old.stderr).toBe("box: Alpine 3.19.1 is not available: the newest release of its branch is 3.19.4\n");
@@ -87,12 +92,13 @@ describe("box pull", () => {
       }));
   }
 
-  test("an unknown tag, and an image that is not alpine", () =>
+  test("an unknown tag, and an image that is not alpine, from a mirror", () =>
     withRoot(async (root) => {
-      const tag = await box(root, ["pull", "alpine:stable"]);
+      const tag = await box(root, ["pull", "--mirror", `${mirror.url}/ok`, "alpine:stable"]);
       expect(tag).toMatchObject({ code: 125, stderr: 'box: unknown Alpine tag "stable": use latest, edge, a branch like 3.19 or a release like 3.19.4\n' });
-      const other = await box(root, ["pull", "debian:12"]);
-      expect(other).toMatchObject({ code: 125, stderr: "box: box pulls only alpine images from the Alpine mirrors; bring debian:12 in with box import\n" });
+      const other = await box(root, ["pull", "--mirror", `${mirror.url}/ok`, "debian:12"]);
+      expect(other).toMatchObject({ code: 125, stderr: "box: an Alpine mirror has only alpine images; pull debian:12 from a registry (box pull without --mirror)\n" });
+      expectEmptyStore(root);
     }));
 
   test("two pulls of one image at once download it once, and both succeed", () =>
@@ -102,7 +108,8 @@ describe("box pull", () => {
       const [a, b] = await Promise.all([0, 1].map(() => box(root, ["pull", "--mirror", `${mirror.url}/ok`, "alpine:3.19"])));
       expect([a!.code, b!.code]).toEqual([0, 0]);
       expect((mirror.hits.get(path) ?? 0) - before).toBe(1);
-      expect(readdirSync(join(root, "images"))).toEqual([SHA_3_19_4]);
+      expect(a!.stdout).toBe(b!.stdout);
+      expect(layerDirs(root)).toEqual([DIFF_3_19_4]);
     }));
 
   test("kill -9 in the middle of a pull leaves a store the next command cleans and uses", () =>
@@ -115,7 +122,8 @@ describe("box pull", () => {
       await Bun.sleep(100);
       proc.kill("SIGKILL");
       await proc.exited;
-      expect(readdirSync(join(root, "images"))).toEqual([]);
+      expect(filesUnder(join(root, "images"))).toEqual([]);
+      expect(filesUnder(join(root, "refs"))).toEqual([]);
       const r = await box(root, ["pull", "--mirror", `${mirror.url}/ok`, "alpine:3.19"]);
       expect(r.code).toBe(0);
       expect((await box(root, ["run", "alpine:3.19", "cat", "/etc/alpine-release"])).stdout).toBe("3.19.4\n");
@@ -139,19 +147,24 @@ describe("box import", () => {
         const tar = join(work, "rootfs.tar");
         expect((await run(["tar", "-cf", tar, "-C", dir, "."])).code).toBe(0);
         expect((await run(["sh", "-c", `gzip -kc ${tar} > ${tar}.gz && xz -kc ${tar} > ${tar}.xz && zstd -qc ${tar} > ${tar}.zst && cp ${tar}.gz ${join(work, "rootfs.tgz")}`])).code).toBe(0);
+        const ids = new Set<string>();
         for (const [file, name] of [[tar, "mine:tar"], [`${tar}.gz`, "mine:gz"], [join(work, "rootfs.tgz"), "mine:tgz"], [`${tar}.xz`, "mine:xz"], [`${tar}.zst`, "mine:zst"]] as const) {
           const r = await box(root, ["import", file, name]);
           expect({ name, code: r.code, err: r.stderr }).toEqual({ name, code: 0, err: "" });
-          expect(r.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+          expect(r.stdout).toMatch(ID);
+          ids.add(r.stdout);
           const c = await box(root, ["run", name, "cat", "/imported-marker", "/etc/alpine-release"]);
           expect({ name, out: c.stdout }).toEqual({ name, out: "made by the test\n3.20.3\n" });
         }
+        // The same tar, however compressed, is one layer and one image.
+        expect(ids.size).toBe(1);
+        expect(layerDirs(root).length).toBe(1);
         const stdin = await box(root, ["import", "-", "piped"], { stdin: readFileSync(`${tar}.xz`) });
         expect(stdin.code).toBe(0);
         expect((await box(root, ["run", "piped", "cat", "/imported-marker"])).stdout).toBe("made by the test\n");
         const list = await box(root, ["images"]);
         expect(list.stdout.split("\n")[0]).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE$/);
-        expect(list.stdout).toMatch(/\nmine\s+zst\s+[0-9a-f]{12}\s+less than a minute ago\s+[\d.]+MB\n/);
+        expect(list.stdout).toMatch(/\nmine\s+zst\s+[0-9a-f]{12}\s+(Less than a second|\d+ seconds|About a minute) ago\s+7\.\d+MB\n/);
         expect(list.stdout).toMatch(/\npiped\s+latest\s+/);
       } finally {
         removeRoot(dir);
@@ -163,7 +176,8 @@ describe("box import", () => {
       const [a, b] = await Promise.all([box(root, ["import", ALPINE_TARBALL, "one"]), box(root, ["import", ALPINE_TARBALL, "two"])]);
       expect([a.code, b.code]).toEqual([0, 0]);
       expect(a.stdout).toBe(b.stdout);
-      expect(readdirSync(join(root, "images"))).toEqual([SHA_3_20_3]);
+      expect(layerDirs(root)).toEqual([EMBEDDED_DIFF]);
+      expect(blobs(root)).toContain(SHA_3_20_3);
     }));
 
   test("bad imports: a missing file, not a tarball, an empty stdin, a bad name", () =>
@@ -221,11 +235,13 @@ describe("box rmi", () => {
       expect(refused.stderr).toMatch(/^box: image app:1 is used by running container [0-9a-f]{12}: stop it first, or use -f\n$/);
       proc.kill("SIGTERM");
       await proc.exited;
+      const id = (await images(root))[0]!.ID;
       const one = await box(root, ["rmi", "app:1"]);
       expect(one).toMatchObject({ code: 0, stdout: "Untagged: app:1\n" });
-      expect(readdirSync(join(root, "images"))).toEqual([SHA_3_20_3]); // app:2 still names it
+      expect(layerDirs(root)).toEqual([EMBEDDED_DIFF]); // app:2 still names it
       const two = await box(root, ["rmi", "app:2"]);
-      expect(two).toMatchObject({ code: 0, stdout: `Untagged: app:2\nDeleted: sha256:${SHA_3_20_3}\n` });
+      expect(two).toMatchObject({ code: 0, stdout: `Untagged: app:2\nDeleted: ${id}\n` });
+      // Its layer, the layer's archive, its config and its layer link went with it.
       expectEmptyStore(root);
       const missing = await box(root, ["rmi", "app:3"]);
       expect(missing).toMatchObject({ code: 125, stderr: "box: no such image: app:3\n" });
@@ -242,6 +258,11 @@ describe("box rmi", () => {
       const rest = await reader.read();
       expect(new TextDecoder().decode(rest.value)).toBe("3.20.3\n");
       expect(await proc.exited).toBe(0);
+      // Its data stayed while the container ran; now nothing uses it, and a prune removes it.
+      expect((await images(root)).map((i) => `${i.Repository}:${i.Tag}`)).toEqual(["<none>:<none>"]);
+      const pruned = await box(root, ["image", "prune"]);
+      expect(pruned.stdout).toMatch(/^Deleted: sha256:[0-9a-f]{64}\n$/);
+      expectEmptyStore(root);
     }));
 });
 
@@ -277,8 +298,7 @@ describe("box import: exact unpacking", () => {
       writeFileSync(tar, Buffer.concat(chunks));
       const r = await box(root, ["import", tar, "special"]);
       expect(r.stderr).toBe("");
-      const digest = r.stdout.trim().slice(7);
-      const rootfs = join(root, "images", digest, "rootfs");
+      const rootfs = layerDiffDir(root, layerDirs(root)[0]!);
       const { statSync } = await import("node:fs");
       const chr = statSync(join(rootfs, "dev/mynull"));
       expect([chr.isCharacterDevice(), Math.floor(chr.rdev / 256), chr.rdev % 256, chr.mode & 0o777]).toEqual([true, 1, 3, 0o666]);

@@ -1,0 +1,72 @@
+import { defineCommand, type ArgsDef } from "citty";
+import { parseLine } from "../cli/argv";
+import { globalArgs, type Globals } from "../cli/shared";
+import { BoxError } from "../errors";
+import { showCommandHelp, storeFor } from "./common";
+
+const args = {
+  command: { type: "positional", required: true, valueHint: "inspect|ls|rm|pull|load|save|import|prune", description: "What to do" },
+  ...globalArgs,
+} as const satisfies ArgsDef;
+
+export const definition = defineCommand({ meta: { name: "image", description: "Manage images (inspect, ls, rm, pull, load, save, import, prune)" }, args });
+
+const same: Record<string, () => Promise<{ main(tokens: string[], globals: Globals): Promise<number> }>> = {
+  ls: () => import("./images"),
+  list: () => import("./images"),
+  rm: () => import("./rmi"),
+  remove: () => import("./rmi"),
+  pull: () => import("./pull"),
+  load: () => import("./load"),
+  save: () => import("./save"),
+  import: () => import("./import"),
+};
+
+export async function main(tokens: string[], globals: Globals): Promise<number> {
+  const line = parseLine(args, tokens, { commandName: "image", stopAtFirstWord: true });
+  const g = { ...globals, ...(line.options.root !== undefined ? { root: line.options.root as string } : {}) };
+  const [sub, ...rest] = line.words;
+  if (line.help || sub === undefined) {
+    await showCommandHelp(definition);
+    return 0;
+  }
+  const other = same[sub];
+  if (other) return (await other()).main(rest, g);
+  if (sub === "inspect") return inspect(rest, g);
+  if (sub === "prune") return prune(rest, g);
+  throw new BoxError(`unknown image command "${sub}": use inspect, ls, rm, pull, load, save, import or prune. See 'box image --help'.`);
+}
+
+/** box image inspect IMAGE...: docker's image-inspect documents, as one JSON array. */
+async function inspect(tokens: string[], globals: Globals): Promise<number> {
+  const line = parseLine(globalArgs, tokens, { commandName: "image inspect" });
+  if (line.words.length === 0) throw new BoxError("box image inspect needs at least one image. See 'box image --help'.");
+  const { layoutFor } = await import("../store/layout");
+  const { inspectImage } = await import("../image/inspect");
+  const layout = layoutFor((line.options.root as string | undefined) ?? globals.root);
+  const docs = [];
+  let code = 0;
+  for (const word of line.words) {
+    const doc = inspectImage(layout, word);
+    if (doc) docs.push(doc);
+    else {
+      process.stderr.write(`box: no such image: ${word}\n`);
+      code = 125;
+    }
+  }
+  process.stdout.write(JSON.stringify(docs, null, 4) + "\n");
+  return code;
+}
+
+/** box image prune: removes images without a name that no container uses, and what they alone used. */
+async function prune(tokens: string[], globals: Globals): Promise<number> {
+  const line = parseLine(globalArgs, tokens, { commandName: "image prune" });
+  if (line.words.length > 0) throw new BoxError("box image prune takes no arguments.");
+  const layout = storeFor("image prune", line, globals);
+  const { collectGarbage, openStore } = await import("../image/store");
+  const { imagesOfContainers } = await import("./rmi");
+  const p = await openStore(layout);
+  const out = await collectGarbage(p, imagesOfContainers(layout, p));
+  for (const id of out.images) process.stdout.write(`Deleted: ${id}\n`);
+  return 0;
+}
