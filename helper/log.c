@@ -17,6 +17,9 @@
  *
  * The log is rotated past its cap: the file becomes <log>.1 (replacing the older one) and a new one
  * is started, so at most about twice the cap is kept; records are never split between the two.
+ * A reader that follows the log (box logs -f) holds a read lock (F_OFD_SETLK) on the generation it
+ * is reading; while <log>.1 is so held, the rotation that would remove it waits, and the log grows
+ * past its cap instead: a slow follower never loses a generation it has not read yet.
  *
  * A write that fails (ENOSPC, a full disk) never stops the container: its output is still read,
  * and what cannot be written is dropped and counted; a record written in part is cut off again, so
@@ -76,10 +79,24 @@ void log_close(struct log *log)
 
 /* The current file becomes .1 and a new one takes its fd. If no new file can be made, the name
  * goes back and writing goes on in the old one. */
+/* Whether a follower still reads the file at path (holds a read lock on it). */
+static int being_read(const char *path)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	int held = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+	close(fd);
+	return held;
+}
+
 static void rotate(struct log *log)
 {
 	char old[4200];
 	snprintf(old, sizeof(old), "%s.1", log->path);
+	if (being_read(old))
+		return;
 	if (rename(log->path, old) < 0)
 		return;
 	int fd = open_log_file(log);

@@ -10,8 +10,6 @@ import { DEFAULT_PIDS_LIMIT, parseSize, resolveLimits } from "../cgroup/limits";
 import { checkCgroupParent, DEFAULT_CGROUP_PARENT } from "../cgroup/setup";
 import { BoxError } from "../errors";
 import { EMBEDDED_ALPINE } from "../image/alpine";
-import { splitImageAndCommand } from "../image/reference";
-import { isNamed } from "../image/store";
 import { parsePublish } from "../net/ports";
 import { capabilitiesIn } from "../spec/capabilities";
 import { checkEnv, checkHostname, checkNetwork, checkWorkdir, resolveSecurity } from "../spec/options";
@@ -48,6 +46,8 @@ export const containerArgs = {
   "cpu-shares": { type: "string", valueHint: "N", description: "Relative CPU weight, cgroup v1 style (2-262144; default 1024)" },
   "cpu-weight": { type: "string", valueHint: "N", description: "Relative CPU weight, cgroup v2 style (1-10000; default 100)" },
   "security-opt": { type: "string", valueHint: "OPT", description: "seccomp=unconfined, no-new-privileges[=false], systempaths=unconfined (repeatable)" },
+  pull: { type: "string", valueHint: "missing|always|never", description: "Pull the image: when it is not in the store (default), every time, or never" },
+  entrypoint: { type: "string", valueHint: "CMD", description: "Run CMD instead of the image's entrypoint (\"\" for none)" },
   "log-opt": { type: "string", valueHint: "max-size=SIZE", description: "Log option of a detached container: max-size=SIZE rotates the log past SIZE (default 10m; the older part kept as log.1)" },
   "cgroup-parent": { type: "string", valueHint: "PATH", description: "Parent cgroup of the container's (default box, below box's own cgroup; env BOX_CGROUP_PARENT)" },
   ...globalArgs,
@@ -74,6 +74,13 @@ EXIT STATUS
   the command's own; 128+N when it was killed by signal N; 125 when box failed;
   126 when the command cannot be executed; 127 when it is not found`;
 
+
+/** --pull, as docker's (checked here: the image code is loaded only when an image is needed). */
+function checkPull(v: string | undefined): "missing" | "always" | "never" {
+  const p = v ?? "missing";
+  if (p !== "missing" && p !== "always" && p !== "never") throw new BoxError(`invalid --pull "${p.slice(0, 32)}": use missing, always or never`);
+  return p;
+}
 
 /** docker's --log-opt, as far as box's log goes: max-size (at least 4 kB). */
 function checkLogOpts(opts: string[]): number | undefined {
@@ -139,20 +146,20 @@ export function checkOptions(o: ParsedLine["options"]) {
   );
   const logMaxSize = checkLogOpts(list(o["log-opt"]));
   const cgroupParent = checkCgroupParent(text(o["cgroup-parent"]) ?? (process.env.BOX_CGROUP_PARENT || DEFAULT_CGROUP_PARENT));
-  return { name, hostname, workdir, network, publish, detach, interactive, tty, env, security, limits, cgroupParent, user: text(o.user), rootfs: text(o.rootfs), rm: o.rm === true, logMaxSize };
+  return { name, hostname, workdir, network, publish, detach, interactive, tty, env, security, limits, cgroupParent, user: text(o.user), rootfs: text(o.rootfs), rm: o.rm === true, logMaxSize, pull: checkPull(text(o.pull)), entrypoint: text(o.entrypoint) };
 }
 
 /** The whole request: the options, and the words split into image and command. */
-export function runRequest(layout: Layout, line: ParsedLine, o: ReturnType<typeof checkOptions>, mode: "run" | "create"): RunRequest {
-  const { image, command } = splitImageAndCommand(line.words, {
-    rootfs: o.rootfs,
-    forcedCommand: line.dashdash,
-    isDirectory,
-    isStored: (name) => isNamed(layout, name),
-  });
+export async function runRequest(layout: Layout, line: ParsedLine, o: ReturnType<typeof checkOptions>, mode: "run" | "create"): Promise<RunRequest> {
+  const { resolveImageWord } = await import("../image/run");
+  const word = await resolveImageWord(layout, line.words, { rootfs: o.rootfs, forcedCommand: line.dashdash, isDirectory });
+  const image: RunRequest["image"] =
+    word.kind === "directory" ? { kind: "directory", path: word.path } : { kind: "image", word: word.word, ...(word.kind === "image" && word.orCommandIn ? { orCommandIn: word.orCommandIn } : {}) };
   return {
     image,
-    command,
+    pull: o.pull,
+    ...(o.entrypoint !== undefined ? { entrypoint: o.entrypoint } : {}),
+    command: word.command,
     name: o.name,
     hostname: o.hostname,
     env: o.env,

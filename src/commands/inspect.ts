@@ -23,7 +23,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
     id: c.id,
     name: c.name ?? null,
     image: c.image,
-    imageDigest: c.imageId ? `sha256:${c.imageId}` : null,
+    imageDigest: c.imageId ? (c.imageId.startsWith("sha256:") ? c.imageId : `sha256:${c.imageId}`) : null,
     argv: c.argv,
     env: c.spec?.process.env ?? c.request?.env ?? [],
     created: c.created,

@@ -8,6 +8,7 @@ import { defineCommand, type ArgsDef } from "citty";
 import { closeSync, fstatSync, openSync, readSync, statSync, writeSync } from "node:fs";
 import { globalArgs, type Globals } from "../cli/shared";
 import { isBusy } from "../container/state";
+import { readLock } from "../sys/libc";
 import { BoxError } from "../errors";
 import { logPath, resolveContainer } from "../store/containers";
 import { parseOrHelp, storeFor } from "./common";
@@ -120,9 +121,13 @@ function readRest(fd: number, offset: number): Buffer {
   return Buffer.concat(chunks);
 }
 
-function openLog(path: string): number | undefined {
+/** Opens a generation of the log, read-locked when following: the supervisor does not rotate away
+ * a generation a follower has not finished (helper/log.c). */
+function openLog(path: string, follow = false): number | undefined {
   try {
-    return openSync(path, "r");
+    const fd = openSync(path, "r");
+    if (follow) readLock(fd);
+    return fd;
   } catch {
     return undefined;
   }
@@ -156,7 +161,8 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   // The current log first, held open: a rotation while following renames it, and the rest of it
   // is still read from this fd before moving on to the new file. Then the older part, unless the
   // rotation it came from happened just now and it is the very file held.
-  let fd = openLog(path);
+  const follow = o.follow === true;
+  let fd = openLog(path, follow);
   const old = openLog(`${path}.1`);
   let data = old !== undefined && !(fd !== undefined && sameFd(old, fd)) ? readRest(old, 0) : Buffer.alloc(0);
   if (old !== undefined) closeSync(old);
@@ -183,23 +189,23 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   };
   for (;;) {
     const running = isBusy(layout, c.id);
-    if (fd === undefined) fd = openLog(path);
+    if (fd === undefined) fd = openLog(path, true);
     if (fd !== undefined) {
       const more = readRest(fd, offset);
       offset += more.length;
       emit(more);
       if (!sameFile(fd, path)) {
-        // Rotated: the old file was complete when it was renamed; what was added to it since the
-        // read above is read now, to its end. Had it been rotated twice since, the generation
-        // between is log.1 now: read that one too.
-        emit(readRest(fd, offset));
-        const between = openLog(`${path}.1`);
-        if (between !== undefined) {
-          if (!sameFd(between, fd)) emit(readRest(between, 0));
-          closeSync(between);
+        // Rotated. The generation held stays held (so the supervisor cannot rotate it away) until
+        // the next one is open and locked too; then it is read to its end: it was complete when it
+        // was renamed.
+        const next = openLog(path, true);
+        if (next === undefined) {
+          await Bun.sleep(5); // renamed, its successor not made yet
+          continue;
         }
+        emit(readRest(fd, offset));
         closeSync(fd);
-        fd = openLog(path);
+        fd = next;
         offset = 0;
         continue;
       }

@@ -21,7 +21,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   }
   const options = checkOptions(line.options); // bad flags are named before anything else
   const layout = storeFor("run", line, globals);
-  const request = runRequest(layout, line, options, "run");
+  const request = await runRequest(layout, line, options, "run");
   const undo = new Undo();
   try {
     const { record, lock } = await createContainer(layout, request, undo, { starting: true });

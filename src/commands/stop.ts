@@ -1,6 +1,6 @@
 import { defineCommand, type ArgsDef } from "citty";
 import { globalArgs, type Globals } from "../cli/shared";
-import { stopContainer } from "../container/signal";
+import { signalName, stopContainer } from "../container/signal";
 import { isBusy } from "../container/state";
 import { BoxError } from "../errors";
 import { parseOrHelp, forEachContainer, storeFor } from "./common";
@@ -20,8 +20,15 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   if (!/^\d{1,9}$/.test(t)) throw new BoxError(`invalid -t "${t.slice(0, 32)}": give whole seconds`);
   if (line.words.length === 0) throw new BoxError("box stop needs at least one container. See 'box stop --help'.");
   const layout = storeFor("stop", line, globals);
-  return forEachContainer(layout, line.words, async (_c, word, id) => {
+  return forEachContainer(layout, line.words, async (c, word, id) => {
     if (!isBusy(layout, id)) throw new BoxError(`container ${word} is not running`);
-    await stopContainer(layout, id, Number(t) * 1000);
+    // The image's STOPSIGNAL, when it has one (a damaged one is ignored: SIGTERM).
+    let sig = "SIGTERM";
+    try {
+      if (c?.stopSignal) sig = signalName(c.stopSignal);
+    } catch {
+      /* SIGTERM */
+    }
+    await stopContainer(layout, id, Number(t) * 1000, sig);
   });
 }

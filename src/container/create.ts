@@ -12,7 +12,6 @@
 import { lstatSync, mkdirSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { BoxError, EXIT } from "../errors";
-import { formatRef } from "../image/reference";
 import type { RunRequest } from "../spec/request";
 import { activePath, claimName, containerDir, lockPath, markActive, releaseName, writeRecord, type ContainerRecord } from "../store/containers";
 import { newId } from "../store/ids";
@@ -38,8 +37,9 @@ function checkRootfsDir(path: string): string {
   return realpathSync(path);
 }
 
-/** The image's store id and the directory that is its root, obtained (unpacked, pulled) if needed. */
-async function obtainImage(layout: Layout, req: RunRequest): Promise<{ name: string; imageId?: string }> {
+/** The image, obtained (unpacked, pulled) as the pull policy says; its name, id, and the argv its
+ * defaults and the command line give (ENTRYPOINT, CMD; /bin/sh when neither says anything). */
+async function obtainImage(layout: Layout, req: RunRequest): Promise<{ name: string; imageId?: string; argv: string[]; stopSignal?: string }> {
   if (req.image.kind === "directory") {
     const path = checkRootfsDir(req.image.path);
     req.image = { kind: "directory", path };
@@ -50,16 +50,17 @@ async function obtainImage(layout: Layout, req: RunRequest): Promise<{ name: str
         throw new BoxError(`the root filesystem ${path} has no /bin/sh to run: give a command`, EXIT.notFound);
       }
     }
-    return { name: path };
+    return { name: path, argv: req.command.length > 0 ? req.command : ["/bin/sh"] };
   }
-  const { obtainForRun } = await import("../image/obtain");
-  const obtained = await obtainForRun(layout, req.image.ref);
-  return { name: formatRef(req.image.ref), imageId: obtained.digest };
+  const { argvFor, imageForRun } = await import("../image/run");
+  const image = await imageForRun(layout, req.image.word, req.pull, { orCommandIn: req.image.orCommandIn });
+  const argv = argvFor(image.config, req.command, req.entrypoint);
+  return { name: image.name, imageId: image.id, argv: argv.length > 0 ? argv : ["/bin/sh"], stopSignal: image.config.StopSignal };
 }
 
 export async function createContainer(layout: Layout, req: RunRequest, undo: Undo, opts: { starting: boolean }): Promise<Created> {
   // 1. The image.
-  trace("container/create.ts:1", "image", { image: req.image.kind === "image" ? formatRef(req.image.ref) : req.image.path });
+  trace("container/create.ts:1", "image", { image: req.image.kind === "image" ? req.image.word : req.image.path });
   const image = await obtainImage(layout, req);
 
   // 2. The directory, complete before it has its real name.
@@ -77,7 +78,8 @@ export async function createContainer(layout: Layout, req: RunRequest, undo: Und
     created: now,
     image: image.name,
     imageId: image.imageId,
-    argv: req.command.length > 0 ? req.command : ["/bin/sh"],
+    argv: image.argv,
+    ...(image.stopSignal ? { stopSignal: image.stopSignal } : {}),
     request: req,
     // `box run` starts it at once: if box is killed before the helper takes over, the collector
     // knows it was meant to run (and removes it when ephemeral).

@@ -14,7 +14,6 @@ import { join } from "node:path";
 import { detect as detectCgroups } from "../cgroup/detect";
 import { createCgroup, oomMessages, removeCgroup } from "../cgroup/setup";
 import { BoxError } from "../errors";
-import { imageRootfs } from "../image/store";
 import { logger } from "../logger";
 import { prepareNetwork } from "../net/setup";
 import { buildSpec } from "../spec/build";
@@ -28,24 +27,43 @@ import { shortId } from "../store/ids";
 import type { Layout } from "../store/layout";
 import type { Lock } from "../store/lock";
 import { inheritable } from "../sys/libc";
-import { readRootFile } from "./rootfiles";
+import { readRootFile, ROOT_FILE_CAP } from "./rootfiles";
 import { monotonicUs, trace } from "../trace";
 import type { Undo } from "./undo";
 
 /** A detached container's log is rotated past this size (the older part kept as log.1). */
 export const LOG_CAP = 10 * 1024 * 1024;
 
-/** How the container's root is put together: an overlay over its image, or its directory in place. */
-export function rootAssembly(layout: Layout, r: ContainerRecord, req: RunRequest): RootAssembly {
-  if (req.image.kind === "directory") return { kind: "bind", path: req.image.path };
-  if (!r.imageId) throw new BoxError(`container ${shortId(r.id)} has no image recorded`);
-  const dir = containerDir(layout, r.id);
-  return { kind: "overlay", lower: imageRootfs(layout, r.imageId), upper: join(dir, "upper"), work: join(dir, "work"), merged: join(dir, "rootfs") };
+/** What the container's root is made of: its image's layers and defaults, or a directory in place. */
+interface Root {
+  assembly: RootAssembly;
+  /** Reads a file of the image (its /etc/passwd), never leaving it. */
+  readFile(path: string): string | undefined;
+  /** The environment: the image's, then -e on top. */
+  env(given: readonly string[]): string[];
+  config: { WorkingDir?: string; User?: string };
 }
 
-/** The directory whose files are the image's (for /etc/passwd): its lower layer, or the rootfs. */
-function imageRoot(root: RootAssembly): string {
-  return root.kind === "overlay" ? root.lower : root.path;
+async function rootOf(layout: Layout, r: ContainerRecord, req: RunRequest): Promise<Root> {
+  if (req.image.kind === "directory") {
+    const path = req.image.path;
+    return { assembly: { kind: "bind", path }, readFile: (p) => readRootFile(path, p), env: (given) => [...given], config: {} };
+  }
+  if (!r.imageId) throw new BoxError(`container ${shortId(r.id)} has no image recorded`);
+  const { envFor, imageForRun, readImageFile } = await import("../image/run");
+  let image;
+  try {
+    image = await imageForRun(layout, r.imageId, "never");
+  } catch {
+    throw new BoxError(`the image of container ${shortId(r.id)} (${r.image}) is no longer in the store`);
+  }
+  const dir = containerDir(layout, r.id);
+  return {
+    assembly: { kind: "overlay", lowers: image.layers, upper: join(dir, "upper"), work: join(dir, "work"), merged: join(dir, "rootfs") },
+    readFile: (p) => readImageFile(image, p, ROOT_FILE_CAP)?.toString("utf8"),
+    env: (given) => envFor(image.config, given),
+    config: image.config,
+  };
 }
 
 export async function startContainer(layout: Layout, r: ContainerRecord, lock: Lock, undo: Undo): Promise<never> {
@@ -56,11 +74,11 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
   rmSync(exitPath(layout, id), { force: true }); // how it ended last time
   markActive(layout, id); // before anything it will hold exists
 
-  // 1. The user.
-  trace("container/start.ts:1", "user", { user: req.user ?? "0" });
-  const root = rootAssembly(layout, r, req);
-  if (root.kind === "overlay" && !existsSync(root.lower)) throw new BoxError(`the image of container ${shortId(id)} (${r.image}) is no longer in the store`);
-  const user = resolveUser(req.user, (path) => readRootFile(imageRoot(root), path));
+  // 1. The user: -u, else the image's USER; looked up in the image's own /etc/passwd.
+  const root = await rootOf(layout, r, req);
+  const userSpec = req.user ?? (root.config.User || undefined);
+  trace("container/start.ts:1", "user", { user: userSpec ?? "0" });
+  const user = resolveUser(userSpec, root.readFile);
 
   // 2. The network, and the /etc files that go with it. With the host's network, the host's name
   // and name resolution come along (as docker does).
@@ -94,8 +112,8 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
   const spec = buildSpec({
     process: {
       args: argv,
-      env: req.env,
-      cwd: req.workdir,
+      env: root.env(req.env),
+      cwd: req.workdir ?? (root.config.WorkingDir || undefined),
       user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
       home: user.home,
       hostname,
@@ -112,7 +130,7 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
       mounts: cgroup.mounts,
       oom: cgroup.oom ? { file: cgroup.oom.file, killed: oomKilled, other: oomOther } : undefined,
     },
-    rootfs: root,
+    rootfs: root.assembly,
     etcFiles,
     // Claims (name, address, ports) go before the directory: a claim counts as held while its
     // container's directory exists, so nobody takes one back while it is still ours to remove.

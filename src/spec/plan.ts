@@ -93,7 +93,7 @@ export function planRecords(spec: Spec): PlanRecord[] {
   // The root is nodev: a device node made in it cannot be opened.
   const root = spec.box.rootfs;
   if (root.kind === "overlay") {
-    r.push(["host_mount", "overlay", root.merged, "overlay", String(MS.nodev), `lowerdir=${root.lower},upperdir=${root.upper},workdir=${root.work}`]);
+    r.push(["host_mount", "overlay", root.merged, "overlay", String(MS.nodev), `lowerdir=${root.lowers.join(":")},upperdir=${root.upper},workdir=${root.work}`]);
   } else {
     r.push(["host_mount", root.path, root.path, "", String(MS.bind | MS.rec), ""]);
     r.push(["host_mount", "", root.path, "", String(MS.bind | MS.remount | MS.nodev), ""]);

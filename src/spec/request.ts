@@ -4,8 +4,7 @@
  * container's record; the spec is built from it each time the container starts.
  */
 import type { Limits } from "../cgroup/limits";
-import type { ImageRef, ImageSource } from "../image/reference";
-export type { ImageSource };
+import type { PullPolicy } from "../image/run";
 import type { Publish } from "../net/ports";
 import type { NetworkMode } from "../net/setup";
 import { arr, bool, int, num, obj, oneOf, opt, pattern, str, type Check } from "../validate";
@@ -13,8 +12,16 @@ import type { SecurityInput } from "./build";
 
 
 
+/** The root: an image as named on the line (the default image when none was), or a directory used
+ * in place. orCommandIn: the word was not a command of that image either (said if a pull fails). */
+export type ImageSource = { kind: "image"; word: string; orCommandIn?: string } | { kind: "directory"; path: string };
+
 export interface RunRequest {
   image: ImageSource;
+  /** --pull: missing (default), always, never. */
+  pull: PullPolicy;
+  /** --entrypoint: replaces the image's ("" for none). */
+  entrypoint?: string;
   /** The command given on the line (empty: the image's default). */
   command: string[];
   name?: string;
@@ -40,12 +47,14 @@ export interface RunRequest {
 const checkImage: Check<ImageSource> = (v, at) => {
   const kind = oneOf("image", "directory")((v as { kind?: unknown } | null)?.kind, `${at}.kind`);
   return kind === "image"
-    ? obj<{ kind: "image"; ref: ImageRef }>({ kind: oneOf("image"), ref: obj<ImageRef>({ name: str, tag: str }) })(v, at)
+    ? obj<{ kind: "image"; word: string; orCommandIn?: string }>({ kind: oneOf("image"), word: str, orCommandIn: opt(str) })(v, at)
     : obj<{ kind: "directory"; path: string }>({ kind: oneOf("directory"), path: pattern(/^\//, "an absolute path") })(v, at);
 };
 
 export const checkRequest: Check<RunRequest> = obj<RunRequest>({
   image: checkImage,
+  pull: oneOf("missing", "always", "never"),
+  entrypoint: opt(str),
   command: arr(str),
   name: opt(str),
   hostname: opt(str),

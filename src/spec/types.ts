@@ -27,7 +27,7 @@ export type Namespace = "mount" | "uts" | "ipc" | "network" | "pid" | "cgroup";
 
 /** How the container's root comes to be: an overlay over a stored image, or a directory bound as is. */
 export type RootAssembly =
-  | { kind: "overlay"; lower: string; upper: string; work: string; merged: string }
+  | { kind: "overlay"; lowers: string[]; upper: string; work: string; merged: string }
   | { kind: "bind"; path: string };
 
 export interface Spec {

@@ -34,8 +34,10 @@ export interface ContainerRecord {
   /** The image as a person names it (ps), and its id in the store (none for a --rootfs directory). */
   image: string;
   imageId?: string;
-  /** The command as ps shows it. */
+  /** The command: the image's ENTRYPOINT and CMD with the command line applied. */
   argv: string[];
+  /** The signal `box stop` sends first (the image's StopSignal; SIGTERM when none). */
+  stopSignal?: string;
   /** What was asked for (absent in records of box before 0.2: those cannot be started again). */
   request?: RunRequest;
   /** When it was last started; absent for a container that was created and never started. */
@@ -86,6 +88,7 @@ const checkRecord: Check<ContainerRecord> = (v, at) => {
     imageId: opt(str),
     imageDigest: opt(str),
     argv: arr(str),
+    stopSignal: opt(pattern(/^(SIG)?[A-Z0-9+-]{1,16}$/i, "a signal")),
     request: opt(checkRequest),
     startedAt: opt(pattern(ISO, "a time")),
     cgroups: arr(pattern(/^\/sys\/fs\/cgroup\//, "a cgroup directory")),

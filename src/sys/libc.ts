@@ -37,7 +37,7 @@ export const ERRNO = { EPERM: 1, ESRCH: 3, EINTR: 4, EBADF: 9, EAGAIN: 11, EACCE
 // its holder ends. Unlike flock they can be tested without being taken (F_OFD_GETLK).
 const SYS_fcntl = 72;
 const F_OFD_GETLK = 36, F_OFD_SETLK = 37;
-const F_WRLCK = 1, F_UNLCK = 2;
+const F_RDLCK = 0, F_WRLCK = 1, F_UNLCK = 2;
 
 /** struct flock for the whole file: l_type, l_whence (shorts), l_start, l_len (off_t), l_pid. */
 function flockStruct(type: number): Buffer {
@@ -55,6 +55,13 @@ export function tryLock(fd: number): boolean {
     if (e === ERRNO.EAGAIN || e === ERRNO.EACCES) return false;
     if (e !== ERRNO.EINTR) throw new SysError("fcntl(F_OFD_SETLK)", e);
   }
+}
+
+/** A shared (read) lock on fd's open file, held until it is closed: a follower of a detached
+ * container's log says so to the supervisor (helper/log.c waits with a rotation while held). */
+export function readLock(fd: number): boolean {
+  const fl = flockStruct(F_RDLCK);
+  return Number(libc().syscall(SYS_fcntl, fd, F_OFD_SETLK, ptr(fl), 0)) === 0;
 }
 
 /** Whether another open file holds the lock on fd's file (nothing is taken). */

@@ -106,9 +106,14 @@ describe("box run: the command", () => {
 
   test("127 for a command not found, 126 for one that cannot be executed, each with one sentence", () =>
     withRoot(async (root) => {
-      const nf = await box(root, ["run", "no-such-command", "arg"]);
+      const nf = await box(root, ["run", "alpine", "no-such-command", "arg"]);
       expect(nf.code).toBe(127);
       expect(nf.stderr).toBe("box: no-such-command: command not found in the container\n");
+      // A first word that is neither an image here nor a command of the default image is not
+      // "command not found": box says what it is not (--pull never: no test reaches the internet).
+      const neither = await box(root, ["run", "--pull", "never", "no-such-command", "arg"]);
+      expect(neither.code).toBe(125);
+      expect(neither.stderr).toBe("box: no-such-command is not an image here (box pull no-such-command) nor a command in alpine:3.20.3\n");
       const nfPath = await box(root, ["run", "/usr/bin/nothing"]);
       expect(nfPath.code).toBe(127);
       expect(nfPath.stderr).toBe("box: /usr/bin/nothing: command not found in the container\n");
@@ -122,8 +127,9 @@ describe("box run: the command", () => {
   test("the command is looked up in the container's PATH, not the host's", () =>
     withRoot(async (root) => {
       // bash exists on this host but not in Alpine.
-      const r = await box(root, ["run", "bash", "-c", "true"]);
+      const r = await box(root, ["run", "alpine", "bash", "-c", "true"]);
       expect(r.code).toBe(127);
+      expect((await box(root, ["run", "--pull", "never", "bash", "-c", "true"])).code).toBe(125);
       const p = await box(root, ["run", "-e", "PATH=/nowhere", "ls"]);
       expect(p.code).toBe(127);
     }));

@@ -39,7 +39,7 @@ function base(): SpecInput {
     process: { args: ["sh", "-c", "echo hi"], env: [], user: { uid: 0, gid: 0, additionalGids: [] }, home: "/root", hostname: "c0ffee", tty: false, stdin: false },
     security: { capabilities: resolveCapabilities([], [], false), noNewPrivileges: true, seccomp: true, systemPaths: true, privileged: false },
     network: "none",
-    rootfs: { kind: "overlay", lower: "/var/lib/box/images/abc/rootfs", upper: "/var/lib/box/containers/c/upper", work: "/var/lib/box/containers/c/work", merged: "/var/lib/box/containers/c/rootfs" },
+    rootfs: { kind: "overlay", lowers: ["/var/lib/box/images/abc/rootfs"], upper: "/var/lib/box/containers/c/upper", work: "/var/lib/box/containers/c/work", merged: "/var/lib/box/containers/c/rootfs" },
     etcFiles: { hostname: "/var/lib/box/containers/c/hostname", hosts: "/var/lib/box/containers/c/hosts", resolvConf: "/var/lib/box/containers/c/resolv.conf" },
     cleanup: ["/var/lib/box/containers/c", "/run/box/c.pid"],
     pidFile: "/run/box/c.pid",

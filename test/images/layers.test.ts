@@ -324,7 +324,7 @@ describe("the store", () => {
       expect((await box(root, ["run", "good", "true"])).code).toBe(0);
       const run2 = await box(root, ["run", "hurt", "true"]);
       expect(run2.code).toBe(125);
-      expect(run2.stderr).toBe("box: the image hurt:latest is damaged (its config is missing or damaged): remove it with box rmi hurt:latest\n");
+      expect(run2.stderr).toBe("box: the image hurt is damaged (its config is missing or damaged): remove it with box rmi hurt\n");
       expect((await box(root, ["rmi", "hurt"])).code).toBe(0);
       expect((await images(root)).map((i) => i.Repository)).toEqual(["good"]);
     }));

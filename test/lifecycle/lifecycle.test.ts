@@ -59,7 +59,7 @@ describe("box run -d", () => {
 
   test("a detached container that fails to start says why, exit 127, and is kept as exited", () =>
     withRoot(async (root) => {
-      const r = await box(root, ["run", "-d", "--name", "broken", "no-such-program"]);
+      const r = await box(root, ["run", "-d", "--name", "broken", "alpine", "no-such-program"]);
       expect(r).toMatchObject({ code: 127, stdout: "", stderr: "box: no-such-program: command not found in the container\n" });
       expect(await ps(root)).toMatchObject([{ name: "broken", status: "exited", exitCode: 127 }]);
       expect((await box(root, ["rm", "broken"])).code).toBe(0);

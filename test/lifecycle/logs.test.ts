@@ -34,10 +34,9 @@ describe("box logs", () => {
   test("logs -f loses no line and garbles none across many rotations", () =>
     withRoot(async (root) => {
       const n = 40000;
-      // About 2 MB of records through a log rotated past 128 kB: some fifteen rotations, while a
-      // follower reads along (each generation is kept while the next one fills: a reader that
-      // falls further behind than that, like docker's, loses what was rotated away).
-      const r = await box(root, ["run", "-d", "--log-opt", "max-size=128k", "--name", "chatty", "sh", "-c", `sleep 0.5; i=1; while [ $i -le ${n} ]; do echo "line $i of ${n}"; i=$((i+1)); done`]);
+      // About 2 MB of records through a log rotated past 16 kB, a hundred rotations and more, while
+      // a follower reads along: the generation it reads is not rotated away until it has it all.
+      const r = await box(root, ["run", "-d", "--log-opt", "max-size=16k", "--name", "chatty", "sh", "-c", `sleep 0.5; i=1; while [ $i -le ${n} ]; do echo "line $i of ${n}"; i=$((i+1)); done`]);
       expect(r.code).toBe(0);
       const f = await box(root, ["logs", "-f", "chatty"], { timeoutMs: 120_000 });
       expect(f.code).toBe(0);

@@ -3,7 +3,7 @@ import { buildSpec, containerEnv, DEFAULT_PATH } from "../../src/spec/build";
 import { encodePlan, mountFlags, planRecords } from "../../src/spec/plan";
 import type { SpecInput } from "../../src/spec/build";
 
-function input(over: Partial<SpecInput["process"]> = {}, rootfs: SpecInput["rootfs"] = { kind: "overlay", lower: "/L", upper: "/C/upper", work: "/C/work", merged: "/C/rootfs" }): SpecInput {
+function input(over: Partial<SpecInput["process"]> = {}, rootfs: SpecInput["rootfs"] = { kind: "overlay", lowers: ["/L"], upper: "/C/upper", work: "/C/work", merged: "/C/rootfs" }): SpecInput {
   return {
     process: { args: ["sh"], env: [], user: { uid: 0, gid: 0, additionalGids: [] }, home: "/root", hostname: "h", tty: false, stdin: false, ...over },
     security: { capabilities: ["CHOWN", "KILL"], noNewPrivileges: true, seccomp: true, systemPaths: true, privileged: false },
