@@ -1,11 +1,11 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
-import { randomBytes } from "node:crypto";
 import { BoxError, describeSystemError } from "../errors";
+import { randomHex } from "./ids";
 
 /** A scratch name next to path, carrying the writer's pid: "<path>.tmp-<pid>-<random>". A
  * collector removes those whose writer is gone (src/container/collect.ts). */
 export function scratchName(path: string): string {
-  return `${path}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
+  return `${path}.tmp-${process.pid}-${randomHex(6)}`;
 }
 
 /** The pid of the box process that made a scratch file, or undefined for other names. */

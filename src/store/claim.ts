@@ -12,8 +12,8 @@
  *   Creating needs no lock; only removals are serialized.
  */
 import { closeSync, fstatSync, linkSync, mkdirSync, openSync, readSync, unlinkSync, writeFileSync } from "node:fs";
-import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
+import { scratchName } from "./atomic";
 import { isScratch, listDir } from "./dirs";
 import { Lock } from "./lock";
 
@@ -83,7 +83,7 @@ export function claim(path: string, holder: string, alive: (holder: string) => b
   if (parseClaim(holder) !== holder) throw new Error(`not a claim holder: ${JSON.stringify(holder)}`);
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = `${path}.tmp-${randomBytes(6).toString("hex")}`;
+  const tmp = scratchName(path);
   writeFileSync(tmp, holder + "\n", { flag: "wx", mode: 0o644 });
   try {
     for (let attempt = 0; attempt < 20; attempt++) {

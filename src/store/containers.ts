@@ -14,7 +14,6 @@
  * Every file is validated when read: a damaged one is named, and never stops other containers.
  */
 import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync } from "node:fs";
-import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { BoxError } from "../errors";
 import type { PortsRecord } from "../net/setup";
@@ -23,7 +22,7 @@ import type { Spec } from "../spec/types";
 import { anyObject, arr, bool, Invalid, obj, opt, parseJson, pattern, str, type Check } from "../validate";
 import { writeFileAtomic } from "./atomic";
 import { isScratch, listDir } from "./dirs";
-import { shortId } from "./ids";
+import { randomHex, shortId } from "./ids";
 import { Lock } from "./lock";
 import type { Layout } from "./layout";
 
@@ -220,7 +219,7 @@ export function resolveContainer(layout: Layout, word: string): ContainerRecord 
  * file is damaged, is taken back.
  */
 export function claimName(layout: Layout, name: string, id: string): void {
-  const tmp = join(layout.tmp, `name-${process.pid}-${randomBytes(6).toString("hex")}`);
+  const tmp = join(layout.tmp, `name-${process.pid}-${randomHex(6)}`);
   writeFileAtomic(tmp, id + "\n", 0o644, false);
   try {
     for (let attempt = 0; attempt < 3; attempt++) {

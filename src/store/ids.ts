@@ -1,9 +1,13 @@
-import { randomBytes } from "node:crypto";
 import { BoxError } from "../errors";
 
 /** A container id: 64 hex digits, like docker's; the first 12 are its short form and default hostname. */
 export function newId(): string {
-  return randomBytes(32).toString("hex");
+  return randomHex(32);
+}
+
+/** n random bytes as hex, from the Web Crypto global (node:crypto costs milliseconds to load). */
+export function randomHex(n: number): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(n))).toString("hex");
 }
 
 export function shortId(id: string): string {
