@@ -84,6 +84,12 @@ describe("the shape of the code", () => {
     expect(findCycle(graph)).toBeUndefined();
   });
 
+  test("no C file of the helper over 400 lines", () => {
+    const dir = resolve(SRC, "../helper");
+    const long = readdirSync(dir).filter((f) => f.endsWith(".c")).map((f) => [f, readFileSync(join(dir, f), "utf8").split("\n").length] as const).filter(([, n]) => n > 400);
+    expect(long).toEqual([]);
+  });
+
   test(`no TypeScript file over ${MAX_LINES} lines`, () => {
     const long = all.filter((f) => !TABLES.has(f)).map((f) => [f, readFileSync(join(SRC, f), "utf8").split("\n").length] as const).filter(([, n]) => n > MAX_LINES);
     expect(long).toEqual([]);
