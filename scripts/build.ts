@@ -45,9 +45,43 @@ async function alpine(): Promise<void> {
   renameSync(dest + ".part", dest);
 }
 
+/**
+ * The commands of the embedded Alpine: every name in a directory of its PATH that is a regular file,
+ * or a symlink leading to one inside the image. `box run NAME` decides from this list, with no I/O,
+ * whether NAME is a command of the default image (src/image/run.ts); the image is immutable, so the
+ * list made here stays true.
+ */
+async function alpineCommands(): Promise<void> {
+  const { extract } = await import("tar-stream");
+  const { Readable } = await import("node:stream");
+  const entries = new Map<string, { type: string; link?: string }>();
+  const ex = extract();
+  Readable.from([Buffer.from(Bun.gunzipSync(readFileSync(join(top, "build", EMBEDDED_ALPINE.file))))]).pipe(ex);
+  for await (const e of ex) {
+    const name = "/" + e.header.name.replace(/^\.?\/+/, "").replace(/\/+$/, "");
+    entries.set(name, { type: e.header.type ?? "file", link: e.header.linkname ?? undefined });
+    e.resume();
+  }
+  const resolve = (path: string, depth = 0): string | undefined => {
+    const e = entries.get(path);
+    if (!e || depth > 40) return undefined;
+    if (e.type !== "symlink") return e.type === "file" || e.type === "link" ? path : undefined;
+    const target = e.link!.startsWith("/") ? e.link! : join(path, "..", e.link!);
+    return resolve(join("/", target), depth + 1);
+  };
+  const dirs = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+  const names = new Set<string>();
+  for (const path of entries.keys()) {
+    const slash = path.lastIndexOf("/");
+    if (dirs.includes(path.slice(0, slash)) && resolve(path)) names.add(path.slice(slash + 1));
+  }
+  writeFileSync(join(top, "build/alpine-commands.txt"), [...names].sort().join("\n") + "\n");
+}
+
 mkdirSync(join(top, "build"), { recursive: true });
 mkdirSync(join(top, "dist"), { recursive: true });
 await $`${zig} build -Doptimize=ReleaseSmall`.cwd(top);
 await alpine();
+await alpineCommands();
 await $`${bun} build --compile --minify --bytecode --no-compile-autoload-dotenv --no-compile-autoload-bunfig ${join(top, "src/cli.ts")} --outfile ${join(top, "dist/box")}`.cwd(top);
 console.error(`built ${join(top, "dist/box")}`);

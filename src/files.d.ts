@@ -7,3 +7,7 @@ declare module "*.tar.gz" {
   const path: string;
   export default path;
 }
+declare module "*.txt" {
+  const path: string;
+  export default path;
+}

@@ -147,6 +147,18 @@ export function isCommandIn(image: RunImage, name: string): boolean {
   return pathOf(image.config).some((dir) => statImagePath(image, `${dir}/${name}`)?.type === "file");
 }
 
+let embeddedCommands: Set<string> | undefined;
+
+/** Whether name is a command of the embedded Alpine (the default image): from the list the build
+ * made of it (scripts/build.ts), without unpacking or reading the image. */
+async function isEmbeddedCommand(name: string): Promise<boolean> {
+  if (!embeddedCommands) {
+    const { embedded } = await import("../embedded");
+    embeddedCommands = new Set((await Bun.file(embedded.alpineCommandsPath).text()).split("\n").filter(Boolean));
+  }
+  return embeddedCommands.has(name);
+}
+
 /** The image-or-command decision (see the top of this file). */
 export async function resolveImageWord(layout: Layout, words: readonly string[], opts: WordOptions): Promise<ImageWord> {
   if (opts.rootfs !== undefined) return { kind: "directory", path: opts.rootfs, command: [...words] };
@@ -163,8 +175,7 @@ export async function resolveImageWord(layout: Layout, words: readonly string[],
   }
   if (isEmbeddedTag(ref) || (ref && isExplicitReference(first) && !first.startsWith("."))) return { kind: "image", word: first, command: rest };
   if (first.startsWith("/") || first.startsWith(".")) return { kind: "default", word: DEFAULT_WORD, command: [...words] };
-  const defaultImage = runImage(layout, (await obtainEmbedded(layout)).image, DEFAULT_WORD);
-  if (isCommandIn(defaultImage, first)) return { kind: "default", word: DEFAULT_WORD, command: [...words] };
+  if (await isEmbeddedCommand(first)) return { kind: "default", word: DEFAULT_WORD, command: [...words] };
   if (!ref) throw new BoxError(`${first} is neither an image here nor a command in ${DEFAULT_WORD}`);
   return { kind: "image", word: first, command: rest, orCommandIn: DEFAULT_WORD };
 }
