@@ -83,5 +83,11 @@ mkdirSync(join(top, "dist"), { recursive: true });
 await $`${zig} build -Doptimize=ReleaseSmall`.cwd(top);
 await alpine();
 await alpineCommands();
+// The default seccomp filter, compiled once here (src/spec/seccomp/default.ts).
+{
+  const { compileFilter, encodeFilter } = await import("../src/spec/seccomp/filter");
+  const { DEFAULT_CAPABILITIES } = await import("../src/spec/capabilities");
+  writeFileSync(join(top, "build/seccomp-default.txt"), encodeFilter(compileFilter(DEFAULT_CAPABILITIES)) + "\n");
+}
 await $`${bun} build --compile --minify --bytecode --no-compile-autoload-dotenv --no-compile-autoload-bunfig ${join(top, "src/cli.ts")} --outfile ${join(top, "dist/box")}`.cwd(top);
 console.error(`built ${join(top, "dist/box")}`);

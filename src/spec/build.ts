@@ -1,4 +1,4 @@
-import { compileFilter, encodeFilter } from "./seccomp/filter";
+import { filterFor } from "./seccomp/default";
 import type { Device, Mount, RootAssembly, Spec } from "./types";
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -147,7 +147,7 @@ export function buildSpec(input: SpecInput): Spec {
       devices: DEVICES,
       links: DEV_LINKS,
       rootfsPropagation: "private",
-      seccomp: sec.seccomp ? encodeFilter(compileFilter(caps)) : undefined,
+      seccomp: sec.seccomp ? filterFor(caps) : undefined,
       maskedPaths: sec.systemPaths ? MASKED_PATHS : [],
       readonlyPaths: sec.systemPaths ? READONLY_PATHS : [],
     },

@@ -83,3 +83,14 @@ describe("seccomp filter", () => {
     expect(filter.length).toBeLessThan(4096);
   });
 });
+
+describe("the default seccomp filter the build carries", () => {
+  test("is exactly what the compiler makes for docker's default capabilities; other sets are compiled", async () => {
+    const { filterFor } = await import("../../src/spec/seccomp/default");
+    const { compileFilter, encodeFilter } = await import("../../src/spec/seccomp/filter");
+    const { DEFAULT_CAPABILITIES } = await import("../../src/spec/capabilities");
+    expect(filterFor([...DEFAULT_CAPABILITIES].reverse())).toBe(encodeFilter(compileFilter(DEFAULT_CAPABILITIES)));
+    expect(filterFor(["SYS_ADMIN"])).toBe(encodeFilter(compileFilter(["SYS_ADMIN"])));
+    expect(filterFor(["SYS_ADMIN"])).not.toBe(filterFor(DEFAULT_CAPABILITIES));
+  });
+});
