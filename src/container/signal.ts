@@ -24,6 +24,18 @@ export function signalName(text: string): string {
   throw new BoxError(`invalid signal "${text.slice(0, 32)}"`);
 }
 
+/** What box stop sends first: --stop-signal, else the image's STOPSIGNAL, else SIGTERM (a damaged one is ignored). */
+export function stopSignalOf(r: ContainerRecord | undefined): string {
+  for (const given of [r?.request?.stopSignal, r?.stopSignal]) {
+    try {
+      if (given) return signalName(given);
+    } catch {
+      /* the next */
+    }
+  }
+  return "SIGTERM";
+}
+
 function signalNumber(name: string): number {
   return (constants.signals as Record<string, number>)[name]!;
 }
