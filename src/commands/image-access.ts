@@ -1,14 +1,16 @@
 /**
- * What the container commands (inspect, ps -s, system df/prune, info, completion) need of the image
- * store, in one place: the image store's own functions plug in here (box inspect IMAGE uses its
- * inspectImage when it has one), so the container side does not follow the store's internals.
+ * What the container commands (inspect, ps, system df/prune, info, completion) need of the image
+ * store, in one place: the image store's own functions (src/image), put in the terms those
+ * commands use. Image IDs are "sha256:<hex>"; names are shown as docker shows them (alpine:3.20).
  */
-import { join } from "node:path";
-import { formatRef, parseRef } from "../image/reference";
-import { listRefs, lookupRef, readMeta, removeImage, removeRef } from "../image/store";
+import { inspectImage } from "../image/inspect";
+import { removeImageRef } from "../image/remove";
+import { familiar } from "../image/reference";
+import { collectGarbage, findImageId, imageSize, listImageIds, loadImage, namesOf, openStore, peekStore, readImageConfig } from "../image/store";
+import { listRefs } from "../image/store/refs";
+import { imageIdsOf } from "../image/users";
 import type { Layout } from "../store/layout";
-import { goMap } from "../cli/template";
-import { dirSize } from "./container-rows";
+import { imagesOfContainers } from "./rmi";
 
 export interface ImageSummary {
   id: string;
@@ -19,63 +21,52 @@ export interface ImageSummary {
 
 /** The images of the store, each with its names. */
 export function listImages(layout: Layout): ImageSummary[] {
-  const byId = new Map<string, ImageSummary>();
-  for (const { ref, digest } of listRefs(layout)) {
-    const meta = readMeta(layout, digest);
-    const entry = byId.get(digest) ?? { id: digest, names: [], size: sizeOf(layout, digest), created: meta?.created ?? "" };
-    entry.names.push(formatRef(ref));
-    byId.set(digest, entry);
+  const p = peekStore(layout);
+  const refs = listRefs(p);
+  return listImageIds(p).map((id) => {
+    const image = loadImage(p, id);
+    return { id, names: namesOf(p, id, refs).map(familiar), size: image ? imageSize(image) : 0, created: readImageConfig(p, id)?.created ?? "" };
+  });
+}
+
+/** The image a container records (its imageId, in whichever form box wrote it), if still stored. */
+export function imageOf(layout: Layout, recorded: string | undefined): string | undefined {
+  if (!recorded) return undefined;
+  return [...imageIdsOf(peekStore(layout), [recorded])][0];
+}
+
+/** Bytes of an image a container records. */
+export function sizeOf(layout: Layout, recorded: string | undefined): number {
+  const id = imageOf(layout, recorded);
+  const image = id ? loadImage(peekStore(layout), id) : undefined;
+  return image ? imageSize(image) : 0;
+}
+
+/** The image ID a word names (a name, an ID or an ID prefix), or undefined. */
+export function findImage(layout: Layout, word: string): string | undefined {
+  try {
+    return findImageId(peekStore(layout), word)?.id;
+  } catch {
+    return undefined; // an ambiguous prefix names no one image
   }
-  return [...byId.values()];
 }
 
-const sizes = new Map<string, number>();
-
-/** Bytes an image takes on disk (its unpacked root). */
-export function sizeOf(layout: Layout, id: string): number {
-  let size = sizes.get(id);
-  if (size === undefined) sizes.set(id, (size = dirSize(join(layout.images, id, "rootfs"))));
-  return size;
+/** docker's image-inspect document (the image store's box inspect hook). */
+export function imageDoc(layout: Layout, word: string): unknown {
+  return inspectImage(layout, word);
 }
 
-/** The image a word names (NAME[:TAG], or an id or a unique prefix of one, with or without sha256:). */
-export function findImage(layout: Layout, word: string): ImageSummary | undefined {
-  const images = listImages(layout);
-  const ref = parseRef(word);
-  const byName = ref ? lookupRef(layout, ref) : undefined;
-  if (byName) return images.find((i) => i.id === byName);
-  const hex = word.replace(/^sha256:/, "");
-  if (!/^[0-9a-f]{1,64}$/.test(hex)) return undefined;
-  const matches = images.filter((i) => i.id.startsWith(hex));
-  return matches.length === 1 ? matches[0] : undefined;
-}
-
-/** docker's image-inspect document (the image store's own, once it has one). */
-export function imageDoc(layout: Layout, word: string): Record<string, unknown> | undefined {
-  const image = findImage(layout, word);
-  if (!image) return undefined;
-  return {
-    Id: `sha256:${image.id}`,
-    RepoTags: image.names,
-    RepoDigests: [],
-    Parent: "",
-    Comment: "",
-    Created: image.created,
-    Author: "",
-    Config: { Hostname: "", Domainname: "", User: "", Env: null, Cmd: ["/bin/sh"], Image: "", Volumes: null, WorkingDir: "", Entrypoint: null, OnBuild: null, Labels: goMap({}) },
-    Architecture: "amd64",
-    Os: "linux",
-    Size: image.size,
-    RootFS: { Type: "layers", Layers: [] },
-  };
-}
-
-/** Removes an image's names and data (system prune -a: only images no container uses). */
-export function removeUnusedImage(layout: Layout, image: ImageSummary): void {
-  for (const name of image.names) {
-    const ref = parseRef(name);
-    if (ref) removeRef(layout, ref);
+/** system prune -a: every image no container uses, names and data; what went, and its bytes. */
+export async function pruneUnusedImages(layout: Layout): Promise<{ lines: string[]; bytes: number }> {
+  const p = await openStore(layout);
+  const used = imagesOfContainers(layout, p);
+  const out = { lines: [] as string[], bytes: 0 };
+  for (const id of listImageIds(p)) {
+    if (used.has(id)) continue;
+    const image = loadImage(p, id);
+    out.lines.push(...(await removeImageRef(p, id, true, () => [])));
+    out.bytes += image ? imageSize(image) : 0;
   }
-  removeImage(layout, image.id);
-  sizes.delete(image.id);
+  await collectGarbage(p, used);
+  return out;
 }

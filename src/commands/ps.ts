@@ -6,7 +6,7 @@ import { listContainers, type ContainerRecord } from "../store/containers";
 import type { Layout } from "../store/layout";
 import { parseOrHelp, storeFor, warnDamaged } from "./common";
 import { facts, psRow, PS_HEADERS, PS_TABLE, type Facts } from "./container-rows";
-import { findImage, sizeOf } from "./image-access";
+import { findImage, imageOf, sizeOf } from "./image-access";
 
 const args = {
   all: { type: "boolean", alias: "a", description: "Show every container (default: running ones)" },
@@ -37,7 +37,7 @@ function matcher(layout: Layout, filters: Map<string, string[]>): (r: Row) => bo
       throw new BoxError(`invalid filter 'name=${n.slice(0, 32)}': not a regular expression`);
     }
   });
-  const ancestors = (filters.get("ancestor") ?? []).map((a) => ({ word: a, id: findImage(layout, a)?.id }));
+  const ancestors = (filters.get("ancestor") ?? []).map((a) => ({ word: a, id: findImage(layout, a) }));
   const tests: Array<[string, (r: Row, v: string, i: number) => boolean]> = [
     ["id", (r, v) => r.c.id.startsWith(v)],
     ["name", (r, _v, i) => names[i]!.test(r.c.name ?? "")],
@@ -49,7 +49,7 @@ function matcher(layout: Layout, filters: Map<string, string[]>): (r: Row) => bo
     ["status", (r, v) => r.f.status === v],
     ["ancestor", (r, _v, i) => {
       const a = ancestors[i]!;
-      return r.c.image === a.word || r.c.image === `${a.word}:latest` || (a.id !== undefined && r.c.imageId === a.id);
+      return r.c.image === a.word || r.c.image === `${a.word}:latest` || (a.id !== undefined && imageOf(layout, r.c.imageId) === a.id);
     }],
     ["exited", (r, v) => r.f.status === "exited" && r.f.exitCode === Number(v)],
   ];
@@ -85,7 +85,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
     return 0;
   }
   const size = o.size === true;
-  const shown = rows.map((r) => psRow(layout, r.c, r.f, { noTrunc, size, imageSize: size && r.c.imageId ? sizeOf(layout, r.c.imageId) : 0 }));
+  const shown = rows.map((r) => psRow(layout, r.c, r.f, { noTrunc, size, imageSize: size ? sizeOf(layout, r.c.imageId) : 0 }));
   const format = o.format as string | undefined;
   process.stdout.write(formatListing({ headers: PS_HEADERS, table: size ? `${PS_TABLE}\t{{.Size}}` : PS_TABLE }, shown, format));
   return 0;
