@@ -70,6 +70,11 @@ export function warnDamaged(err: DamagedRecord): void {
   logger.warn(err.message);
 }
 
+/** docker's check: -it reads a terminal, so box's stdin must be one (exit 1, as docker's). */
+export function requireTerminal(interactive: boolean, tty: boolean): void {
+  if (interactive && tty && !process.stdin.isTTY) throw new BoxError("the input device is not a TTY", 1);
+}
+
 /** docker's status for a command that reached the store and failed there (no such container, not running): 1. */
 export const DAEMON_ERROR = 1;
 

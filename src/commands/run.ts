@@ -7,19 +7,13 @@ import { createContainer } from "../container/create";
 import { startContainer } from "../container/start";
 import { checkHelperSupport } from "../container/support";
 import { Undo } from "../container/undo";
-import { BoxError } from "../errors";
 import { writeFileAtomic } from "../store/atomic";
-import { showCommandHelp, storeFor } from "./common";
+import { requireTerminal, showCommandHelp, storeFor } from "./common";
 
 export const definition = defineCommand({
   meta: { name: "run", description: "Run a command in a new container" },
   args: containerArgs,
 });
-
-/** docker's check: -it reads a terminal, so box's stdin must be one (exit 1, as docker's). */
-export function requireTerminal(interactive: boolean, tty: boolean): void {
-  if (interactive && tty && !process.stdin.isTTY) throw new BoxError("the input device is not a TTY", 1);
-}
 
 /** --cidfile: the id written once the container exists (removed again if it never starts). */
 export function writeCidfile(path: string | undefined, id: string, undo: Undo): void {

@@ -12,8 +12,7 @@ import { BoxError } from "../errors";
 import { lockPath, resolveContainer } from "../store/containers";
 import type { Layout } from "../store/layout";
 import { Lock } from "../store/lock";
-import { asDaemon, DAEMON_ERROR, parseOrHelp, storeFor } from "./common";
-import { requireTerminal } from "./run";
+import { asDaemon, DAEMON_ERROR, parseOrHelp, requireTerminal, storeFor } from "./common";
 
 const args = {
   container: { type: "positional", required: true, valueHint: "CONTAINER...", description: "Name, id or unique id prefix" },
@@ -38,9 +37,14 @@ export async function startOne(layout: Layout, word: string, opts: { attach: boo
   const r = await asDaemon(() => resolveContainer(layout, word));
   const lock = Lock.try(lockPath(layout, r.id), false);
   if (!lock) {
-    if (opts.attach) throw new BoxError(`container ${word} is running: use box attach`, DAEMON_ERROR);
-    process.stdout.write(word + "\n"); // running already
-    return 0;
+    // Running already: docker's start says its name, or (with -a) attaches to it.
+    if (!opts.attach) {
+      process.stdout.write(word + "\n");
+      return 0;
+    }
+    const { attachSession } = await import("./attach");
+    const { parseDetachKeys } = await import("../container/attach");
+    return attachSession(layout, r, word, { stdin: opts.stdin, keys: parseDetachKeys("ctrl-p,ctrl-q"), sigProxy: true });
   }
   const undo = new Undo();
   undo.push(() => lock.release());
