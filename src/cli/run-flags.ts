@@ -75,7 +75,11 @@ export function parseSysctl(text: string, network: NetworkMode, hostIpc: boolean
 
 /** --device HOST[:CONTAINER[:PERMISSIONS]]: only a character device, only directly in /dev. */
 export function parseDevice(text: string, stat: (path: string) => { isChar: boolean; isBlock: boolean; rdev: number } | undefined): DeviceRequest {
-  const [host = "", container = host, permissions = "rwm", ...more] = text.split(":");
+  const parts = text.split(":");
+  // HOST:PERMISSIONS is docker's too (/dev/fuse:rw).
+  if (parts.length === 2 && /^[rwm]+$/.test(parts[1]!)) parts.splice(1, 0, "");
+  const [host = "", given = "", permissions = "rwm", ...more] = parts;
+  const container = given || host;
   const bad = (why: string) => new BoxError(`invalid --device "${text.slice(0, 64)}": ${why}`);
   if (more.length > 0 || !host.startsWith("/")) throw bad("use HOST-PATH[:CONTAINER-PATH[:rwm]]");
   if (!/^\/dev\/[^/]+$/.test(container) || container === "/dev/." || container === "/dev/..") throw bad("the path in the container must be directly in /dev, like /dev/fuse");
