@@ -1,4 +1,5 @@
 import { defineCommand, type ArgsDef } from "citty";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { formatListing } from "../cli/format";
 import { globalArgs, type Globals } from "../cli/shared";
@@ -49,9 +50,10 @@ async function prune(layout: Layout, all: boolean, force: boolean, root: string 
   }
   const containers = pruneContainers(layout);
   reportPruned("Containers", containers);
-  // The bridge goes through box network prune, in a process of its own (it ends in the helper).
-  const { bridgeExists } = await import("../net/bridge");
-  if (bridgeExists()) {
+  // The bridge goes through box network prune, in a process of its own (it ends in the helper),
+  // and only when this store made it (a store that never used the bridge leaves the host's alone).
+  const { BRIDGE, bridgeExists } = await import("../net/bridge");
+  if (existsSync(join(layout.lib, "network", `${BRIDGE}.json`)) && bridgeExists()) {
     const child = Bun.spawn([...selfCommand(), ...(root !== undefined ? ["--root", root] : []), "network", "prune"], { stdin: "ignore", stdout: "ignore", stderr: "inherit" });
     if ((await child.exited) === 0) process.stdout.write("Deleted Networks:\nbox0\n\n");
   }
