@@ -58,7 +58,8 @@ async function prune(layout: Layout, all: boolean, force: boolean, root: string 
     if ((await child.exited) === 0) process.stdout.write("Deleted Networks:\nbox0\n\n");
   }
   const images = all ? await pruneUnusedImages(layout) : { lines: [], bytes: 0 };
-  if (images.lines.length > 0) process.stdout.write(`Deleted Images:\n${images.lines.join("\n")}\n\n`);
+  // docker's words here are lower-case: "untagged: alpine:latest", "deleted: sha256:...".
+  if (images.lines.length > 0) process.stdout.write(`Deleted Images:\n${images.lines.map((l) => l[0]!.toLowerCase() + l.slice(1)).join("\n")}\n\n`);
   reportTotal(containers.bytes + images.bytes);
   return 0;
 }

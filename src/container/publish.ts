@@ -3,17 +3,24 @@
  * the container starts, from the kernel's ephemeral range). Ports published with -p stay as given.
  */
 import { createServer } from "node:net";
+import { peekStore, readImageConfig } from "../image/store";
+import { imageIdsOf } from "../image/users";
 import type { Layout } from "../store/layout";
 import type { Publish } from "../net/ports";
 import type { ContainerRecord } from "../store/containers";
 
-/**
- * The ports an image's config exposes (its ExposedPorts: "80/tcp"). The images of this store carry
- * no config yet (the embedded Alpine and imported root filesystems expose nothing); the image
- * store's config reader plugs in here.
- */
-export function exposedPorts(_layout: Layout, _r: ContainerRecord): Array<{ port: number; proto: "tcp" | "udp" }> {
-  return [];
+/** The ports the container's image exposes (its config's ExposedPorts: "80/tcp", "53/udp"). */
+export function exposedPorts(layout: Layout, r: ContainerRecord): Array<{ port: number; proto: "tcp" | "udp" }> {
+  if (!r.imageId) return [];
+  const p = peekStore(layout);
+  const out: Array<{ port: number; proto: "tcp" | "udp" }> = [];
+  for (const id of imageIdsOf(p, [r.imageId])) {
+    for (const key of Object.keys(readImageConfig(p, id)?.config.ExposedPorts ?? {})) {
+      const m = /^(\d{1,5})(?:\/(tcp|udp))?$/.exec(key);
+      if (m && Number(m[1]) >= 1 && Number(m[1]) <= 65535) out.push({ port: Number(m[1]), proto: (m[2] ?? "tcp") as "tcp" | "udp" });
+    }
+  }
+  return out;
 }
 
 /** A port the kernel says is free now (the claim made when the container starts checks it again). */

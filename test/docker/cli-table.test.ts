@@ -1,6 +1,7 @@
 // Every command of the command table (src/commands/index.ts), not a hand-kept list: --help, -h,
 // an unknown flag, box --help's line for it; and shell completion generated from that table.
 import { describe, expect, test } from "bun:test";
+import type { ArgDef } from "citty";
 import { commands, hidden, summaries } from "../../src/commands/index";
 import { BOX, box, run, scopeEnv, withRoot } from "../e2e/harness";
 
@@ -11,7 +12,8 @@ describe("the command table", () => {
     for (const name of names) {
       const mod = await commands[name]!();
       const shown = String(mod.definition.meta && "name" in mod.definition.meta ? mod.definition.meta.name : name);
-      const hasShortH = Object.values(mod.definition.args ?? {}).some((a) => "alias" in a && ([] as string[]).concat(a.alias ?? []).includes("h"));
+      const defs = (mod.definition.args ?? {}) as Record<string, ArgDef>;
+      const hasShortH = Object.values(defs).some((a) => "alias" in a && ([] as string[]).concat(a.alias ?? []).includes("h"));
       for (const flag of hasShortH ? ["--help"] : ["--help", "-h"]) {
         const help = await run([BOX, name, flag]);
         expect({ name, flag, code: help.code, stderr: help.stderr, usage: help.stdout.includes(`USAGE box ${shown}`) }).toEqual({ name, flag, code: 0, stderr: "", usage: true });

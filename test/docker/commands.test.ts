@@ -249,9 +249,9 @@ describe("info, version, system, groups", () => {
       expect((await box(root, ["ps", "-a", "--format", "{{.Names}}"])).stdout).toBe("up\n");
       await box(root, ["stop", "-t", "0", "up"]);
       const sys = await box(root, ["system", "prune", "-f", "-a"]);
-      expect(sys.stdout).toMatch(/^Deleted Containers:\n[0-9a-f]{64}\n\nDeleted Images:\nsha256:[0-9a-f]{64}\n\nTotal reclaimed space: \S+MB\n$/);
+      expect(sys.stdout).toMatch(/^Deleted Containers:\n[0-9a-f]{64}\n\nDeleted Images:\nuntagged: alpine:3\.20\.3\ndeleted: sha256:[0-9a-f]{64}\n\nTotal reclaimed space: \S+MB\n$/);
       expect((await box(root, ["ps", "-aq"])).stdout).toBe("");
-      expect((await box(root, ["images", "--format", "json"])).stdout.trim()).toBe("[]");
+      expect((await box(root, ["images", "-q"])).stdout).toBe("");
     }), 30_000);
 
   test("container and image groups run box's commands under docker's names", () =>

@@ -1,7 +1,7 @@
 // What docker's commands show of a bridged container: PORTS, box port, inspect's NetworkSettings,
 // --add-host host-gateway, -P. Inside a network namespace of the test's (test/net/netns.ts).
 import { describe, expect, test } from "bun:test";
-import { withRoot } from "../e2e/harness";
+import { ALPINE_TARBALL, withRoot } from "../e2e/harness";
 import { boxIn, inNetns } from "../net/netns";
 
 describe("a bridged container, as docker shows it", () => {
@@ -24,15 +24,21 @@ describe("a bridged container, as docker shows it", () => {
         expect(doc.HostConfig.PortBindings).toEqual(ns_.Ports);
         const inside = await b(["exec", "web", "sh", "-c", "ip -4 -o addr show eth0 | awk '{print $4}'; grep gw /etc/hosts"]);
         expect(inside.stdout).toBe(`${ns_.IPAddress}/24\n${ns_.Gateway}\tgw\n`);
-        // -P publishes what the image exposes: the embedded Alpine exposes nothing.
-        const all = await b(["run", "-d", "--network", "bridge", "--name", "all", "-P", "sleep", "30"]);
-        expect(all.code).toBe(0);
-        expect((await b(["inspect", "-f", "{{.HostConfig.PublishAllPorts}} {{json .NetworkSettings.Ports}}", "all"])).stdout).toBe("true {}\n");
+        // -P publishes what the image exposes, each on a free host port: the embedded Alpine exposes
+        // nothing, an image imported with EXPOSE its ports.
+        const none = await b(["run", "-d", "--network", "bridge", "--name", "none", "-P", "sleep", "30"]);
+        expect(none.code).toBe(0);
+        expect((await b(["inspect", "-f", "{{.HostConfig.PublishAllPorts}} {{json .NetworkSettings.Ports}}", "none"])).stdout).toBe("true {}\n");
+        expect((await b(["import", "-c", "EXPOSE 80", "-c", "EXPOSE 53/udp", ALPINE_TARBALL, "exposing:1"])).code).toBe(0);
+        expect((await b(["run", "-d", "--network", "bridge", "--name", "all", "-P", "-p", "8081:80", "exposing:1", "sleep", "30"])).code).toBe(0);
+        const ports = (await b(["port", "all"])).stdout;
+        expect(ports).toMatch(/^80\/tcp -> 0\.0\.0\.0:8081\n53\/udp -> 0\.0\.0\.0:\d+\n$/);
+        expect(Number(/:(\d+)\n$/.exec(ports)![1])).toBeGreaterThan(1024);
         expect((await b(["run", "-P", "--network", "none", "alpine", "true"])).stderr).toBe("box: -P needs --network bridge: only a bridged container has ports to publish\n");
         // Stopped, it publishes nothing (docker's PORTS is empty then).
         await b(["stop", "-t", "0", "web"]);
         expect((await b(["ps", "-a", "--filter", "name=web", "--format", "[{{.Ports}}]"])).stdout).toBe("[]\n");
-        expect((await b(["rm", "-f", "web", "all"])).code).toBe(0);
+        expect((await b(["rm", "-f", "web", "none", "all"])).code).toBe(0);
       }, root),
     ), 60_000);
 });
