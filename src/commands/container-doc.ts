@@ -104,7 +104,7 @@ export function containerDoc(layout: Layout, c: ContainerRecord, f: Facts) {
     },
     GraphDriver: {
       Name: root?.kind === "bind" ? "bind" : "overlay",
-      Data: root?.kind === "overlay" ? { LowerDir: root.lower, MergedDir: root.merged, UpperDir: root.upper, WorkDir: root.work } : root ? { MergedDir: root.path } : null,
+      Data: root?.kind === "overlay" ? { LowerDir: root.lowers.join(":"), MergedDir: root.merged, UpperDir: root.upper, WorkDir: root.work } : root ? { MergedDir: root.path } : null,
     },
     Mounts: [],
     Config: {
