@@ -5,7 +5,8 @@
  */
 import { inspectImage } from "../image/inspect";
 import { removeImageRef } from "../image/remove";
-import { familiar } from "../image/reference";
+import { EMBEDDED_ALPINE } from "../image/alpine";
+import { familiar, parseReference } from "../image/reference";
 import { collectGarbage, findImageId, imageSize, listImageIds, loadImage, namesOf, openStore, peekStore, readImageConfig } from "../image/store";
 import { listRefs } from "../image/store/refs";
 import { imageIdsOf } from "../image/users";
@@ -42,10 +43,16 @@ export function sizeOf(layout: Layout, recorded: string | undefined): number {
   return image ? imageSize(image) : 0;
 }
 
-/** The image ID a word names (a name, an ID or an ID prefix), or undefined. */
+/** The image ID a word names (a name, an ID or an ID prefix; alpine:latest and the other embedded
+ * tags name the embedded Alpine when the store has no image of that name), or undefined. */
 export function findImage(layout: Layout, word: string): string | undefined {
+  const p = peekStore(layout);
   try {
-    return findImageId(peekStore(layout), word)?.id;
+    const found = findImageId(p, word)?.id;
+    if (found) return found;
+    const ref = parseReference(word);
+    const embedded = ref && !ref.digest && ref.registry === "docker.io" && ref.repository === `library/${EMBEDDED_ALPINE.name}` && (EMBEDDED_ALPINE.tags as readonly string[]).includes(ref.tag ?? "latest");
+    return embedded ? findImageId(p, `${EMBEDDED_ALPINE.name}:${EMBEDDED_ALPINE.version}`)?.id : undefined;
   } catch {
     return undefined; // an ambiguous prefix names no one image
   }

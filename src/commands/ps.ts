@@ -49,7 +49,7 @@ function matcher(layout: Layout, filters: Map<string, string[]>): (r: Row) => bo
     ["status", (r, v) => r.f.status === v],
     ["ancestor", (r, _v, i) => {
       const a = ancestors[i]!;
-      return r.c.image === a.word || r.c.image === `${a.word}:latest` || (a.id !== undefined && imageOf(layout, r.c.imageId) === a.id);
+      return r.c.image === a.word || (a.id !== undefined && imageOf(layout, r.c.imageId) === a.id);
     }],
     ["exited", (r, v) => r.f.status === "exited" && r.f.exitCode === Number(v)],
   ];

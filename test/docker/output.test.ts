@@ -53,6 +53,8 @@ describe("box ps", () => {
       expect(await names("-a", "--filter", `id=${upId.slice(0, 6)}`)).toEqual(["up"]);
       expect(await names("-a", "--filter", "exited=3")).toEqual(["first"]);
       expect(await names("-a", "--filter", "ancestor=alpine:3.20.3", "--filter", "status=exited")).toEqual(["second", "first"]);
+      // alpine (alpine:latest) is the embedded Alpine here: the same image, whatever name it was run by.
+      expect(await names("-a", "--filter", "ancestor=alpine")).toEqual(["last", "up", "second", "first"]);
       expect(await names("-a", "--filter", "label=nope")).toEqual([]);
       expect(await box(root, ["ps", "--filter", "colour=red"])).toMatchObject({ code: 125, stderr: "box: invalid filter 'colour': use id, name, label, status, ancestor, exited\n" });
       expect((await box(root, ["ps", "--filter", "status=asleep"])).stderr).toContain("invalid filter 'status=asleep'");
