@@ -23,7 +23,14 @@ function portMap(ports: ReadonlyArray<{ hostIp?: string; hostPort: number; conta
   return map;
 }
 
-export function containerDoc(layout: Layout, c: ContainerRecord, f: Facts) {
+/** What the image gives by default (its config), for Config.Entrypoint, Cmd and ExposedPorts. */
+export interface ImageDefaults {
+  Entrypoint?: string[];
+  Cmd?: string[];
+  ExposedPorts?: Record<string, Record<string, never>>;
+}
+
+export function containerDoc(layout: Layout, c: ContainerRecord, f: Facts, image: ImageDefaults = {}) {
   const req = c.request;
   const spec = c.spec;
   const dir = containerDir(layout, c.id);
@@ -118,11 +125,13 @@ export function containerDoc(layout: Layout, c: ContainerRecord, f: Facts) {
       OpenStdin: req?.interactive ?? false,
       StdinOnce: (req?.interactive ?? false) && !c.detached,
       Env: env,
-      Cmd: c.argv,
+      ...(image.ExposedPorts ? { ExposedPorts: image.ExposedPorts } : {}),
+      // docker's split: the command line's words (or the image's CMD), and the entrypoint before them.
+      Cmd: req && req.command.length > 0 ? req.command : (image.Cmd ?? (req?.entrypoint !== undefined || image.Entrypoint ? null : c.argv)),
       Image: c.image,
       Volumes: null,
       WorkingDir: req?.workdir ?? "",
-      Entrypoint: null,
+      Entrypoint: req?.entrypoint !== undefined ? (req.entrypoint ? [req.entrypoint] : null) : (image.Entrypoint ?? null),
       OnBuild: null,
       Labels: goMap(req?.labels ?? {}),
       ...(req?.stopSignal ? { StopSignal: req.stopSignal } : {}),

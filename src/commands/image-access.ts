@@ -36,6 +36,12 @@ export function imageOf(layout: Layout, recorded: string | undefined): string | 
   return [...imageIdsOf(peekStore(layout), [recorded])][0];
 }
 
+/** The run config (Entrypoint, Cmd, ExposedPorts, ...) of an image a container records. */
+export function configOf(layout: Layout, recorded: string | undefined): { Entrypoint?: string[]; Cmd?: string[]; ExposedPorts?: Record<string, Record<string, never>> } | undefined {
+  const id = imageOf(layout, recorded);
+  return id ? readImageConfig(peekStore(layout), id)?.config : undefined;
+}
+
 /** Bytes of an image a container records. */
 export function sizeOf(layout: Layout, recorded: string | undefined): number {
   const id = imageOf(layout, recorded);

@@ -7,7 +7,7 @@ import { resolveContainer } from "../store/containers";
 import { parseOrHelp, storeFor } from "./common";
 import { containerDoc } from "./container-doc";
 import { facts } from "./container-rows";
-import { imageDoc } from "./image-access";
+import { configOf, imageDoc } from "./image-access";
 
 const args = {
   name: { type: "positional", required: true, valueHint: "NAME|ID...", description: "Containers (name, id or unique id prefix) or images (NAME[:TAG] or id)" },
@@ -42,7 +42,7 @@ export function inspectWords(words: readonly string[], format: string | undefine
     if (type !== "image") {
       try {
         const c = resolveContainer(layout, word);
-        doc = containerDoc(layout, c, facts(layout, c));
+        doc = containerDoc(layout, c, facts(layout, c), configOf(layout, c.imageId));
       } catch (err) {
         if (!(err instanceof BoxError)) throw err;
         containerError = err;

@@ -106,6 +106,22 @@ describe("box inspect", () => {
     }));
 });
 
+describe("inspect's Config from the image", () => {
+  test("Entrypoint and Cmd apart, as docker splits them; ExposedPorts", () =>
+    withRoot(async (root) => {
+      expect((await box(root, ["import", "-c", 'ENTRYPOINT ["/bin/echo"]', "-c", 'CMD ["hi"]', "-c", "EXPOSE 80", ALPINE_TARBALL, "echoer:1"])).code).toBe(0);
+      await box(root, ["create", "--name", "a", "echoer:1"]);
+      await box(root, ["create", "--name", "b", "echoer:1", "there"]);
+      await box(root, ["create", "--name", "c", "--entrypoint", "/bin/ls", "echoer:1", "-l"]);
+      const f = "{{json .Config.Entrypoint}} {{json .Config.Cmd}} {{json .Config.ExposedPorts}} {{.Path}} {{json .Args}}";
+      expect((await box(root, ["inspect", "-f", f, "a", "b", "c"])).stdout).toBe(
+        '["/bin/echo"] ["hi"] {"80/tcp":{}} /bin/echo ["hi"]\n["/bin/echo"] ["there"] {"80/tcp":{}} /bin/echo ["there"]\n["/bin/ls"] ["-l"] {"80/tcp":{}} /bin/ls ["-l"]\n',
+      );
+      expect((await box(root, ["start", "-a", "b"])).stdout).toBe("there\n");
+      expect((await box(root, ["rm", "a", "b", "c"])).code).toBe(0);
+    }));
+});
+
 describe("the same lines in podman, where podman can show them here", () => {
   const podmanRoot = tempDir("box-podman-");
   const podman = (args: string[]) =>
