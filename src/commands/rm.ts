@@ -1,7 +1,7 @@
 import { defineCommand, type ArgsDef } from "citty";
 import { globalArgs, type Globals } from "../cli/shared";
 import { removeContainer } from "../container/remove";
-import { stopContainer } from "../container/signal";
+import { markStopped, stopContainer } from "../container/signal";
 import { isBusy } from "../container/state";
 import { BoxError } from "../errors";
 import { forEachContainer, parseOrHelp, storeFor } from "./common";
@@ -26,6 +26,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
     async (record, word, id) => {
       if (isBusy(layout, id)) {
         if (!force) throw new BoxError(`container ${word} is running: stop it first, or use -f`);
+        markStopped(layout, id); // a restart policy must not bring it back while it goes
         await stopContainer(layout, id, 0, "SIGKILL", record);
       }
       if (!removeContainer(layout, id, record)) {
