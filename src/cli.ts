@@ -29,7 +29,7 @@ async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = line.words;
   if (name === undefined || line.help || name === "help") {
     const target = name === "help" && rest[0] ? commands[rest[0]] : undefined;
-    if (target) return await (await target()).main(["--help"], {});
+    if (target) return await (await target()).main(["--help"], { commands });
     const { showHelp } = await import("./cli/help");
     await showHelp(rootDefinition);
     return 0;
@@ -37,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
   const load = commands[name];
   if (!load) throw new BoxError(`unknown command "${name}" for "box". See 'box --help'.`);
   const cmd = await load();
-  return await cmd.main(rest, { root: line.options.root as string | undefined });
+  return await cmd.main(rest, { root: line.options.root as string | undefined, commands });
 }
 
 function report(err: unknown): number {

@@ -51,6 +51,16 @@ export function obj<T extends object>(fields: { [K in keyof T]: Check<T[K]> }): 
   };
 }
 
+/** An object used as a map: every value checked (labels, sysctls). */
+export function dict<T>(of: Check<T>, max = 4096): Check<Record<string, T>> {
+  return (v, at) => {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) fail(at, "not an object");
+    const entries = Object.entries(v as Record<string, unknown>);
+    if (entries.length > max) fail(at, `a map of more than ${max}`);
+    return Object.fromEntries(entries.map(([k, x]) => [k, of(x, `${at}.${k}`)]));
+  };
+}
+
 /** Any JSON object, unchecked inside (what box only shows, never acts on). */
 export const anyObject: Check<Record<string, unknown>> = (v, at) =>
   typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : fail(at, "not an object");

@@ -102,7 +102,8 @@ export function parseLine(def: ArgsDef, tokens: readonly string[], rules: ParseR
     // A cluster of short flags: -it, -e KEY=VAL, -eKEY=VAL, -w/dir.
     for (let j = 1; j < tok.length; j++) {
       const ch = tok[j]!;
-      if (ch === "h") {
+      // As in docker, -h is --help unless the command gives it a meaning (run: --hostname).
+      if (ch === "h" && !table.has("h")) {
         help = true;
         continue;
       }

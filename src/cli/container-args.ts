@@ -4,11 +4,12 @@
  * is made.
  */
 import type { ArgsDef } from "citty";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { DEFAULT_PIDS_LIMIT, parseSize, resolveLimits } from "../cgroup/limits";
 import { checkCgroupParent, DEFAULT_CGROUP_PARENT } from "../cgroup/setup";
-import { BoxError } from "../errors";
+import { signalName } from "../container/signal";
+import { BoxError, describeSystemError } from "../errors";
 import { EMBEDDED_ALPINE } from "../image/alpine";
 import { parsePublish } from "../net/ports";
 import { capabilitiesIn } from "../spec/capabilities";
@@ -19,6 +20,7 @@ import type { Layout } from "../store/layout";
 import { statSync } from "node:fs";
 import { rawEnv } from "./bytes";
 import { parseLine, type ParsedLine } from "./argv";
+import { parseAddHost, parseDevice, parseDns, parseEnvFile, parseLabels, parseNamespaceMode, parseRestart, parseSysctl, parseUlimit } from "./run-flags";
 import { globalArgs } from "./shared";
 
 export const containerArgs = {
@@ -26,15 +28,30 @@ export const containerArgs = {
   command: { type: "positional", required: false, valueHint: "COMMAND [ARG...]", description: "Command to run (default /bin/sh); taken verbatim" },
   rootfs: { type: "string", valueHint: "DIR", description: "Use DIR as the root filesystem (changes are written to it)" },
   name: { type: "string", valueHint: "NAME", description: "Name the container" },
-  hostname: { type: "string", valueHint: "NAME", description: "Container hostname (default: the short container id)" },
+  hostname: { type: "string", alias: "h", valueHint: "NAME", description: "Container hostname (default: the short container id)" },
   env: { type: "string", alias: "e", valueHint: "KEY=VAL", description: "Set an environment variable (repeatable; -e KEY copies it from box's environment)" },
+  "env-file": { type: "string", valueHint: "FILE", description: "Read KEY=VALUE lines from FILE (repeatable; before -e)" },
+  label: { type: "string", alias: "l", valueHint: "KEY=VALUE", description: "Set a label on the container (repeatable)" },
   workdir: { type: "string", alias: "w", valueHint: "DIR", description: "Working directory inside the container (created if missing)" },
   user: { type: "string", alias: "u", valueHint: "UID[:GID]", description: "User and group to run as, by number or by name from the image's /etc/passwd" },
   interactive: { type: "boolean", alias: "i", description: "Keep stdin open: the command reads box's stdin" },
   tty: { type: "boolean", alias: "t", description: "Give the command a pseudo-terminal of the container's own" },
-  detach: { type: "boolean", alias: "d", description: "Run in the background and print the container id" },
+  detach: { type: "boolean", alias: "d", description: "Run in the background and print the container id (with -it: a terminal kept for box attach)" },
+  init: { type: "boolean", description: "Run an init as PID 1 (box always does: accepted for docker's sake)" },
+  restart: { type: "string", valueHint: "no|on-failure[:N]|always|unless-stopped", description: "Restart the command when it ends (default no)" },
+  "stop-signal": { type: "string", valueHint: "SIGNAL", description: "Signal box stop sends first (default SIGTERM)" },
+  "stop-timeout": { type: "string", valueHint: "SECONDS", description: "How long box stop waits before SIGKILL (default 10)" },
+  cidfile: { type: "string", valueHint: "FILE", description: "Write the container id to FILE (which must not exist)" },
   publish: { type: "string", alias: "p", valueHint: "[IP:]HOST:CONTAINER[/udp]", description: "Publish a container port on the host (repeatable; needs --network bridge)" },
+  "publish-all": { type: "boolean", alias: "P", description: "Publish every port the image exposes on a free host port" },
   network: { type: "string", valueHint: "bridge|none|host", description: "bridge (default; env BOX_NETWORK): eth0 on box's bridge box0, with NAT; none: loopback only; host: the host's stack, shared" },
+  "add-host": { type: "string", valueHint: "NAME:IP", description: "Add a line to /etc/hosts (repeatable; IP may be host-gateway)" },
+  dns: { type: "string", valueHint: "IP", description: "Name server for /etc/resolv.conf (repeatable; replaces the host's)" },
+  "dns-search": { type: "string", valueHint: "DOMAIN", description: "Search domain for /etc/resolv.conf (repeatable)" },
+  "dns-option": { type: "string", valueHint: "OPTION", description: "Option for /etc/resolv.conf (repeatable)" },
+  pid: { type: "string", valueHint: "host", description: "host: share the host's PID namespace" },
+  ipc: { type: "string", valueHint: "host", description: "host: share the host's IPC namespace (and its /dev/shm)" },
+  uts: { type: "string", valueHint: "host", description: "host: share the host's hostname (UTS namespace)" },
   rm: { type: "boolean", description: "Remove the container when it exits (foreground runs without --name always are)" },
   "cap-add": { type: "string", valueHint: "CAP", description: "Add a capability to the default set (repeatable; ALL for every one)" },
   "cap-drop": { type: "string", valueHint: "CAP", description: "Drop a capability from the default set (repeatable; ALL for every one)" },
@@ -49,12 +66,15 @@ export const containerArgs = {
   pull: { type: "string", valueHint: "missing|always|never", description: "Pull the image: when it is not in the store (default), every time, or never" },
   entrypoint: { type: "string", valueHint: "CMD", description: "Run CMD instead of the image's entrypoint (\"\" for none)" },
   "log-opt": { type: "string", valueHint: "max-size=SIZE", description: "Log option of a detached container: max-size=SIZE rotates the log past SIZE (default 10m; the older part kept as log.1)" },
+  device: { type: "string", valueHint: "HOST[:CONTAINER[:rwm]]", description: "Bind a host character device into the container's /dev (repeatable)" },
+  ulimit: { type: "string", valueHint: "NAME=SOFT[:HARD]", description: "Resource limit of the command, like nofile=1024:2048 (repeatable)" },
+  sysctl: { type: "string", valueHint: "NAME=VALUE", description: "Namespaced kernel parameter, like net.ipv4.ip_unprivileged_port_start=0 (repeatable)" },
   "cgroup-parent": { type: "string", valueHint: "PATH", description: "Parent cgroup of the container's (default box, below box's own cgroup; env BOX_CGROUP_PARENT)" },
   ...globalArgs,
 } as const satisfies ArgsDef;
 
 
-export const containerRepeatable = ["env", "cap-add", "cap-drop", "security-opt", "publish", "log-opt"] as const;
+export const containerRepeatable = ["env", "env-file", "label", "cap-add", "cap-drop", "security-opt", "publish", "log-opt", "add-host", "dns", "dns-search", "dns-option", "device", "ulimit", "sysctl"] as const;
 
 /** Shown after the options in `box run --help`: the rule that tells IMAGE from COMMAND. */
 export const runHelpFooter = `IMAGE OR COMMAND
@@ -121,14 +141,14 @@ export function checkOptions(o: ParsedLine["options"]) {
   if (workdir !== undefined) checkWorkdir(workdir);
   const network = checkNetwork(text(o.network));
   const publish = list(o.publish).map(parsePublish);
-  if (publish.length > 0 && network !== "bridge") throw new BoxError("-p needs --network bridge: only a bridged container has ports to publish");
+  const publishAll = o["publish-all"] === true;
+  if ((publish.length > 0 || publishAll) && network !== "bridge") throw new BoxError(`${publish.length > 0 ? "-p" : "-P"} needs --network bridge: only a bridged container has ports to publish`);
   const detach = o.detach === true;
   const interactive = o.interactive === true;
   const tty = o.tty === true;
-  if (detach && (interactive || tty)) {
-    throw new BoxError("box run -d cannot be combined with -i or -t: a detached container has no terminal to attach to");
-  }
-  const env = checkEnv(list(o.env), rawEnv);
+  const rm = o.rm === true;
+  const fromFiles = list(o["env-file"]).flatMap((file) => parseEnvFile(file, readText(file, "--env-file")));
+  const env = checkEnv([...fromFiles, ...list(o.env)], rawEnv);
   const security = resolveSecurity(
     { capAdd: list(o["cap-add"]), capDrop: list(o["cap-drop"]), privileged: o.privileged === true, securityOpt: list(o["security-opt"]) },
     heldCapabilities(),
@@ -146,11 +166,61 @@ export function checkOptions(o: ParsedLine["options"]) {
   );
   const logMaxSize = checkLogOpts(list(o["log-opt"]));
   const cgroupParent = checkCgroupParent(text(o["cgroup-parent"]) ?? (process.env.BOX_CGROUP_PARENT || DEFAULT_CGROUP_PARENT));
-  return { name, hostname, workdir, network, publish, detach, interactive, tty, env, security, limits, cgroupParent, user: text(o.user), rootfs: text(o.rootfs), rm: o.rm === true, logMaxSize, pull: checkPull(text(o.pull)), entrypoint: text(o.entrypoint) };
+  const hostNamespaces = (["pid", "ipc", "uts"] as const).filter((ns) => parseNamespaceMode(ns, text(o[ns])));
+  if (hostNamespaces.includes("uts") && hostname !== undefined) throw new BoxError("conflicting options: --hostname and --uts host (the container has the host's hostname)");
+  const restart = o.restart !== undefined ? parseRestart(text(o.restart)!) : undefined;
+  if (restart && restart.name !== "no" && rm) throw new BoxError("conflicting options: --restart and --rm");
+  const stopSignal = o["stop-signal"] !== undefined ? signalName(text(o["stop-signal"])!) : undefined;
+  const stopTimeout = text(o["stop-timeout"]);
+  if (stopTimeout !== undefined && !/^(-1|\d{1,9})$/.test(stopTimeout)) throw new BoxError(`invalid --stop-timeout "${stopTimeout.slice(0, 32)}": give whole seconds (-1: wait forever)`);
+  const sysctls = Object.fromEntries(list(o.sysctl).map((t) => parseSysctl(t, network, hostNamespaces.includes("ipc"))));
+  const devices = list(o.device).map((t) => parseDevice(t, deviceStat));
+  const cidfile = text(o.cidfile);
+  if (cidfile !== undefined && existsSync(cidfile)) throw new BoxError(`the container id file ${cidfile} exists: make sure no other container uses it, or remove it`);
+  return {
+    name, hostname, workdir, network, publish, publishAll, detach, interactive, tty, env, security, limits, cgroupParent, rm, logMaxSize,
+    pull: checkPull(text(o.pull)),
+    entrypoint: text(o.entrypoint),
+    user: text(o.user),
+    rootfs: text(o.rootfs),
+    labels: parseLabels(list(o.label)),
+    stopSignal,
+    stopTimeout: stopTimeout !== undefined ? Number(stopTimeout) : undefined,
+    restart,
+    ulimits: list(o.ulimit).map(parseUlimit),
+    sysctls,
+    devices,
+    dns: list(o.dns).map(parseDns),
+    dnsSearch: list(o["dns-search"]),
+    dnsOptions: list(o["dns-option"]),
+    extraHosts: list(o["add-host"]).map(parseAddHost),
+    hostNamespaces,
+    init: o.init === true,
+    cidfile,
+  };
 }
 
+function readText(path: string, flag: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    throw new BoxError(`cannot read the ${flag} ${path}: ${describeSystemError(err, false)}`);
+  }
+}
+
+function deviceStat(path: string) {
+  try {
+    const st = statSync(path);
+    return { isChar: st.isCharacterDevice(), isBlock: st.isBlockDevice(), rdev: st.rdev };
+  } catch {
+    return undefined;
+  }
+}
+
+export type CheckedOptions = ReturnType<typeof checkOptions>;
+
 /** The whole request: the options, and the words split into image and command. */
-export async function runRequest(layout: Layout, line: ParsedLine, o: ReturnType<typeof checkOptions>, mode: "run" | "create"): Promise<RunRequest> {
+export async function runRequest(layout: Layout, line: ParsedLine, o: CheckedOptions, mode: "run" | "create"): Promise<RunRequest> {
   const { resolveImageWord } = await import("../image/run");
   const word = await resolveImageWord(layout, line.words, { rootfs: o.rootfs, forcedCommand: line.dashdash, isDirectory });
   const image: RunRequest["image"] =
@@ -176,6 +246,21 @@ export async function runRequest(layout: Layout, line: ParsedLine, o: ReturnType
     limits: o.limits,
     cgroupParent: o.cgroupParent,
     ...(o.logMaxSize !== undefined ? { logMaxSize: o.logMaxSize } : {}),
+    labels: o.labels,
+    stopSignal: o.stopSignal,
+    stopTimeout: o.stopTimeout,
+    restart: o.restart,
+    ulimits: o.ulimits,
+    sysctls: o.sysctls,
+    devices: o.devices,
+    dns: o.dns,
+    dnsSearch: o.dnsSearch,
+    dnsOptions: o.dnsOptions,
+    extraHosts: o.extraHosts,
+    hostNamespaces: o.hostNamespaces,
+    publishAll: o.publishAll,
+    init: o.init,
+    cidfile: o.cidfile,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { ArgsDef } from "citty";
+import type { CommandTable } from "../commands/index";
 
 /** Options every command accepts (before or after the command name). */
 export const globalArgs = {
@@ -11,4 +12,6 @@ export const globalArgs = {
 
 export interface Globals {
   root?: string;
+  /** The command table box dispatched from (groups and completion look commands up in it). */
+  commands?: CommandTable;
 }

@@ -1,5 +1,6 @@
 import type { ArgsDef, CommandDef } from "citty";
 import { parseLine, type ParsedLine, type ParseRules } from "../cli/argv";
+import { tableText } from "../cli/format";
 import type { Globals } from "../cli/shared";
 import { BoxError } from "../errors";
 import { collect } from "../container/collect";
@@ -28,11 +29,9 @@ export async function showCommandHelp(def: CommandDef<any>, footer?: string): Pr
   await showHelp(def, { meta: { name: "box" } }, footer);
 }
 
-/** A table in docker's style: columns padded to their widest cell plus three spaces. */
+/** A table in docker's style (its tabwriter: columns padded to their widest cell plus 3, at least 10). */
 export function printTable(rows: string[][]): void {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  const lines = rows.map((row) => row.map((c, i) => (i < row.length - 1 ? c.padEnd(widths[i]! + 3) : c)).join("").trimEnd());
-  process.stdout.write(lines.join("\n") + "\n");
+  process.stdout.write(tableText(rows));
 }
 
 /**
@@ -48,17 +47,22 @@ export function storeFor(command: string, line: ParsedLine, globals: Globals): L
   return layout;
 }
 
-/** "Up 3 minutes", "2 seconds ago": docker's way of saying how long. */
+/** "Up 3 minutes", "2 seconds ago": docker's way of saying how long (go-units HumanDuration). */
 export function duration(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));
   if (s < 1) return "Less than a second";
-  if (s < 60) return `${s} second${s === 1 ? "" : "s"}`;
+  if (s === 1) return "1 second";
+  if (s < 60) return `${s} seconds`;
   const m = Math.floor(s / 60);
-  if (m < 60) return `${m} minute${m === 1 ? "" : "s"}`;
+  if (m === 1) return "About a minute";
+  if (m < 60) return `${m} minutes`;
   const h = Math.floor(m / 60);
-  if (h < 48) return `${h} hour${h === 1 ? "" : "s"}`;
-  const d = Math.floor(h / 24);
-  return `${d} day${d === 1 ? "" : "s"}`;
+  if (h === 1) return "About an hour";
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
+  return `${Math.floor(h / 24 / 365)} years`;
 }
 
 /** A damaged record said once, as a warning: listings go on without it. */
@@ -66,17 +70,37 @@ export function warnDamaged(err: DamagedRecord): void {
   logger.warn(err.message);
 }
 
+/** docker's check: -it reads a terminal, so box's stdin must be one (exit 1, as docker's). */
+export function requireTerminal(interactive: boolean, tty: boolean): void {
+  if (interactive && tty && !process.stdin.isTTY) throw new BoxError("the input device is not a TTY", 1);
+}
+
+/** docker's status for a command that reached the store and failed there (no such container, not running): 1. */
+export const DAEMON_ERROR = 1;
+
+/** Runs fn; a BoxError it throws ends box with docker's status for failures past the command line (1). */
+export async function asDaemon<T>(fn: () => Promise<T> | T): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof BoxError && err.exitCode === 125) throw new BoxError(err.message, DAEMON_ERROR);
+    throw err;
+  }
+}
+
 /**
  * Runs fn for each container named on the line, as docker does: each one that succeeds is echoed
  * on stdout, each one that fails says why on stderr, and the others still get their turn; the exit
- * status is 125 when any failed. With allowDamaged, fn also gets containers whose record is damaged
- * (record undefined), so `rm -f` can remove them.
+ * status is 1 (docker's) when any failed. With allowDamaged, fn also gets containers whose record
+ * is damaged (record undefined), so `rm -f` can remove them; with missingIsFine, a container that
+ * does not exist is a warning only (docker's rm -f).
  */
 export async function forEachContainer(
   layout: Layout,
   words: readonly string[],
   fn: (c: ContainerRecord | undefined, word: string, id: string) => Promise<void>,
   allowDamaged = false,
+  missingIsFine = false,
 ): Promise<number> {
   let code = 0;
   for (const word of words) {
@@ -87,6 +111,10 @@ export async function forEachContainer(
         record = resolveContainer(layout, word);
         id = record.id;
       } catch (err) {
+        if (missingIsFine && err instanceof BoxError && err.message.startsWith("no such container")) {
+          logger.warn(err.message);
+          continue;
+        }
         if (!(err instanceof DamagedRecord) || !allowDamaged) throw err;
         id = err.id;
       }
@@ -95,7 +123,7 @@ export async function forEachContainer(
     } catch (err) {
       if (!(err instanceof BoxError)) throw err;
       logger.error(err.message);
-      code = 125;
+      code = DAEMON_ERROR;
     }
   }
   return code;

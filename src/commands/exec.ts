@@ -5,7 +5,7 @@ import { execInContainer } from "../container/exec";
 import { BoxError } from "../errors";
 import { checkEnv, checkWorkdir } from "../spec/options";
 import { resolveContainer } from "../store/containers";
-import { parseOrHelp, storeFor } from "./common";
+import { asDaemon, parseOrHelp, requireTerminal, storeFor } from "./common";
 
 const args = {
   container: { type: "positional", required: true, valueHint: "CONTAINER", description: "Name, id or unique id prefix" },
@@ -28,14 +28,15 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   const o = line.options;
   if (o.workdir !== undefined) checkWorkdir(o.workdir as string);
   const env = checkEnv((o.env as string[] | undefined) ?? [], rawEnv);
+  requireTerminal(o.interactive === true, o.tty === true);
   const layout = storeFor("exec", line, globals);
-  const record = resolveContainer(layout, word);
-  return execInContainer(layout, record, word, {
+  const record = await asDaemon(() => resolveContainer(layout, word));
+  return asDaemon(() => execInContainer(layout, record, word, {
     command,
     env,
     workdir: o.workdir as string | undefined,
     user: o.user as string | undefined,
     tty: o.tty === true,
     interactive: o.interactive === true,
-  });
+  }));
 }

@@ -22,6 +22,20 @@ const same: Record<string, () => Promise<{ main(tokens: string[], globals: Globa
   import: () => import("./import"),
 };
 
+/** The subcommands, for completion (src/commands/completion.ts). */
+export const aliases: Record<string, { command: string; prepend?: string[]; description: string }> = {
+  ls: { command: "images", description: "List images" },
+  list: { command: "images", description: "List images" },
+  rm: { command: "rmi", description: "Remove images" },
+  remove: { command: "rmi", description: "Remove images" },
+  inspect: { command: "inspect", prepend: ["--type", "image"], description: "Show images as JSON documents" },
+  pull: { command: "pull", description: "Pull an image" },
+  load: { command: "load", description: "Load images from an archive" },
+  save: { command: "save", description: "Save images to an archive" },
+  import: { command: "import", description: "Import a root filesystem tarball as an image" },
+  prune: { command: "image", description: "Remove images without a name that no container uses" },
+};
+
 export async function main(tokens: string[], globals: Globals): Promise<number> {
   const line = parseLine(args, tokens, { commandName: "image", stopAtFirstWord: true });
   const g = { ...globals, ...(line.options.root !== undefined ? { root: line.options.root as string } : {}) };
@@ -32,30 +46,10 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   }
   const other = same[sub];
   if (other) return (await other()).main(rest, g);
-  if (sub === "inspect") return inspect(rest, g);
+  // inspect is box inspect --type image (docker's documents, -f, several names).
+  if (sub === "inspect") return (await import("./inspect")).main(["--type", "image", ...rest], g);
   if (sub === "prune") return prune(rest, g);
   throw new BoxError(`unknown image command "${sub}": use inspect, ls, rm, pull, load, save, import or prune. See 'box image --help'.`);
-}
-
-/** box image inspect IMAGE...: docker's image-inspect documents, as one JSON array. */
-async function inspect(tokens: string[], globals: Globals): Promise<number> {
-  const line = parseLine(globalArgs, tokens, { commandName: "image inspect" });
-  if (line.words.length === 0) throw new BoxError("box image inspect needs at least one image. See 'box image --help'.");
-  const { layoutFor } = await import("../store/layout");
-  const { inspectImage } = await import("../image/inspect");
-  const layout = layoutFor((line.options.root as string | undefined) ?? globals.root);
-  const docs = [];
-  let code = 0;
-  for (const word of line.words) {
-    const doc = inspectImage(layout, word);
-    if (doc) docs.push(doc);
-    else {
-      process.stderr.write(`box: no such image: ${word}\n`);
-      code = 125;
-    }
-  }
-  process.stdout.write(JSON.stringify(docs, null, 4) + "\n");
-  return code;
 }
 
 /** box image prune: removes images without a name that no container uses, and what they alone used. */

@@ -4,48 +4,47 @@ import type { Globals } from "../cli/shared";
 export interface CommandModule {
   definition: CommandDef<any>;
   main(tokens: string[], globals: Globals): Promise<number>;
+  /** A group's subcommands (box container ls -> ps), for completion. */
+  aliases?: Record<string, { command: string; prepend?: string[]; description: string }>;
 }
 
+export type CommandTable = Record<string, () => Promise<CommandModule>>;
+
 /** Commands by name, loaded on first use so `box run` does not pay for the others. */
-export const commands: Record<string, () => Promise<CommandModule>> = {
+export const commands: CommandTable = {
   run: () => import("./run"),
+  create: () => import("./create"),
+  start: () => import("./start"),
+  stop: () => import("./stop"),
+  restart: () => import("./restart"),
+  kill: () => import("./kill"),
+  rm: () => import("./rm"),
+  ps: () => import("./ps"),
+  exec: () => import("./exec"),
+  attach: () => import("./attach"),
+  logs: () => import("./logs"),
+  wait: () => import("./wait"),
+  top: () => import("./top"),
+  stats: () => import("./stats"),
+  rename: () => import("./rename"),
+  port: () => import("./port"),
+  inspect: () => import("./inspect"),
   pull: () => import("./pull"),
   import: () => import("./import"),
   images: () => import("./images"),
   rmi: () => import("./rmi"),
   load: () => import("./load"),
   save: () => import("./save"),
-  image: () => import("./image"),
   login: () => import("./login"),
   logout: () => import("./logout"),
-  ps: () => import("./ps"),
-  exec: () => import("./exec"),
-  stop: () => import("./stop"),
-  kill: () => import("./kill"),
-  rm: () => import("./rm"),
-  logs: () => import("./logs"),
-  inspect: () => import("./inspect"),
+  container: () => import("./container"),
+  image: () => import("./image"),
   network: () => import("./network"),
+  system: () => import("./system"),
+  info: () => import("./info"),
+  version: () => import("./version"),
+  completion: () => import("./completion"),
+  "container-prune": () => import("./container-prune"),
 };
 
-/** One line per command for `box --help`. */
-export const summaries: Record<string, string> = {
-  run: "Run a command in a new container",
-  pull: "Pull an image from a registry (or an Alpine release from a mirror)",
-  import: "Import a root filesystem tarball as an image",
-  images: "List the images in the store",
-  rmi: "Remove images from the store",
-  load: "Load images from an archive (docker save, podman save, OCI)",
-  save: "Save images to an archive that docker load, podman load and skopeo read",
-  image: "Manage images (inspect, ls, rm, pull, load, save, import, prune)",
-  login: "Log in to a registry (credentials kept in box's store, mode 0600)",
-  logout: "Forget the credentials box login kept for a registry",
-  ps: "List containers",
-  exec: "Run a command in a running container",
-  stop: "Stop running containers (SIGTERM, then SIGKILL)",
-  kill: "Send a signal to running containers",
-  rm: "Remove containers",
-  logs: "Print the output of a detached container",
-  inspect: "Print a container as one JSON document",
-  network: "Manage box's bridge network (prune)",
-};
+export { hidden, summaries } from "./summaries";

@@ -1,6 +1,7 @@
 import { defineCommand, type ArgsDef } from "citty";
 import { globalArgs, type Globals } from "../cli/shared";
-import { killContainer, signalName } from "../container/signal";
+import { killContainer, markStopped, signalName } from "../container/signal";
+import { isBusy } from "../container/state";
 import { BoxError } from "../errors";
 import { forEachContainer, parseOrHelp, storeFor } from "./common";
 
@@ -20,7 +21,10 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   const sig = signalName((line.options.signal as string | undefined) ?? "KILL");
   if (line.words.length === 0) throw new BoxError("box kill needs at least one container. See 'box kill --help'.");
   const layout = storeFor("kill", line, globals);
-  return forEachContainer(layout, line.words, async (_c, word, id) => {
-    if (!killContainer(layout, id, sig)) throw new BoxError(`container ${word} is not running`);
+  // A signal that ends the command is a person stopping it: a restart policy leaves it stopped.
+  const ends = ["SIGKILL", "SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP"].includes(sig);
+  return forEachContainer(layout, line.words, async (c, word, id) => {
+    if (ends && isBusy(layout, id)) markStopped(layout, id);
+    if (!killContainer(layout, id, sig, c)) throw new BoxError(`container ${word} is not running`);
   });
 }

@@ -11,7 +11,7 @@ import { isBusy } from "../container/state";
 import { readLock } from "../sys/libc";
 import { BoxError } from "../errors";
 import { logPath, resolveContainer } from "../store/containers";
-import { parseOrHelp, storeFor } from "./common";
+import { asDaemon, DAEMON_ERROR, parseOrHelp, storeFor } from "./common";
 
 const args = {
   container: { type: "positional", required: true, valueHint: "CONTAINER", description: "Name, id or unique id prefix" },
@@ -152,8 +152,8 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   const until = o.until !== undefined ? parseTime(o.until as string, "--until") : undefined;
   if (line.words.length !== 1) throw new BoxError("box logs takes one container. See 'box logs --help'.");
   const layout = storeFor("logs", line, globals);
-  const c = resolveContainer(layout, line.words[0]!);
-  if (!c.detached) throw new BoxError(`container ${line.words[0]} was not detached: its output went to its terminal`);
+  const c = await asDaemon(() => resolveContainer(layout, line.words[0]!));
+  if (!c.detached) throw new BoxError(`container ${line.words[0]} was not detached: its output went to its terminal`, DAEMON_ERROR);
   const timestamps = o.timestamps === true;
   const wanted = (l: LogLine) => (since === undefined || l.ms >= since) && (until === undefined || l.ms < until);
   const path = logPath(layout, c.id);

@@ -1,14 +1,14 @@
 import { defineCommand, type ArgsDef } from "citty";
 import { globalArgs, type Globals } from "../cli/shared";
 import { removeContainer } from "../container/remove";
-import { stopContainer } from "../container/signal";
+import { markStopped, stopContainer } from "../container/signal";
 import { isBusy } from "../container/state";
 import { BoxError } from "../errors";
 import { forEachContainer, parseOrHelp, storeFor } from "./common";
 
 const args = {
   container: { type: "positional", required: true, valueHint: "CONTAINER...", description: "Name, id or unique id prefix" },
-  force: { type: "boolean", alias: "f", description: "Kill a running container first; remove a damaged one" },
+  force: { type: "boolean", alias: "f", description: "Kill a running container first; remove a damaged one; a missing one is only a warning" },
   ...globalArgs,
 } as const satisfies ArgsDef;
 
@@ -26,12 +26,14 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
     async (record, word, id) => {
       if (isBusy(layout, id)) {
         if (!force) throw new BoxError(`container ${word} is running: stop it first, or use -f`);
-        await stopContainer(layout, id, 0, "SIGKILL");
+        markStopped(layout, id); // a restart policy must not bring it back while it goes
+        await stopContainer(layout, id, 0, "SIGKILL", record);
       }
       if (!removeContainer(layout, id, record)) {
         throw new BoxError(isBusy(layout, id) ? `container ${word} is still running` : `container ${word} cannot be removed yet: its cgroup is still busy`);
       }
     },
+    force,
     force,
   );
 }

@@ -1,5 +1,6 @@
 import { defineCommand, type ArgsDef } from "citty";
-import { commands, summaries } from "./index";
+import { commands } from "./index";
+import { hidden, summaries } from "./summaries";
 import { VERSION } from "../version";
 import { globalArgs } from "../cli/shared";
 
@@ -14,6 +15,8 @@ export const rootDefinition = defineCommand({
   args: rootArgs,
   // For the COMMANDS section of the help only; dispatch goes through src/cli.ts.
   subCommands: Object.fromEntries(
-    Object.keys(commands).map((name) => [name, { meta: { name, description: summaries[name] } }]),
+    Object.keys(commands)
+      .filter((name) => !hidden.has(name))
+      .map((name) => [name, { meta: { name, description: summaries[name] } }]),
   ),
 });

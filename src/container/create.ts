@@ -18,6 +18,7 @@ import { newId } from "../store/ids";
 import type { Layout } from "../store/layout";
 import { Lock } from "../store/lock";
 import { trace } from "../trace";
+import { claimGeneratedName, randomName } from "./names";
 import type { Undo } from "./undo";
 
 export interface Created {
@@ -74,7 +75,8 @@ export async function createContainer(layout: Layout, req: RunRequest, undo: Und
   const now = new Date().toISOString();
   const record: ContainerRecord = {
     id,
-    name: req.name,
+    // Every container has a name: the one given, or one drawn (adjective_surname) and claimed below.
+    name: req.name ?? randomName(),
     created: now,
     image: image.name,
     imageId: image.imageId,
@@ -102,8 +104,9 @@ export async function createContainer(layout: Layout, req: RunRequest, undo: Und
   if (req.name !== undefined) {
     trace("container/create.ts:3", "name", { name: req.name });
     claimName(layout, req.name, id);
-    undo.push(() => releaseName(layout, req.name!, id));
-  }
+  } else record.name = claimGeneratedName(layout, id, record.name!, (name) => writeRecord(layout, { ...record, name }));
+  const name = record.name!;
+  undo.push(() => releaseName(layout, name, id));
 
   // 4. The root's overlay directories (the image itself is never written).
   if (req.image.kind === "image") {

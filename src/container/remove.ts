@@ -7,7 +7,7 @@ import { rmSync } from "node:fs";
 import { detect } from "../cgroup/detect";
 import { cgroupDirsFor, DEFAULT_CGROUP_PARENT, removeCgroup } from "../cgroup/setup";
 import { releaseNetwork } from "../net/setup";
-import { activePath, containerDir, lockPath, namesOf, pidPath, releaseName, type ContainerRecord } from "../store/containers";
+import { activePath, attachPath, containerDir, lockPath, namesOf, pidPath, releaseName, type ContainerRecord } from "../store/containers";
 import type { Layout } from "../store/layout";
 import { Lock } from "../store/lock";
 
@@ -27,6 +27,7 @@ export function releaseResources(layout: Layout, id: string, r: ContainerRecord 
   const cgroupsGone = removeCgroup(cgroupsOf(id, r), 2000);
   releaseNetwork(layout, id, r?.ports);
   rmSync(pidPath(layout, id), { force: true });
+  rmSync(attachPath(layout, id), { force: true });
   return cgroupsGone;
 }
 

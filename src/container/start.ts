@@ -17,16 +17,18 @@ import { BoxError } from "../errors";
 import { logger } from "../logger";
 import { prepareNetwork } from "../net/setup";
 import { buildSpec } from "../spec/build";
-import { encodePlan, planRecords } from "../spec/plan";
+import { encodePlan, planRecords, type PlanRecord } from "../spec/plan";
 import type { RunRequest } from "../spec/request";
 import type { RootAssembly } from "../spec/types";
 import { resolveUser } from "../spec/user";
 import { writeFileAtomic } from "../store/atomic";
-import { activePath, containerDir, exitPath, logPath, markActive, namePath, pidPath, writeRecord, type ContainerRecord } from "../store/containers";
+import { activePath, attachPath, containerDir, exitPath, logPath, markActive, namePath, pidPath, stoppedPath, writeRecord, type ContainerRecord } from "../store/containers";
 import { shortId } from "../store/ids";
 import type { Layout } from "../store/layout";
 import type { Lock } from "../store/lock";
 import { inheritable } from "../sys/libc";
+import { withDns, withExtraHosts } from "./etc";
+import { portsToPublish } from "./publish";
 import { readRootFile, ROOT_FILE_CAP } from "./rootfiles";
 import { monotonicUs, trace } from "../trace";
 import type { Undo } from "./undo";
@@ -66,12 +68,27 @@ async function rootOf(layout: Layout, r: ContainerRecord, req: RunRequest): Prom
   };
 }
 
-export async function startContainer(layout: Layout, r: ContainerRecord, lock: Lock, undo: Undo): Promise<never> {
+export interface StartOptions {
+  /** What a detached start prints once the command runs (default: the id; box start: the name given). */
+  announce?: string;
+  /** Run attached to box's terminal this time (box start -a), even if the container was made detached. */
+  foreground?: boolean;
+  /** Whether the command reads box's stdin this time (box start -a without -i: no). */
+  stdin?: boolean;
+}
+
+/** docker's RLIMIT names, as the OCI spec spells them. */
+function rlimits(req: RunRequest) {
+  return (req.ulimits ?? []).map((u) => ({ type: `RLIMIT_${u.name.toUpperCase()}`, soft: u.soft, hard: u.hard }));
+}
+
+export async function startContainer(layout: Layout, r: ContainerRecord, lock: Lock, undo: Undo, opts: StartOptions = {}): Promise<never> {
   const req = r.request;
   if (!req) throw new BoxError(`container ${shortId(r.id)} was made by an older box and cannot be started again: remove it and run a new one`);
   const id = r.id;
   const dir = containerDir(layout, id);
   rmSync(exitPath(layout, id), { force: true }); // how it ended last time
+  rmSync(stoppedPath(layout, id), { force: true }); // and that a person stopped it
   markActive(layout, id); // before anything it will hold exists
 
   // 1. The user: -u, else the image's USER; looked up in the image's own /etc/passwd.
@@ -84,9 +101,11 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
   // and name resolution come along (as docker does).
   trace("container/start.ts:2", "network", { mode: req.network });
   const hostNet = req.network === "host";
+  const hostUts = (req.hostNamespaces ?? []).includes("uts");
   if (hostNet) logger.warn("--network host shares the host's network stack: the container can use every interface, address and port of the host");
-  const hostname = req.hostname ?? (hostNet ? osHostname() : shortId(id));
-  const net = await prepareNetwork(layout, id, { mode: req.network, name: req.name, hostname, publish: req.publish }, {
+  const hostname = req.hostname ?? (hostNet || hostUts ? osHostname() : shortId(id));
+  const publish = await portsToPublish(layout, r);
+  const net = await prepareNetwork(layout, id, { mode: req.network, name: r.name, hostname, publish }, {
     exists: (other) => existsSync(containerDir(layout, other)),
     hostsOf: (other) => {
       const file = join(containerDir(layout, other), "hosts");
@@ -96,8 +115,8 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
   });
   const etcFiles = { hostname: join(dir, "hostname"), hosts: join(dir, "hosts"), resolvConf: join(dir, "resolv.conf") };
   writeFileAtomic(etcFiles.hostname, hostname + "\n", 0o644, false);
-  writeFileAtomic(etcFiles.hosts, net.hosts, 0o644, false);
-  writeFileAtomic(etcFiles.resolvConf, net.resolvConf, 0o644, false);
+  writeFileAtomic(etcFiles.hosts, withExtraHosts(net.hosts, req, net.bridge?.gateway), 0o644, false);
+  writeFileAtomic(etcFiles.resolvConf, withDns(net.resolvConf, req), 0o644, false);
 
   // 3. The cgroup, with its limits, ready for the container's first process.
   const argv = r.argv;
@@ -109,6 +128,7 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
   // 4. The spec. An ephemeral container is removed by its supervisor when it ends; a kept one keeps
   // its directory and records how it ended.
   trace("container/start.ts:4", "spec");
+  const detached = req.detach && !opts.foreground;
   const spec = buildSpec({
     process: {
       args: argv,
@@ -118,7 +138,7 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
       home: user.home,
       hostname,
       tty: req.tty,
-      stdin: req.interactive,
+      stdin: req.interactive && (opts.stdin ?? true),
     },
     security: req.security,
     network: req.network,
@@ -135,9 +155,10 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
     // Claims (name, address, ports) go before the directory: a claim counts as held while its
     // container's directory exists, so nobody takes one back while it is still ours to remove.
     cleanup: [
-      ...(r.autoRemove && req.name !== undefined ? [namePath(layout, req.name)] : []),
+      ...(r.autoRemove && r.name !== undefined ? [namePath(layout, r.name)] : []),
       ...net.cleanupPaths,
       ...(r.autoRemove ? [dir] : []),
+      attachPath(layout, id),
       pidPath(layout, id),
       activePath(layout, id),
     ],
@@ -145,8 +166,26 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
     cleanupExec: net.cleanupExec,
     pidFile: pidPath(layout, id),
     exitFile: r.autoRemove ? undefined : exitPath(layout, id),
-    detach: req.detach ? { id, log: logPath(layout, id), logCap: req.logMaxSize ?? LOG_CAP, logFormat: "k8s-file" } : undefined,
+    detach: detached ? { id: opts.announce ?? id, log: logPath(layout, id), logCap: req.logMaxSize ?? LOG_CAP, logFormat: "k8s-file" } : undefined,
+    hostNamespaces: req.hostNamespaces,
+    devices: (req.devices ?? []).map((d) => ({ path: d.container, type: "c", major: d.major, minor: d.minor })),
+    rlimits: rlimits(req),
+    containerSysctls: req.sysctls,
+    restart: req.restart,
+    // The console, for box attach: every container that may outlive box's terminal offers it.
+    attachSocket: detached || (req.tty && req.interactive) ? attachPath(layout, id) : undefined,
   });
+  // A --device's host path may differ from its path in the container: the plan binds from the
+  // host's. Its records follow the default devices', in order.
+  const userDevices = req.devices ?? [];
+  let nth = -(spec.linux.devices.length - userDevices.length);
+  const records = planRecords(spec).map((rec): PlanRecord => {
+    if (rec[0] !== "device") return rec;
+    const d = userDevices[nth++];
+    return d ? ["device", d.host, d.container, ...rec.slice(3)] : rec;
+  });
+  // The host's UTS namespace keeps the host's name: the plan must not set one.
+  const plan = spec.linux.namespaces.includes("uts") ? records : records.filter((rec) => rec[0] !== "hostname");
   const started: ContainerRecord = { ...r, startedAt: new Date().toISOString(), cgroups: cgroup.dirs, ports: net.ports, spec };
   writeRecord(layout, started);
 
@@ -154,5 +193,5 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
   inheritable(lock.fd);
   trace("container/start.ts:5", "exec", { "monotonic-us": monotonicUs() });
   const { becomeHelper } = await import("../helper");
-  return becomeHelper(encodePlan(planRecords(spec)), layout);
+  return becomeHelper(encodePlan(plan), layout);
 }

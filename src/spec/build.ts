@@ -63,6 +63,15 @@ export interface SpecInput {
   traceFd?: number;
   sysctls?: Array<[string, string]>;
   cleanupExec?: string[][];
+  /** Namespaces shared with the host (--pid/--ipc/--uts host): left out of the spec. */
+  hostNamespaces?: Array<"pid" | "ipc" | "uts">;
+  /** Host character devices (--device), bound after the default ones. */
+  devices?: Device[];
+  rlimits?: Array<{ type: string; soft: number; hard: number }>;
+  /** Namespaced sysctls written inside the container. */
+  containerSysctls?: Record<string, string>;
+  restart?: Spec["box"]["restart"];
+  attachSocket?: string;
 }
 
 /** The container's environment: box's defaults, then -e entries (a later KEY replaces an earlier one). */
@@ -125,6 +134,14 @@ export function buildSpec(input: SpecInput): Spec {
   const sec = input.security;
   const cwd = p.cwd ?? "/";
   const caps = sec.capabilities;
+  const shared = new Set(input.hostNamespaces ?? []);
+  const own = (["mount", "uts", "ipc", "network", "pid", "cgroup"] as const).filter(
+    (ns) => !(ns === "network" && input.network === "host") && !(ns !== "mount" && ns !== "network" && ns !== "cgroup" && shared.has(ns)),
+  );
+  // --ipc host: the host's /dev/shm goes with its IPC namespace, as in docker.
+  const base = mounts(input.etcFiles, sec.privileged).map((m): Mount =>
+    m.destination === "/dev/shm" && shared.has("ipc") ? { destination: "/dev/shm", type: "bind", source: "/dev/shm", options: ["bind"], mountpoint: "dir" } : m,
+  );
   return {
     ociVersion: "1.0.2",
     process: {
@@ -138,18 +155,20 @@ export function buildSpec(input: SpecInput): Spec {
       // non-root user loses the effective and permitted ones at exec, as on any Linux system.
       capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] },
       noNewPrivileges: sec.noNewPrivileges,
+      ...(input.rlimits && input.rlimits.length > 0 ? { rlimits: input.rlimits } : {}),
     },
     root: { path: input.rootfs.kind === "overlay" ? input.rootfs.merged : input.rootfs.path },
     hostname: p.hostname,
-    mounts: withCgroupMounts(mounts(input.etcFiles, sec.privileged), input.cgroup?.mounts ?? []),
+    mounts: withCgroupMounts(base, input.cgroup?.mounts ?? []),
     linux: {
-      namespaces: input.network === "host" ? ["mount", "uts", "ipc", "pid", "cgroup"] : ["mount", "uts", "ipc", "network", "pid", "cgroup"],
-      devices: DEVICES,
+      namespaces: [...own],
+      devices: [...DEVICES, ...(input.devices ?? [])],
       links: DEV_LINKS,
       rootfsPropagation: "private",
       seccomp: sec.seccomp ? filterFor(caps) : undefined,
       maskedPaths: sec.systemPaths ? MASKED_PATHS : [],
       readonlyPaths: sec.systemPaths ? READONLY_PATHS : [],
+      ...(input.containerSysctls && Object.keys(input.containerSysctls).length > 0 ? { sysctl: input.containerSysctls } : {}),
     },
     box: {
       rootfs: input.rootfs,
@@ -169,6 +188,8 @@ export function buildSpec(input: SpecInput): Spec {
       detach: input.detach,
       hold: input.hold,
       traceFd: input.traceFd,
+      ...(input.restart && input.restart.name !== "no" ? { restart: input.restart } : {}),
+      ...(input.attachSocket ? { attachSocket: input.attachSocket } : {}),
     },
   };
 }

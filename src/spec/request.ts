@@ -7,8 +7,30 @@ import type { Limits } from "../cgroup/limits";
 import type { PullPolicy } from "../image/run";
 import type { Publish } from "../net/ports";
 import type { NetworkMode } from "../net/setup";
-import { arr, bool, int, num, obj, oneOf, opt, pattern, str, type Check } from "../validate";
+import { arr, bool, dict, int, num, obj, oneOf, opt, pattern, str, type Check } from "../validate";
 import type { SecurityInput } from "./build";
+
+/** --restart: docker's policies; maximumRetryCount counts for on-failure only (0: no limit). */
+export interface RestartPolicy {
+  name: "no" | "on-failure" | "always" | "unless-stopped";
+  maximumRetryCount: number;
+}
+
+/** --ulimit NAME=SOFT[:HARD]: a resource limit (RLIMIT_<NAME>) of the command; -1 is unlimited. */
+export interface Ulimit {
+  name: string;
+  soft: number;
+  hard: number;
+}
+
+/** --device HOST[:CONTAINER[:PERMISSIONS]]: a host character device, checked by its numbers. */
+export interface DeviceRequest {
+  host: string;
+  container: string;
+  major: number;
+  minor: number;
+  permissions: string;
+}
 
 
 
@@ -42,6 +64,28 @@ export interface RunRequest {
   cgroupParent: string;
   /** A detached container's log is rotated past this many bytes (default LOG_CAP). */
   logMaxSize?: number;
+  /** The options below came with box 0.3; records of older boxes lack them. */
+  labels?: Record<string, string>;
+  stopSignal?: string;
+  /** Seconds box stop waits before SIGKILL (--stop-timeout); undefined: 10. */
+  stopTimeout?: number;
+  restart?: RestartPolicy;
+  ulimits?: Ulimit[];
+  /** Namespaced sysctls written inside the container (net.*, kernel.shm*, ...), by dotted name. */
+  sysctls?: Record<string, string>;
+  devices?: DeviceRequest[];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
+  /** --add-host NAME:IP lines for /etc/hosts (IP may be host-gateway). */
+  extraHosts?: Array<{ host: string; ip: string }>;
+  /** Namespaces shared with the host instead of made (--pid/--ipc/--uts host). */
+  hostNamespaces?: Array<"pid" | "ipc" | "uts">;
+  /** -P: publish every port the image exposes, on a free host port each. */
+  publishAll?: boolean;
+  /** --init was given (box always runs its init: this only shows in inspect). */
+  init?: boolean;
+  cidfile?: string;
 }
 
 const checkImage: Check<ImageSource> = (v, at) => {
@@ -71,4 +115,19 @@ export const checkRequest: Check<RunRequest> = obj<RunRequest>({
   limits: obj<Limits>({ pids: int, memory: opt(int), memorySwap: opt(int), cpus: opt(num), cpuShares: opt(int), cpuWeight: opt(int) }),
   cgroupParent: str,
   logMaxSize: opt(int),
+  labels: opt(dict(str)),
+  stopSignal: opt(pattern(/^SIG[A-Z0-9+-]+$/, "a signal name")),
+  stopTimeout: opt(int),
+  restart: opt(obj<RestartPolicy>({ name: oneOf("no", "on-failure", "always", "unless-stopped"), maximumRetryCount: int })),
+  ulimits: opt(arr(obj<Ulimit>({ name: pattern(/^[a-z]+$/, "a limit name"), soft: int, hard: int }))),
+  sysctls: opt(dict(str)),
+  devices: opt(arr(obj<DeviceRequest>({ host: pattern(/^\//, "an absolute path"), container: pattern(/^\/dev\/[^/]+$/, "a path in /dev"), major: int, minor: int, permissions: str }))),
+  dns: opt(arr(str)),
+  dnsSearch: opt(arr(str)),
+  dnsOptions: opt(arr(str)),
+  extraHosts: opt(arr(obj<{ host: string; ip: string }>({ host: str, ip: str }))),
+  hostNamespaces: opt(arr(oneOf("pid", "ipc", "uts"))),
+  publishAll: opt(bool),
+  init: opt(bool),
+  cidfile: opt(str),
 });

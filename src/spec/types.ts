@@ -43,6 +43,8 @@ export interface Spec {
     /** Capability names (without CAP_) per set, as in the OCI spec. */
     capabilities: { bounding: string[]; effective: string[]; permitted: string[]; inheritable: string[]; ambient: string[] };
     noNewPrivileges: boolean;
+    /** Resource limits of the command (OCI: type RLIMIT_NOFILE, ...; -1 is RLIM_INFINITY). */
+    rlimits?: Array<{ type: string; soft: number; hard: number }>;
   };
   root: { path: string };
   hostname: string;
@@ -59,6 +61,8 @@ export interface Spec {
     maskedPaths: string[];
     /** Paths bound read-only onto themselves. */
     readonlyPaths: string[];
+    /** Namespaced kernel parameters set inside the container (OCI: dotted names). */
+    sysctl?: Record<string, string>;
   };
   box: {
     rootfs: RootAssembly;
@@ -85,6 +89,10 @@ export interface Spec {
     /** Where the supervisor records that it runs, and how the container ended. */
     pidFile?: string;
     exitFile?: string;
+    /** --restart: the supervisor starts the command again when it ends, with docker's back-off. */
+    restart?: { name: "no" | "on-failure" | "always" | "unless-stopped"; maximumRetryCount: number };
+    /** A unix socket the supervisor listens on for box attach (the console protocol: src/container/attach.ts). */
+    attachSocket?: string;
     /** A detached run: the id printed once the command runs (nothing when empty), and the log its
      * output goes to: "raw" bytes, or "k8s-file" lines (timestamp, stream, F|P, content; helper/log.c). */
     detach?: { id: string; log: string; logCap: number; logFormat?: "raw" | "k8s-file" };

@@ -5,8 +5,10 @@
  *                                       supervisor for as long as it runs: free means not running
  *   <lib>/containers/<id>/exit          "status oom-killed finished-ms", written by its supervisor
  *   <lib>/containers/<id>/log           output of a detached container (and log.1, the older part)
+ *   <lib>/containers/<id>/stopped       empty; box stop or box kill ended it (restart policies keep it stopped)
  *   <lib>/containers/<id>/upper, work   its overlay layer
  *   <run>/<id>.pid                      "supervisor-pid supervisor-start init-pid" while it runs
+ *   <run>/<id>.attach                   its supervisor's console socket (box attach), while it runs
  *   <lib>/names/<name>                  its name, holding the id
  *   <lib>/active/<id>                   present from its start until what it held is given back
  * A container directory appears by one rename of a complete scratch directory holding its record
@@ -110,7 +112,11 @@ export const recordPath = (layout: Layout, id: string) => join(containerDir(layo
 export const lockPath = (layout: Layout, id: string) => join(containerDir(layout, id), "lock");
 export const exitPath = (layout: Layout, id: string) => join(containerDir(layout, id), "exit");
 export const logPath = (layout: Layout, id: string) => join(containerDir(layout, id), "log");
+/** Present while a container was stopped by box stop or box kill: a restart policy leaves it stopped. */
+export const stoppedPath = (layout: Layout, id: string) => join(containerDir(layout, id), "stopped");
 export const pidPath = (layout: Layout, id: string) => join(layout.run, `${id}.pid`);
+/** The unix socket a running container's supervisor offers its console on (box attach). */
+export const attachPath = (layout: Layout, id: string) => join(layout.run, `${id}.attach`);
 export const namePath = (layout: Layout, name: string) => join(layout.names, name);
 export const activePath = (layout: Layout, id: string) => join(layout.active, id);
 

@@ -51,7 +51,7 @@ describe("helper: state files on a full disk", () => {
         const d = await box(root, ["run", "-d", "--name", "d", "sleep", "60"]);
         expect(d.code).toBe(125);
         expect(d.stderr).toMatch(/^box: cannot write the pidfile .*: No space left on device\n$/);
-        expect(JSON.parse((await box(root, ["inspect", "d"])).stdout).state).toMatchObject({ status: "exited", exitCode: 125 });
+        expect(JSON.parse((await box(root, ["inspect", "d"])).stdout)[0].State).toMatchObject({ Status: "exited", ExitCode: 125 });
         expect(readdirSync(runDir)).toEqual(["filler"]);
         expect((await box(root, ["rm", "d"])).code).toBe(0);
       } finally {

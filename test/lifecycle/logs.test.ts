@@ -31,6 +31,21 @@ describe("box logs", () => {
       expect((await box(root, ["rm", "-f", "w"])).code).toBe(0);
     }));
 
+  test("--since and --until cut between two lines written a second apart (unix time and RFC 3339)", () =>
+    withRoot(async (root) => {
+      await box(root, ["run", "-d", "--name", "two", "sh", "-c", "echo one; sleep 1.2; echo two; sleep 30"]);
+      expect(await until(async () => (await box(root, ["logs", "two"])).stdout === "one\ntwo\n")).toBe(true);
+      const times = (await box(root, ["logs", "-t", "two"])).stdout.trim().split("\n").map((l) => Date.parse(l.split(" ")[0]!.replace(/(\.\d{3})\d*Z$/, "$1Z")));
+      expect(times[1]! - times[0]!).toBeGreaterThan(1000);
+      const mid = (times[0]! + times[1]!) / 2;
+      expect((await box(root, ["logs", "--since", String(mid / 1000), "two"])).stdout).toBe("two\n");
+      expect((await box(root, ["logs", "--until", String(mid / 1000), "two"])).stdout).toBe("one\n");
+      expect((await box(root, ["logs", "--until", new Date(mid).toISOString(), "two"])).stdout).toBe("one\n");
+      expect((await box(root, ["logs", "--since", new Date(mid).toISOString(), "--until", new Date(times[1]! + 1).toISOString(), "two"])).stdout).toBe("two\n");
+      expect((await box(root, ["logs", "-n", "1", "two"])).stdout).toBe("two\n");
+      expect((await box(root, ["rm", "-f", "two"])).code).toBe(0);
+    }));
+
   test("logs -f loses no line and garbles none across many rotations", () =>
     withRoot(async (root) => {
       const n = 40000;

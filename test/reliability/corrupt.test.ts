@@ -26,6 +26,11 @@ async function ps(root: string) {
   return box(root, ["ps", "-a", "--format", "json"]);
 }
 
+/** ps --format json: one object per line, as docker's. */
+function rowsOf(stdout: string): Array<{ Names: string }> {
+  return stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { Names: string });
+}
+
 describe("a damaged store", () => {
   test("a damaged record is named, skipped by ps, refused by inspect and exec, removed by rm -f; others keep working", () =>
     withRoot(async (root) => {
@@ -40,21 +45,20 @@ describe("a damaged store", () => {
 
         const listed = await ps(root);
         expect({ label, code: listed.code }).toEqual({ label, code: 0 });
-        const rows = JSON.parse(listed.stdout) as Array<{ name: string }>;
-        expect(rows.map((r) => r.name)).toEqual(["good"]);
+        expect(rowsOf(listed.stdout).map((r) => r.Names)).toEqual(["good"]);
         expect(listed.stderr).toContain(`container ${id.slice(0, 12)} is damaged: ${file}`);
         expect(listed.stderr).toContain(`box rm -f ${id.slice(0, 12)} removes it`);
         expect(listed.stderr.split("\n").filter(Boolean)).toHaveLength(1);
         expect(listed.stderr).not.toContain("\x1b");
 
         const inspect = await box(root, ["inspect", "victim"]);
-        expect(inspect.code).toBe(125);
+        expect(inspect.code).toBe(1);
         expect(inspect.stderr).toContain("is damaged");
         // A new container, and the running one, are not disturbed.
         expect((await box(root, ["run", "echo", "still fine"])).stdout).toBe("still fine\n");
         expect((await box(root, ["exec", "good", "true"])).code).toBe(0);
         // rm without -f says what is wrong; rm -f removes every trace, name included.
-        expect((await box(root, ["rm", "victim"])).code).toBe(125);
+        expect((await box(root, ["rm", "victim"])).code).toBe(1);
         const rm = await box(root, ["rm", "-f", "victim"]);
         expect({ label, rm: rm.code, stderr: rm.stderr }).toEqual({ label, rm: 0, stderr: "" });
         expect(existsSync(join(root, "containers", id))).toBe(false);
@@ -95,7 +99,7 @@ describe("a damaged store", () => {
         writeFileSync(join(root, "containers", id, "exit"), content);
         const listed = await ps(root);
         expect(listed.code).toBe(0);
-        expect(JSON.parse(listed.stdout)).toMatchObject([{ name: "kept" }]);
+        expect(rowsOf(listed.stdout).map((r) => r.Names)).toEqual(["kept"]);
         writeFileSync(join(root, "containers", id, "lock"), content);
         expect((await ps(root)).code).toBe(0);
       }

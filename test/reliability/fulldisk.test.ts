@@ -71,7 +71,7 @@ describe("full disks", () => {
         expect(r.stderr.split("\n").filter(Boolean)).toHaveLength(1);
         const ps = await box(root, ["ps", "-a", "--format", "json"]);
         expect(ps.code).toBe(0);
-        expect(JSON.parse(ps.stdout).map((c: { name: string }) => c.name)).toEqual(["kept"]);
+        expect(ps.stdout.split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { Names: string }).Names)).toEqual(["kept"]);
         expect(existsSync(join(root, "names", "nope"))).toBe(false);
         free();
         expect((await box(root, ["run", "--name", "nope", "echo", "ok"])).stdout).toBe("ok\n");

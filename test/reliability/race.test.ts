@@ -16,7 +16,7 @@ describe("box under concurrency", () => {
         while (!stop) {
           const r = await box(root, ["ps", "-a", "--format", "json"]);
           expect(r.code).toBe(0);
-          for (const c of JSON.parse(r.stdout) as Array<{ status: string }>) seen.add(c.status);
+          for (const line of r.stdout.split("\n").filter(Boolean)) seen.add((JSON.parse(line) as { State: string }).State);
           listings++;
         }
         return listings;

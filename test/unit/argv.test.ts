@@ -32,10 +32,13 @@ describe("docker-style command line", () => {
     expect(parseRun(["alpine", "--", "x"])).toMatchObject({ words: ["alpine", "--", "x"], dashdash: false });
   });
 
-  test("--help and -h before the words ask for help; after them they belong to the command", () => {
+  test("--help before the words asks for help; after them it belongs to the command; -h is run's --hostname", () => {
     expect(parseRun(["--help"]).help).toBe(true);
-    expect(parseRun(["-h"]).help).toBe(true);
     expect(parseRun(["sh", "--help"]).help).toBe(false);
+    expect(parseRun(["-h", "myhost", "alpine", "hostname"])).toMatchObject({ help: false, options: { hostname: "myhost" }, words: ["alpine", "hostname"] });
+    expect(parseRun(["-dith", "x", "sh"]).options).toMatchObject({ detach: true, interactive: true, tty: true, hostname: "x" });
+    // Elsewhere, as in docker, -h is --help.
+    expect(parseLine({ all: { type: "boolean", alias: "a" } }, ["-ah"], { commandName: "t" })).toMatchObject({ help: true, options: { all: true } });
   });
 
   test("unknown flags and missing values are errors with exit code 125", () => {
