@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { globalArgs, type Globals } from "../cli/shared";
 import { BoxError } from "../errors";
 import { logger } from "../logger";
-import { BRIDGE, bridgeExists, leases, parseBridgeConfig, reclaimDeadLeases } from "../net/bridge";
+import { BRIDGE, bridgeExists, bridgePorts, leases, parseBridgeConfig, reclaimDeadLeases } from "../net/bridge";
 import { findTools, removeEverything } from "../net/firewall";
 import { restoreForwarding } from "../net/host";
 import { livePortClaims, portDir } from "../net/ports";
@@ -35,6 +35,11 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   return withLock(join(layout.locks, "network.lock"), async () => {
     const users = leases(layout).filter((l) => exists(l.id));
     if (users.length > 0) throw new BoxError(`the bridge ${BRIDGE} is used by ${users.length} container${users.length > 1 ? "s" : ""}: remove them first`);
+    // box0 is the host's, not this store's: containers of another store (--root) may be on it.
+    const ports = bridgePorts();
+    if (ports.length > 0) {
+      throw new BoxError(`the bridge ${BRIDGE} still has ${ports.length} interface${ports.length > 1 ? "s" : ""} on it (${ports.slice(0, 3).join(", ")}): containers of another box store use it`);
+    }
     const configFile = join(layout.lib, "network", `${BRIDGE}.json`);
     let config;
     try {

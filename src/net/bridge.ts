@@ -67,6 +67,16 @@ export function chooseSubnet(routes: Array<{ dest: number; mask: number }>): str
 
 /** Whether box0 exists in this process's network namespace (/proc/net/dev is per namespace, unlike
  * /sys/class/net, which shows the namespace sysfs was mounted from). */
+/** The host ends of box's veths in this network namespace ("vb" and 12 hex digits, from
+ * /proc/net/dev, which shows the reader's own namespace): containers on box0, of any store. */
+export function bridgePorts(): string[] {
+  try {
+    return readFileSync("/proc/net/dev", "utf8").split("\n").slice(2).map((l) => l.split(":")[0]!.trim()).filter((n) => /^vb[0-9a-f]{12}$/.test(n));
+  } catch {
+    return [];
+  }
+}
+
 export function bridgeExists(): boolean {
   try {
     return readFileSync("/proc/net/dev", "utf8").split("\n").some((l) => l.trim().startsWith(`${BRIDGE}:`));
