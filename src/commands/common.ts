@@ -47,24 +47,6 @@ export function storeFor(command: string, line: ParsedLine, globals: Globals): L
   return layout;
 }
 
-/** "Up 3 minutes", "2 seconds ago": docker's way of saying how long (go-units HumanDuration). */
-export function duration(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 1) return "Less than a second";
-  if (s === 1) return "1 second";
-  if (s < 60) return `${s} seconds`;
-  const m = Math.floor(s / 60);
-  if (m === 1) return "About a minute";
-  if (m < 60) return `${m} minutes`;
-  const h = Math.floor(m / 60);
-  if (h === 1) return "About an hour";
-  if (h < 48) return `${h} hours`;
-  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
-  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
-  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
-  return `${Math.floor(h / 24 / 365)} years`;
-}
-
 /** A damaged record said once, as a warning: listings go on without it. */
 export function warnDamaged(err: DamagedRecord): void {
   logger.warn(err.message);

@@ -11,7 +11,7 @@ import type { Publish } from "../net/ports";
 import { containerDir, type ContainerRecord } from "../store/containers";
 import { shortId } from "../store/ids";
 import type { Layout } from "../store/layout";
-import { duration } from "./common";
+import { humanDuration } from "../human";
 
 export interface Facts {
   status: Status;
@@ -29,8 +29,8 @@ export function facts(layout: Layout, c: ContainerRecord): Facts {
   const exit = exitInfo(layout, c.id);
   const running = status === "running" ? live(layout, c.id) : undefined;
   let text: string;
-  if (status === "running") text = `Up ${duration(Date.now() - Date.parse(c.startedAt ?? c.created))}`;
-  else if (status === "exited" && exit) text = `Exited (${exit.status}) ${duration(Date.now() - exit.finished.getTime())} ago`;
+  if (status === "running") text = `Up ${humanDuration(Date.now() - Date.parse(c.startedAt ?? c.created))}`;
+  else if (status === "exited" && exit) text = `Exited (${exit.status}) ${humanDuration(Date.now() - exit.finished.getTime())} ago`;
   else if (status === "created") text = "Created";
   else if (status === "removing") text = "Removal In Progress";
   else text = "Dead";
@@ -130,7 +130,7 @@ export function psRow(layout: Layout, c: ContainerRecord, f: Facts, opts: { noTr
     Names: c.name ?? "",
     Networks: c.request?.network ?? "none",
     Ports: portsText(publishedPorts(c, f.status)),
-    RunningFor: `${duration(Date.now() - Date.parse(c.created))} ago`,
+    RunningFor: `${humanDuration(Date.now() - Date.parse(c.created))} ago`,
     Size: size,
     State: f.status,
     Status: f.statusText,

@@ -3,7 +3,7 @@ import { globalArgs, type Globals } from "../cli/shared";
 import { BoxError } from "../errors";
 import { logger } from "../logger";
 import { hexOf } from "../image/digest";
-import { humanDuration, humanSize } from "../image/human";
+import { humanDuration, humanSize } from "../human";
 import { familiar, parseReference, repoName, splitTag } from "../image/reference";
 import { imageProblem, imageSize, listImageIds, loadImage, openStore, peekStore, readImageConfig, readRecord } from "../image/store";
 import { listRefs } from "../image/store/refs";

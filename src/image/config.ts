@@ -4,6 +4,7 @@
  * out. Also the configs box makes itself (the embedded Alpine, box import) and `--change`.
  */
 import { BoxError } from "../errors";
+import { jsonObject, obj } from "./json";
 import { isDigest } from "./digest";
 
 /** What a container started from the image gets by default (docker's names). */
@@ -36,10 +37,6 @@ export interface ImageConfig {
   config: RunConfig;
   rootfs: { type: "layers"; diff_ids: string[] };
   history?: History[];
-}
-
-function obj(v: unknown): Record<string, unknown> | undefined {
-  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }
 
 function strings(v: unknown, field: string, what: string): string[] | undefined {
@@ -90,14 +87,7 @@ function runConfig(v: unknown, what: string): RunConfig {
 
 /** Parses and checks a config; `what` names it in the sentence when it is refused. */
 export function parseConfig(bytes: Uint8Array, what: string): ImageConfig {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    throw new BoxError(`${what} is not valid JSON`);
-  }
-  const d = obj(doc);
-  if (!d) throw new BoxError(`${what} is not a JSON object`);
+  const d = jsonObject(bytes, what);
   const rootfs = obj(d.rootfs);
   if (!rootfs || rootfs.type !== "layers" || !Array.isArray(rootfs.diff_ids) || !rootfs.diff_ids.every(isDigest)) {
     throw new BoxError(`${what} is damaged: rootfs is not a list of sha256 layer digests`);

@@ -3,6 +3,7 @@
  * registries and archives nobody vouches for. Docker schema 1 is refused by name.
  */
 import { BoxError } from "../errors";
+import { jsonObject, obj } from "./json";
 import { checkDigest } from "./digest";
 
 export const MT = {
@@ -39,10 +40,6 @@ export type Parsed =
   | { kind: "index"; mediaType: string; manifests: Descriptor[] }
   | { kind: "manifest"; mediaType: string; config: Descriptor; layers: Descriptor[] };
 
-function obj(v: unknown): Record<string, unknown> | undefined {
-  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-}
-
 function descriptor(v: unknown, what: string): Descriptor {
   const d = obj(v);
   if (!d) throw new BoxError(`${what} is damaged: a descriptor is not an object`);
@@ -65,14 +62,7 @@ function descriptor(v: unknown, what: string): Descriptor {
  * Content-Type the registry gave, else from its shape.
  */
 export function parseManifest(bytes: Uint8Array, contentType: string | undefined, what: string): Parsed {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    throw new BoxError(`${what} is not valid JSON`);
-  }
-  const d = obj(doc);
-  if (!d) throw new BoxError(`${what} is not a JSON object`);
+  const d = jsonObject(bytes, what);
   const ct = contentType?.split(";")[0]?.trim();
   const mediaType = typeof d.mediaType === "string" ? d.mediaType : ct && ct !== "application/json" ? ct : Array.isArray(d.manifests) ? MT.ociIndex : MT.ociManifest;
   if (d.schemaVersion === 1 || mediaType === MT.schema1 || mediaType === MT.schema1Signed) {

@@ -3,7 +3,7 @@
  * docker shows it; otherwise a plain line when a layer is done. Always on stderr.
  */
 import { writeSync } from "node:fs";
-import { humanSize } from "./human";
+import { humanSize } from "../human";
 
 export interface Bar {
   /** Bytes expected (0 when unknown). */

@@ -6,7 +6,7 @@ import { parseAddHost, parseDevice, parseEnvFile, parseLabels, parseNamespaceMod
 import { compileTemplate, goMap } from "../../src/cli/template";
 import { DetachWatch, frame, hello, parseDetachKeys, ServerReader, winsizeFrame } from "../../src/container/attach";
 import { randomName } from "../../src/container/names";
-import { duration } from "../../src/commands/common";
+import { humanDuration as duration } from "../../src/human";
 import { humanSize } from "../../src/commands/container-rows";
 import { withDns, withExtraHosts } from "../../src/container/etc";
 import type { RunRequest } from "../../src/spec/request";

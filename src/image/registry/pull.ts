@@ -19,7 +19,7 @@ import type { Layout } from "../../store/layout";
 import { fileBytes, type Bytes } from "../archive";
 import { parseConfig } from "../config";
 import { hasher, hexOf, sha256 } from "../digest";
-import { humanSize } from "../human";
+import { humanSize } from "../../human";
 import { checkLayerType, parseManifest, pickPlatform, platformName, type Descriptor } from "../oci";
 import { Progress, type Bar } from "../progress";
 import { familiar, fullName, repoName, tagName, type Reference } from "../reference";
