@@ -69,6 +69,7 @@ export const containerArgs = {
   device: { type: "string", valueHint: "HOST[:CONTAINER[:rwm]]", description: "Bind a host character device into the container's /dev (repeatable)" },
   ulimit: { type: "string", valueHint: "NAME=SOFT[:HARD]", description: "Resource limit of the command, like nofile=1024:2048 (repeatable)" },
   sysctl: { type: "string", valueHint: "NAME=VALUE", description: "Namespaced kernel parameter, like net.ipv4.ip_unprivileged_port_start=0 (repeatable)" },
+  explain: { type: "boolean", description: "Tell each step box and its helper take to make the container, on stderr (namespaces, mounts, cgroups, capabilities, seccomp, execve)" },
   "cgroup-parent": { type: "string", valueHint: "PATH", description: "Parent cgroup of the container's (default box, below box's own cgroup; env BOX_CGROUP_PARENT)" },
   ...globalArgs,
 } as const satisfies ArgsDef;
@@ -146,6 +147,7 @@ export function checkOptions(o: ParsedLine["options"]) {
   const detach = o.detach === true;
   const interactive = o.interactive === true;
   const tty = o.tty === true;
+  if (detach && o.explain === true) throw new BoxError("box run --explain tells how a container is made as it runs in front of you: it cannot be combined with -d");
   const rm = o.rm === true;
   const fromFiles = list(o["env-file"]).flatMap((file) => parseEnvFile(file, readText(file, "--env-file")));
   const env = checkEnv([...fromFiles, ...list(o.env)], rawEnv);

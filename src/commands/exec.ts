@@ -5,6 +5,7 @@ import { execInContainer } from "../container/exec";
 import { BoxError } from "../errors";
 import { checkEnv, checkWorkdir } from "../spec/options";
 import { resolveContainer } from "../store/containers";
+import { enableExplain } from "../trace";
 import { asDaemon, parseOrHelp, requireTerminal, storeFor } from "./common";
 
 const args = {
@@ -15,6 +16,7 @@ const args = {
   env: { type: "string", alias: "e", valueHint: "KEY=VAL", description: "Set an environment variable (repeatable)" },
   workdir: { type: "string", alias: "w", valueHint: "DIR", description: "Working directory (default: the container's)" },
   user: { type: "string", alias: "u", valueHint: "UID[:GID]", description: "User (default: the container's)" },
+  explain: { type: "boolean", description: "Tell each step box and its helper take to join the container, on stderr" },
   ...globalArgs,
 } as const satisfies ArgsDef;
 
@@ -29,6 +31,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   if (o.workdir !== undefined) checkWorkdir(o.workdir as string);
   const env = checkEnv((o.env as string[] | undefined) ?? [], rawEnv);
   requireTerminal(o.interactive === true, o.tty === true);
+  if (o.explain === true) await enableExplain("exec");
   const layout = storeFor("exec", line, globals);
   const record = await asDaemon(() => resolveContainer(layout, word));
   return asDaemon(() => execInContainer(layout, record, word, {

@@ -8,6 +8,7 @@ import { startContainer } from "../container/start";
 import { checkHelperSupport } from "../container/support";
 import { Undo } from "../container/undo";
 import { writeFileAtomic } from "../store/atomic";
+import { enableExplain } from "../trace";
 import { requireTerminal, showCommandHelp, storeFor } from "./common";
 
 export const definition = defineCommand({
@@ -31,6 +32,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   }
   const options = checkOptions(line.options); // bad flags are named before anything else
   if (!options.detach) requireTerminal(options.interactive, options.tty);
+  if (line.options.explain === true) await enableExplain("run");
   const layout = storeFor("run", line, globals);
   const request = await runRequest(layout, line, options, "run");
   checkHelperSupport(request);

@@ -10,6 +10,7 @@ import type { ContainerRecord } from "../store/containers";
 import type { Layout } from "../store/layout";
 import { shortId } from "../store/ids";
 import { readRootFile } from "./rootfiles";
+import { traceRecords } from "../trace";
 import { live } from "./state";
 
 export interface ExecRequest {
@@ -43,6 +44,8 @@ export async function execInContainer(layout: Layout, r: ContainerRecord, word: 
     stdin: req.interactive,
   };
   if (r.cgroups.length === 0) throw new BoxError(`container ${shortId(r.id)} has no cgroup recorded`);
+  const records = execRecords(spec, proc, l.init, r.cgroups.map((d) => join(d, "cgroup.procs")), l.initStart);
+  const traced = await traceRecords("container/exec.ts:1");
   const { becomeHelper } = await import("../helper");
-  return becomeHelper(encodePlan(execRecords(spec, proc, l.init, r.cgroups.map((d) => join(d, "cgroup.procs")), l.initStart)), layout);
+  return becomeHelper(encodePlan([...records, ...traced]), layout);
 }

@@ -18,6 +18,7 @@ import { logger } from "../logger";
 import { prepareNetwork } from "../net/setup";
 import { buildSpec } from "../spec/build";
 import { encodePlan, planRecords, type PlanRecord } from "../spec/plan";
+import { summarizeFilter } from "../spec/seccomp/summary";
 import type { RunRequest } from "../spec/request";
 import type { RootAssembly } from "../spec/types";
 import { resolveUser } from "../spec/user";
@@ -30,7 +31,7 @@ import { inheritable } from "../sys/libc";
 import { withDns, withExtraHosts } from "./etc";
 import { portsToPublish } from "./publish";
 import { readRootFile, ROOT_FILE_CAP } from "./rootfiles";
-import { monotonicUs, trace } from "../trace";
+import { trace, traceOn, traceRecords } from "../trace";
 import type { Undo } from "./undo";
 
 /** A detached container's log is rotated past this size (the older part kept as log.1). */
@@ -113,6 +114,7 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
     },
     undo: (step) => undo.push(step),
   });
+  if (net.bridge) trace("container/start.ts:2", "address", { address: net.bridge.addressCidr, gateway: net.bridge.gateway, bridge: net.bridge.bridge, "host-veth": net.bridge.hostVeth });
   const etcFiles = { hostname: join(dir, "hostname"), hosts: join(dir, "hosts"), resolvConf: join(dir, "resolv.conf") };
   writeFileAtomic(etcFiles.hostname, hostname + "\n", 0o644, false);
   writeFileAtomic(etcFiles.hosts, withExtraHosts(net.hosts, req, net.bridge?.gateway), 0o644, false);
@@ -186,12 +188,13 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
   });
   // The host's UTS namespace keeps the host's name: the plan must not set one.
   const plan = spec.linux.namespaces.includes("uts") ? records : records.filter((rec) => rec[0] !== "hostname");
+  if (traceOn() && spec.linux.seccomp) trace("container/start.ts:4", "seccomp-filter", summarizeFilter(spec.linux.seccomp));
   const started: ContainerRecord = { ...r, startedAt: new Date().toISOString(), cgroups: cgroup.dirs, ports: net.ports, spec };
   writeRecord(layout, started);
 
   // 5. The helper, holding the container's lock from now on.
+  const traced = await traceRecords("container/start.ts:5");
   inheritable(lock.fd);
-  trace("container/start.ts:5", "exec", { "monotonic-us": monotonicUs() });
   const { becomeHelper } = await import("../helper");
-  return becomeHelper(encodePlan(plan), layout);
+  return becomeHelper(encodePlan([...plan, ...traced]), layout);
 }

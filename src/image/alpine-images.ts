@@ -9,6 +9,7 @@ import { logger } from "../logger";
 import { onInterrupt } from "../store/interrupt";
 import type { Layout } from "../store/layout";
 import { withLock } from "../store/lock";
+import { trace } from "../trace";
 import { EMBEDDED_ALPINE } from "./alpine";
 import { alpineConfig, embeddedConfig } from "./alpine-config";
 import { fileBytes, memoryBytes } from "./archive";
@@ -46,6 +47,7 @@ export async function obtainEmbedded(layout: Layout): Promise<Obtained> {
   const unpin = await pin(p, [blob, EMBEDDED_ALPINE.diffID]);
   try {
     const layer = await ensureLayer(p, EMBEDDED_ALPINE.diffID, EMBEDDED_ALPINE.diffID, async () => {
+      trace("image/alpine-images.ts:embedded", "unpack", { image: `alpine:${EMBEDDED_ALPINE.version} (embedded in box)`, layer: EMBEDDED_ALPINE.diffID });
       const { embedded } = await import("../embedded");
       const bytes = await Bun.file(embedded.alpinePath).bytes();
       return { bytes: memoryBytes(bytes), blob: () => ({ digest: blob, mediaType: MEDIA.ociLayerGzip, size: bytes.length }) };

@@ -113,3 +113,32 @@ export function openInRoot(dirfd: number, path: string): number {
   const fd = Number(libc().syscall(SYS_openat2, dirfd, Number(ptr(name)), ptr(how), 24));
   return fd >= 0 ? fd : -errno();
 }
+
+// clock_gettime and pipe2 have a library of their own: loaded only when box traces (BOX_TRACE=1,
+// --explain), never on a plain run.
+function loadClock() {
+  return dlopen("libc.so.6", {
+    clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+    pipe2: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+  }).symbols;
+}
+
+let clockLib: ReturnType<typeof loadClock> | undefined;
+const CLOCK_MONOTONIC = 1;
+
+/** CLOCK_MONOTONIC in microseconds: the clock the helper's step trace counts on. */
+export function monotonicMicros(): bigint {
+  clockLib ??= loadClock();
+  const ts = new BigInt64Array(2);
+  if (clockLib.clock_gettime(CLOCK_MONOTONIC, ptr(ts)) !== 0) throw new SysError("clock_gettime", errno());
+  return ts[0]! * 1_000_000n + ts[1]! / 1000n;
+}
+
+
+/** A pipe, both ends close-on-exec: [read end, write end]. */
+export function pipe(): [number, number] {
+  clockLib ??= loadClock();
+  const fds = new Int32Array(2);
+  if (clockLib.pipe2(ptr(fds), O_CLOEXEC) !== 0) throw new SysError("pipe2", errno());
+  return [fds[0]!, fds[1]!];
+}
