@@ -70,6 +70,12 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
     } else rows.push({ Repository: "<none>", Tag: "<none>", Digest: "<none>", ...base });
     if (damaged) logger.warn(`image ${hexOf(id).slice(0, 12)} is damaged (${damaged}): remove it with box rmi ${hexOf(id).slice(0, 12)}`);
   }
+  // A packed box (box pack) lists what it carries, and its embedded Alpine, before they are unpacked.
+  const { notYetUnpacked } = await import("../image/pack/listing");
+  for (const c of notYetUnpacked(p)) {
+    const base = { ID: noTrunc ? c.id : hexOf(c.id).slice(0, 12), created: Date.parse(c.created), size: c.size, Digest: "<none>" };
+    for (const n of c.names.length ? c.names.map(splitTag) : [{ repository: "<none>", tag: "<none>" }]) rows.push({ Repository: n.repository, Tag: n.tag, ...base });
+  }
   const shownRows = rows
     .filter((r) => !filter || (r.Repository === filter.repo && (!filter.tag || r.Tag === filter.tag)))
     .sort((a, b) => (b.created || 0) - (a.created || 0) || a.Repository.localeCompare(b.Repository) || a.Tag.localeCompare(b.Tag, undefined, { numeric: true }));

@@ -45,6 +45,7 @@ export const commands: CommandTable = {
   version: () => import("./version"),
   completion: () => import("./completion"),
   "container-prune": () => import("./container-prune"),
+  pack: () => import("./pack"),
   // Not a command for people: the relay `--explain` starts (src/explain/relay.ts).
   __explain: () => import("../explain/relay"),
 };

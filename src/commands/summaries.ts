@@ -28,6 +28,7 @@ export const summaries: Record<string, string> = {
   rmi: "Remove images from the store",
   load: "Load images from an archive (docker save, podman save, OCI)",
   save: "Save images to an archive that docker load, podman load and skopeo read",
+  pack: "Write a copy of box that carries images, for machines without a network",
   login: "Log in to a registry (credentials kept in box's store, mode 0600)",
   logout: "Forget the credentials box login kept for a registry",
   container: "Manage containers (docker's container group)",

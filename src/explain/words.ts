@@ -70,6 +70,8 @@ type Words = (f: Record<string, string>, ctx: Context, s: Step) => string | unde
 /** The front end's phases (src/). */
 const FRONT: Record<string, Words> = {
   image: (f) => `the image: ${f.image}, in the store (its layers will be the lower layers of an overlay)`,
+  verify: (f) => `${f.image} is carried inside this executable (box pack): each of its blobs is checked against its sha256 before it is used`,
+  "carried-load": (f) => `${f.image} goes into the store through box load's own path (${f.blobs} blobs, every layer checked against its diffID), once`,
   unpack: (f) => `${f.image} is unpacked into the store, once: its layer ${f.layer?.slice(7, 19)} becomes a directory shared by every container of it`,
   directory: (f) => `the container's id is ${f.id?.slice(0, 12)}; its directory is made complete under a scratch name, then renamed into place`,
   name: (f) => `its name ${f.name} is claimed (a file created with link(), so two runs cannot both get it)`,

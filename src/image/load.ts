@@ -159,41 +159,50 @@ export async function loadImages(layout: Layout, input: string): Promise<Loaded[
       mkdirSync(join(scratch, "files"));
       src = await tarSource(stream, join(scratch, "files"), what);
     }
-    let plans: Planned[];
-    if (src.has("manifest.json")) plans = planDocker(src);
-    else if (src.has("index.json")) plans = planOci(src);
-    else fail(what, "it has neither manifest.json (docker save) nor index.json (OCI)");
-    if (plans.length === 0) fail(what, "it holds no image");
-
-    // Every layer once, checked against its diffID and (OCI) its descriptor.
-    const wanted = new Map<string, PlannedLayer>();
-    for (const plan of plans) for (const l of plan.layers) if (!wanted.has(l.diffID)) wanted.set(l.diffID, l);
-    const unpin = await pin(p, [...wanted.keys(), ...[...wanted.values()].map((l) => src.info(l.path).digest)]);
-    try {
-      const records = new Map<string, LayerRecord>();
-      const todo = [...wanted.values()];
-      const worker = async () => {
-        for (let l = todo.shift(); l; l = todo.shift()) records.set(l.diffID, await loadLayer(p, src, l));
-      };
-      await Promise.all([worker(), worker()]);
-      const out: Loaded[] = [];
-      for (const plan of plans) {
-        const id = await commitImage(p, {
-          config: plan.config,
-          layers: plan.layers.map((l) => records.get(l.diffID)!),
-          ...(plan.manifest ? { manifest: plan.manifest } : {}),
-          source: `load of ${what}`,
-          names: plan.names,
-        });
-        out.push({ id, names: plan.names });
-      }
-      return out;
-    } finally {
-      unpin();
-    }
+    return await loadSource(p, src);
   } finally {
     removeHostTree(scratch);
     undo();
+  }
+}
+
+/**
+ * Loads every image of a source (an archive's files, a layout directory, or the images a packed
+ * box carries): every layer once, checked against its diffID (and, OCI, its descriptor), then the
+ * images, each appearing only once all of its layers are in.
+ */
+export async function loadSource(p: StorePaths, src: Source): Promise<Loaded[]> {
+  let plans: Planned[];
+  if (src.has("manifest.json")) plans = planDocker(src);
+  else if (src.has("index.json")) plans = planOci(src);
+  else fail(src.what, "it has neither manifest.json (docker save) nor index.json (OCI)");
+  if (plans.length === 0) fail(src.what, "it holds no image");
+
+  // Every layer once, checked against its diffID and (OCI) its descriptor.
+  const wanted = new Map<string, PlannedLayer>();
+  for (const plan of plans) for (const l of plan.layers) if (!wanted.has(l.diffID)) wanted.set(l.diffID, l);
+  const unpin = await pin(p, [...wanted.keys(), ...[...wanted.values()].map((l) => src.info(l.path).digest)]);
+  try {
+    const records = new Map<string, LayerRecord>();
+    const todo = [...wanted.values()];
+    const worker = async () => {
+      for (let l = todo.shift(); l; l = todo.shift()) records.set(l.diffID, await loadLayer(p, src, l));
+    };
+    await Promise.all([worker(), worker()]);
+    const out: Loaded[] = [];
+    for (const plan of plans) {
+      const id = await commitImage(p, {
+        config: plan.config,
+        layers: plan.layers.map((l) => records.get(l.diffID)!),
+        ...(plan.manifest ? { manifest: plan.manifest } : {}),
+        source: `load of ${src.what}`,
+        names: plan.names,
+      });
+      out.push({ id, names: plan.names });
+    }
+    return out;
+  } finally {
+    unpin();
   }
 }
 

@@ -28,6 +28,7 @@ import { DEFAULT_PATH } from "./config";
 import { hexOf } from "./digest";
 import { obtainEmbedded, pullAlpine, pullOptions } from "./alpine-images";
 import { isExplicitReference, parseReference, type Reference } from "./reference";
+import { findCarried, selfPack } from "./pack/carried";
 import { statImagePath } from "./rootfs";
 import { findImage, findImageId, loadImage, lowerDirs, openStore, type StoredImage } from "./store";
 import { storePaths } from "./store/paths";
@@ -99,6 +100,11 @@ export async function imageForRun(layout: Layout, word: string, policy: PullPoli
   if (policy !== "always" || !ref) {
     const found = findImage(p, word, looksLikeId(word) ? 12 : Number.POSITIVE_INFINITY);
     if (found) return runImage(layout, found.image, ref ? word : hexOf(found.image.record.id).slice(0, 12));
+    // A packed box's own images (box pack): into the store the first time they are used.
+    const pack = selfPack();
+    const carried = pack && findCarried(pack, word) ? await (await import("./pack/use")).obtainCarried(layout, pack, word) : undefined;
+    const image = carried && loadImage(p, carried);
+    if (image) return runImage(layout, image, ref ? word : hexOf(image.record.id).slice(0, 12));
     if (isEmbeddedTag(ref)) return runImage(layout, (await obtainEmbedded(layout)).image, word);
   }
   const notHere = opts.orCommandIn ? `${word} is not a command in ${opts.orCommandIn}` : `${word} is not an image here`;
@@ -173,6 +179,8 @@ export async function resolveImageWord(layout: Layout, words: readonly string[],
   } catch (err) {
     if (!(err instanceof BoxError)) throw err; // an ambiguous ID prefix: not taken as an image
   }
+  const pack = selfPack(); // a packed box's images count as in the store (a damaged one is refused)
+  if (pack && findCarried(pack, first)) return { kind: "image", word: first, command: rest };
   if (isEmbeddedTag(ref) || (ref && isExplicitReference(first) && !first.startsWith("."))) return { kind: "image", word: first, command: rest };
   if (first.startsWith("/") || first.startsWith(".")) return { kind: "default", word: DEFAULT_WORD, command: [...words] };
   if (await isEmbeddedCommand(first)) return { kind: "default", word: DEFAULT_WORD, command: [...words] };

@@ -77,7 +77,7 @@ class TarOut {
 }
 
 /** The layer's archive, from the store, or (the embedded Alpine) from box itself. */
-async function layerArchive(p: StorePaths, l: LayerRecord): Promise<Bytes> {
+export async function layerArchive(p: StorePaths, l: LayerRecord): Promise<Bytes> {
   if (l.legacy || !l.blob) throw new BoxError(`layer ${l.diffID} was stored by an older box, which did not keep its archive: remove the image and bring it in again to save it`);
   if (hasBlob(p, l.blob.digest)) return fileBytes(blobPath(p, l.blob.digest));
   if (l.blob.digest === `sha256:${EMBEDDED_ALPINE.sha256}`) {
