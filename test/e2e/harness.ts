@@ -28,11 +28,13 @@ export interface BoxOptions {
   stdin?: string | Uint8Array;
   env?: Record<string, string>;
   timeoutMs?: number;
+  /** Another box executable (a packed one, from box pack) in place of dist/box. */
+  exe?: string;
 }
 
 /** Runs `box --root ROOT ARGS...` to the end. */
 export async function box(root: string, args: string[], opts: BoxOptions = {}): Promise<Result> {
-  return run([BOX, "--root", root, ...args], opts);
+  return run([opts.exe ?? BOX, "--root", root, ...args], opts);
 }
 
 export async function run(argv: string[], opts: BoxOptions = {}): Promise<Result> {
@@ -52,8 +54,8 @@ export async function run(argv: string[], opts: BoxOptions = {}): Promise<Result
 }
 
 /** Starts box in the background; the caller waits or signals. */
-export function spawnBox(root: string, args: string[]) {
-  return Bun.spawn([BOX, "--root", root, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, BOX_NETWORK: "none", ...scopeEnv() } });
+export function spawnBox(root: string, args: string[], exe = BOX) {
+  return Bun.spawn([exe, "--root", root, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, BOX_NETWORK: "none", ...scopeEnv() } });
 }
 
 /**
