@@ -20,7 +20,7 @@ export interface Step {
   pairs: Array<[string, string]>;
 }
 
-const LINE = /^(\d{1,15}) ([a-z]{1,16}) ([A-Za-z0-9_./-]{1,64}):(\w{1,16}) ([a-z_-]{1,32})((?: [^ =]{1,64}=\S*)*)$/;
+const LINE = /^(\d{1,15}) ([a-z]{1,16}) ([A-Za-z0-9_./-]{1,64}):(\w{1,16}) ([a-z_-]{1,32})((?: [a-z0-9_-]{1,32}=[\x21-\x7e]*)*)$/;
 
 /** A token of the trace format back to its text (\xNN escapes; "" for empty). */
 export function untoken(t: string): string {

@@ -69,6 +69,7 @@ type Words = (f: Record<string, string>, ctx: Context, s: Step) => string | unde
 
 /** The front end's phases (src/). */
 const FRONT: Record<string, Words> = {
+  start: () => "box starts: Bun runs box's bundled TypeScript",
   image: (f) => `the image: ${f.image}, in the store (its layers will be the lower layers of an overlay)`,
   verify: (f) => `${f.image} is carried inside this executable (box pack): each of its blobs is checked against its sha256 before it is used`,
   "carried-load": (f) => `${f.image} goes into the store through box load's own path (${f.blobs} blobs, every layer checked against its diffID), once`,
@@ -134,6 +135,11 @@ const HELPER: Record<string, Words> = {
   "pin-init": (f) => `the container's init, pid ${f.pid}, pinned by a pidfd and its start time ${f.start} (a reused pid is refused)`,
   join: (f) => `setns() into the init's ${f.namespaces?.replaceAll(",", ", ")} namespaces, then chroot into its root`,
 };
+
+/** Whether a step has words of its own (a test finds a TRACE without them). */
+export function knows(role: string, what: string): boolean {
+  return Object.hasOwn(role === "front" ? FRONT : HELPER, what);
+}
 
 /** The sentence for a step, or undefined when it is left out (a mkdir before a mount). */
 export function explainStep(s: Step, ctx: Context): string | undefined {

@@ -125,7 +125,7 @@ describe("box pack", () => {
       const b = Buffer.alloc(1);
       const at = start + biggest.offset + Math.floor(biggest.size / 2);
       readSync(fd, b, 0, 1, at);
-      b[0] ^= 0x20;
+      b[0]! ^= 0x20;
       writeSync(fd, b, 0, 1, at);
       closeSync(fd);
       const r = await offline(root, ["run", "layered:1", "true"], bad);
@@ -193,7 +193,7 @@ function flip(file: string, at: number): void {
   const fd = openSync(file, "r+");
   const b = Buffer.alloc(1);
   readSync(fd, b, 0, 1, at);
-  b[0] ^= 0x01;
+  b[0]! ^= 0x01;
   writeSync(fd, b, 0, 1, at);
   closeSync(fd);
 }
