@@ -69,6 +69,26 @@ try {
     "box / tool": (boxMedian / r.median).toFixed(2),
   }));
 
+  // --explain and box pack cost nothing when not used: the same run interleaved, as built, told
+  // with --explain (its story to /dev/null), and from a packed copy of box (carrying the Alpine
+  // fixture, box pack). The median of per-round ratios: this machine drifts more than they differ.
+  const packed = join(work, "packed-box");
+  await $`${BOX} --root ${state} import ${TARBALL} bench-pack:1`.quiet();
+  await $`${BOX} --root ${state} pack bench-pack:1 -o ${packed}`.quiet();
+  const trueIn = (exe: string, extra: string[] = []) => [exe, "--root", state, "run", "--network", "none", ...extra, "--rootfs", rootfs, "/bin/true"];
+  const variants: Record<string, string[]> = { off: trueIn(BOX), explain: trueIn(BOX, ["--explain"]), packed: trueIn(packed) };
+  const took: Record<string, number[]> = { off: [], explain: [], packed: [] };
+  for (let i = 0; i < 100; i++) {
+    for (const name of i % 2 ? Object.keys(variants) : Object.keys(variants).reverse()) {
+      const t = performance.now();
+      if (Bun.spawnSync(variants[name]!, { stdout: "ignore", stderr: "ignore" }).exitCode !== 0) throw new Error(`${name} run failed`);
+      took[name]!.push(performance.now() - t);
+    }
+  }
+  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const per = (a: string) => mid(took[a]!.map((x, i) => x / took.off![i]!)).toFixed(2);
+  const traceLine = `--explain: off ${mid(took.off!).toFixed(1)} ms, on ${mid(took.explain!).toFixed(1)} ms (on / off ${per("explain")}); a packed box (box pack) ${mid(took.packed!).toFixed(1)} ms (packed / box ${per("packed")}); 100 interleaved rounds`;
+
   // What stays resident on the host per running container: its supervisor and its init, measured
   // with 20 detached `sleep` containers.
   const rss = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
@@ -178,6 +198,7 @@ try {
   console.log(`\nunpacking the Alpine minirootfs: box import ${(ub! * 1000).toFixed(1)} ms, GNU tar -xzf ${(ut! * 1000).toFixed(1)} ms, ratio ${(ub! / ut!).toFixed(2)} (target at most 1.5)`);
   console.log(`unpacking a ${bigMB.toFixed(0)} MB tar of 4000 files: box import ${(bb! * 1000).toFixed(0)} ms (${(bigMB / bb!).toFixed(0)} MB/s), GNU tar -xf ${(bt! * 1000).toFixed(0)} ms (${(bigMB / bt!).toFixed(0)} MB/s), ratio ${(bb! / bt!).toFixed(2)}`);
   console.log(`pulling a three-layer image from a registry on 127.0.0.1: ${pullRows}, ${pullRatio}`);
+  console.log(traceLine);
   console.log(`resident per running container (supervisor + init, mean of 20 detached): ${resident} kB (target under 2048)`);
   console.log(`dist/box: ${(size / 2 ** 20).toFixed(1)} MiB`);
 } finally {

@@ -23,7 +23,7 @@ export interface Pack {
 
 /** The one sentence for a packed box whose payload does not check out. */
 export function damagedError(exe: string, why: string): BoxError {
-  return new BoxError(`${exe} is damaged: ${why} (copy it again from where it was packed)`);
+  return new BoxError(`${exe} is damaged: ${why}; copy it again from where it was packed`);
 }
 
 /** Reads exactly length bytes at offset (short reads continued); fewer only at the file's end. */
@@ -48,11 +48,22 @@ const validName = (n: string) => {
   return !!r && !r.digest;
 };
 
+/** Whether the file ends with its section header table, where a linker (and Bun) put it: then
+ * nothing follows the ELF file, known from its first 64 bytes (the common case, a plain box). */
+function endsWithSections(head: Buffer, size: number): boolean {
+  return head.length === 64 && head.toString("latin1", 0, 4) === "\x7fELF" && Number(head.readBigUInt64LE(40)) + head.readUInt16LE(60) * head.readUInt16LE(58) === size;
+}
+
 /** Opens an executable and reads what it carries: undefined when nothing follows its ELF file. */
-export function openPack(path: string, exe = path): Pack | undefined {
+export function openPack(path: string, name: string | (() => string) = path): Pack | undefined {
   const fd = openSync(path, "r");
   try {
     const size = fstatSync(fd).size;
+    if (endsWithSections(readAt(fd, 0, 64), size)) {
+      closeSync(fd);
+      return undefined;
+    }
+    const exe = typeof name === "string" ? name : name();
     const { end } = elfExtent((o, n) => readAt(fd, o, n), size);
     if (end === size) {
       closeSync(fd);
@@ -78,7 +89,7 @@ let cached: { pack: Pack | undefined } | undefined;
 /** What this box carries (read once per process). */
 export function selfPack(): Pack | undefined {
   if (!compiled()) return undefined;
-  cached ??= { pack: openPack("/proc/self/exe", process.execPath) };
+  cached ??= { pack: openPack("/proc/self/exe", () => process.execPath) };
   return cached.pack;
 }
 
