@@ -69,15 +69,22 @@ try {
     "box / tool": (boxMedian / r.median).toFixed(2),
   }));
 
-  // --explain and box pack cost nothing when not used: the same run interleaved, as built, told
-  // with --explain (its story to /dev/null), and from a packed copy of box (carrying the Alpine
-  // fixture, box pack). The median of per-round ratios: this machine drifts more than they differ.
+  // --explain and box pack cost nothing when not used: the box row's command as built, with
+  // --explain (its story to /dev/null, as hyperfine -N discards output), and from a packed copy of
+  // box (carrying the Alpine fixture, box pack), in one hyperfine run.
   const packed = join(work, "packed-box");
   await $`${BOX} --root ${state} import ${TARBALL} bench-pack:1`.quiet();
   await $`${BOX} --root ${state} pack bench-pack:1 -o ${packed}`.quiet();
-  const trueIn = (exe: string, extra: string[] = []) => [exe, "--root", state, "run", "--network", "none", ...extra, "--rootfs", rootfs, "/bin/true"];
-  const variants: Record<string, string[]> = { off: trueIn(BOX), explain: trueIn(BOX, ["--explain"]), packed: trueIn(packed) };
+  const trueIn = (exe: string, extra = "") => `${exe} --root ${state} run --network none ${extra}--rootfs ${rootfs} /bin/true`;
+  const explainJson = join(work, "explain.json");
+  await $`hyperfine -N --warmup 10 --runs 100 --export-json ${explainJson} -n off ${trueIn(BOX)} -n explain ${trueIn(BOX, "--explain ")} -n packed ${trueIn(packed)}`;
+  const ex = JSON.parse(readFileSync(explainJson, "utf8")).results as Array<{ command: string; median: number }>;
+  const [eOff, eOn, ePacked] = ["off", "explain", "packed"].map((n) => ex.find((r) => r.command === n)!.median * 1000);
+  // hyperfine runs each command's batch in turn, and this shared machine drifts between batches more
+  // than these differ: the same three again, interleaved round by round, the median of the ratios.
+  const argv = (cmd: string) => cmd.split(" ");
   const took: Record<string, number[]> = { off: [], explain: [], packed: [] };
+  const variants: Record<string, string[]> = { off: argv(trueIn(BOX)), explain: argv(trueIn(BOX, "--explain ")), packed: argv(trueIn(packed)) };
   for (let i = 0; i < 100; i++) {
     for (const name of i % 2 ? Object.keys(variants) : Object.keys(variants).reverse()) {
       const t = performance.now();
@@ -86,8 +93,8 @@ try {
     }
   }
   const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const per = (a: string) => mid(took[a]!.map((x, i) => x / took.off![i]!)).toFixed(2);
-  const traceLine = `--explain: off ${mid(took.off!).toFixed(1)} ms, on ${mid(took.explain!).toFixed(1)} ms (on / off ${per("explain")}); a packed box (box pack) ${mid(took.packed!).toFixed(1)} ms (packed / box ${per("packed")}); 100 interleaved rounds`;
+  const per = (n: string) => mid(took[n]!.map((x, i) => x / took.off![i]!)).toFixed(2);
+  const traceLine = `--explain: off ${eOff!.toFixed(1)} ms, on ${eOn!.toFixed(1)} ms (on / off ${(eOn! / eOff!).toFixed(2)}); a packed box (box pack) ${ePacked!.toFixed(1)} ms (packed / box ${(ePacked! / eOff!).toFixed(2)}); hyperfine medians of 100 runs; interleaved, 100 rounds: on / off ${per("explain")}, packed / box ${per("packed")}`;
 
   // What stays resident on the host per running container: its supervisor and its init, measured
   // with 20 detached `sleep` containers.

@@ -3,7 +3,7 @@ import { basename, join } from "node:path";
 import { BoxError } from "../errors";
 import { logger } from "../logger";
 import type { Mount } from "../spec/types";
-import { trace } from "../trace";
+import { trace, traceOn } from "../trace";
 import type { CgroupHost, Hierarchy } from "./detect";
 import { humanBytes, sharesToWeight, weightToShares, type Limits } from "./limits";
 
@@ -24,7 +24,7 @@ export interface ContainerCgroup {
 const CPU_PERIOD_US = 100_000;
 
 function write(dir: string, file: string, value: string): void {
-  trace("cgroup/setup.ts:write", "cgroup-write", { path: join(dir, file), value });
+  if (traceOn()) trace("cgroup/setup.ts:write", "cgroup-write", { path: join(dir, file), value });
   try {
     writeFileSync(join(dir, file), value);
   } catch (err) {

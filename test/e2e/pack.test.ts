@@ -8,7 +8,7 @@
  * leaving nothing in the store.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { openSync, closeSync, readSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { layeredImage, writeLayout } from "../images/oci";
@@ -111,6 +111,12 @@ describe("box pack", () => {
       expect((await box(root, ["run", "sh", "-c", "kill -TERM $$"], opts)).code).toBe(143);
       expect((await box(root, ["run", "--", "nosuchcommand"], opts)).code).toBe(127);
       expect((await box(root, ["--version"], opts)).stdout).toStartWith("box version ");
+      // Its helper still runs from a sealed memfd, and supervises a detached container as box's does.
+      const id = (await box(root, ["run", "-d", "demo:1", "sleep", "30"], opts)).stdout.trim();
+      const [supervisor] = readFileSync(join(root, "run", `${id}.pid`), "utf8").trim().split(" ");
+      expect(readlinkSync(`/proc/${supervisor}/exe`)).toStartWith("/memfd:box-helper");
+      expect((await box(root, ["exec", id, "cat", "/marker"], opts)).stdout).toBe("carried by box pack\n");
+      expect((await box(root, ["rm", "-f", id], opts)).code).toBe(0);
     }), 120_000);
 
   test("a byte flipped in a carried layer: refused in one sentence before anything is unpacked", () =>
