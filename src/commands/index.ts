@@ -47,7 +47,7 @@ export const commands: CommandTable = {
   "container-prune": () => import("./container-prune"),
   pack: () => import("./pack"),
   // Not a command for people: the relay `--explain` starts (src/explain/relay.ts).
-  __explain: () => import("../explain/relay"),
+  __explain: () => import("./explain-relay"),
 };
 
 export { hidden, summaries } from "./summaries";

@@ -1,5 +1,6 @@
 /**
- * `box __explain`: the relay of `--explain` (started by ./start.ts, not by hand). It reads the
+ * The relay of `--explain`: `box __explain` (src/commands/explain-relay.ts), started by ./start.ts,
+ * not by hand. It reads the
  * helper's step lines from stdin (a pipe whose write end the helper's processes hold), puts each
  * into words and writes it to stderr, placed on the front end's time line: the front end gives its
  * origin on CLOCK_MONOTONIC (--origin-us), the helper its own in its first line.
@@ -8,18 +9,10 @@
  * box's process group): it is ignored, so the story is told to its end. On a terminal every line
  * ends in \r\n, as the container's terminal may be in raw mode by then.
  */
-import { defineCommand, type ArgsDef } from "citty";
 import { readlinkSync, writeSync } from "node:fs";
 import { isatty } from "node:tty";
 import { parseStep, render, safe, sourceOf } from "./line";
 import { explainStep, newContext, type Context } from "./words";
-
-const args = {
-  "origin-us": { type: "string", valueHint: "N", description: "CLOCK_MONOTONIC of box's start, in microseconds" },
-  context: { type: "string", valueHint: "JSON", description: "What the front end learnt (address, seccomp default)" },
-} as const satisfies ArgsDef;
-
-export const definition = defineCommand({ meta: { name: "__explain", description: "The relay of --explain (started by box)" }, args });
 
 function hostNamespaces(): Record<string, string> {
   const out: Record<string, string> = {};
@@ -68,19 +61,13 @@ export class Relay {
   }
 }
 
-/** "--origin-us N --context JSON", as ./start.ts writes them (read here by hand: the relay needs
- * nothing of box's command-line machinery). */
-function option(tokens: string[], name: string): string | undefined {
-  const i = tokens.indexOf(`--${name}`);
-  return i >= 0 ? tokens[i + 1] : undefined;
-}
-
-export async function main(tokens: string[]): Promise<number> {
-  const given = option(tokens, "origin-us") ?? "";
-  const origin = /^\d{1,20}$/.test(given) ? BigInt(given) : 0n;
+/** Reads stdin to EOF, telling each step on stderr. originUs: CLOCK_MONOTONIC of box's start;
+ * context: what the front end learnt, as JSON (./start.ts passes both). */
+export async function relay(originUs: string | undefined, context: string | undefined): Promise<number> {
+  const origin = /^\d{1,20}$/.test(originUs ?? "") ? BigInt(originUs!) : 0n;
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const) process.on(sig, () => {});
   const eol = isatty(2) ? "\r\n" : "\n";
-  const relay = new Relay(origin, contextFrom(option(tokens, "context")), (text) => {
+  const relay = new Relay(origin, contextFrom(context), (text) => {
     try {
       writeSync(2, text + eol);
     } catch {
