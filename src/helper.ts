@@ -33,7 +33,12 @@ function lastError(c: Libc): string {
 function memfd(c: Libc, name: string, flags: number, data: Uint8Array): number {
   const fd = c.memfd_create(cstr(name), flags);
   if (fd < 0) throw new BoxError(`cannot create a memfd for the ${name}: ${lastError(c)}`);
-  writeSync(fd, data);
+  // All of it: a short write (a memfd only shrinks under memory pressure, but still) is followed up.
+  for (let done = 0; done < data.length; ) {
+    const n = writeSync(fd, data, done, data.length - done);
+    if (n <= 0) throw new BoxError(`cannot write the ${name} into its memfd`);
+    done += n;
+  }
   return fd;
 }
 
