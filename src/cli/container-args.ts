@@ -13,6 +13,7 @@ import { BoxError, describeSystemError } from "../errors";
 import { EMBEDDED_ALPINE } from "../image/alpine";
 import { parsePublish } from "../net/ports";
 import { capabilitiesIn } from "../spec/capabilities";
+import { checkDataOptions } from "../spec/mounts";
 import { checkEnv, checkHostname, checkNetwork, checkWorkdir, resolveSecurity } from "../spec/options";
 import type { RunRequest } from "../spec/request";
 import { checkName } from "../store/ids";
@@ -71,11 +72,16 @@ export const containerArgs = {
   sysctl: { type: "string", valueHint: "NAME=VALUE", description: "Namespaced kernel parameter, like net.ipv4.ip_unprivileged_port_start=0 (repeatable)" },
   explain: { type: "boolean", description: "Tell each step box and its helper take to make the container, on stderr (namespaces, mounts, cgroups, capabilities, seccomp, execve)" },
   "cgroup-parent": { type: "string", valueHint: "PATH", description: "Parent cgroup of the container's (default box, below box's own cgroup; env BOX_CGROUP_PARENT)" },
+  volume: { type: "string", alias: "v", valueHint: "SRC:DST[:ro]", description: "Bind a host path (absolute) or mount a named volume; -v DST for an anonymous volume (repeatable)" },
+  mount: { type: "string", valueHint: "type=bind|volume|tmpfs,...", description: "Attach a mount: source=, target=, readonly, bind-propagation=, bind-recursive=, volume-nocopy, tmpfs-size=, tmpfs-mode= (repeatable)" },
+  tmpfs: { type: "string", valueHint: "PATH[:OPTS]", description: "Mount a tmpfs (noexec,nosuid,nodev unless OPTS say exec, suid; size=, mode=) (repeatable)" },
+  "read-only": { type: "boolean", description: "Mount the root filesystem read-only (--tmpfs /tmp, /run for writable places)" },
+  "shm-size": { type: "string", valueHint: "SIZE", description: "Size of /dev/shm (default 64m)" },
   ...globalArgs,
 } as const satisfies ArgsDef;
 
 
-export const containerRepeatable = ["env", "env-file", "label", "cap-add", "cap-drop", "security-opt", "publish", "log-opt", "add-host", "dns", "dns-search", "dns-option", "device", "ulimit", "sysctl"] as const;
+export const containerRepeatable = ["env", "env-file", "label", "cap-add", "cap-drop", "security-opt", "publish", "log-opt", "add-host", "dns", "dns-search", "dns-option", "device", "ulimit", "sysctl", "volume", "mount", "tmpfs"] as const;
 
 /** Shown after the options in `box run --help`: the rule that tells IMAGE from COMMAND. */
 export const runHelpFooter = `IMAGE OR COMMAND
@@ -179,7 +185,9 @@ export function checkOptions(o: ParsedLine["options"]) {
   const devices = list(o.device).map((t) => parseDevice(t, deviceStat));
   const cidfile = text(o.cidfile);
   if (cidfile !== undefined && existsSync(cidfile)) throw new BoxError(`the container id file ${cidfile} exists: make sure no other container uses it, or remove it`);
+  const data = checkDataOptions(list(o.volume), list(o.mount), list(o.tmpfs), o["read-only"] === true, text(o["shm-size"]));
   return {
+    ...data,
     name, hostname, workdir, network, publish, publishAll, detach, interactive, tty, env, security, limits, cgroupParent, rm, logMaxSize,
     pull: checkPull(text(o.pull)),
     entrypoint: text(o.entrypoint),
@@ -263,6 +271,9 @@ export async function runRequest(layout: Layout, line: ParsedLine, o: CheckedOpt
     publishAll: o.publishAll,
     init: o.init,
     cidfile: o.cidfile,
+    ...(o.mounts.length > 0 ? { mounts: o.mounts } : {}),
+    ...(o.readOnly ? { readOnly: true } : {}),
+    ...(o.shmSize !== undefined ? { shmSize: o.shmSize } : {}),
   };
 }
 

@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { goMap } from "../cli/template";
+import { inspectMounts } from "../container/volumes";
 import { DEFAULT_CAPABILITIES } from "../spec/capabilities";
 import { containerDir, logPath, type ContainerRecord } from "../store/containers";
 import { shortId } from "../store/ids";
@@ -96,7 +97,8 @@ export function containerDoc(layout: Layout, c: ContainerRecord, f: Facts, image
       UTSMode: shared.includes("uts") ? "host" : "",
       Privileged: privileged,
       PublishAllPorts: req?.publishAll ?? false,
-      ReadonlyRootfs: false,
+      ReadonlyRootfs: req?.readOnly === true,
+      ShmSize: req?.shmSize ?? 64 << 20,
       SecurityOpt: securityOpt.length > 0 ? securityOpt : null,
       CgroupParent: req?.cgroupParent ?? "",
       CpuShares: req?.limits.cpuShares ?? 0,
@@ -113,7 +115,7 @@ export function containerDoc(layout: Layout, c: ContainerRecord, f: Facts, image
       Name: root?.kind === "bind" ? "bind" : "overlay",
       Data: root?.kind === "overlay" ? { LowerDir: root.lowers.join(":"), MergedDir: root.merged, UpperDir: root.upper, WorkDir: root.work } : root ? { MergedDir: root.path } : null,
     },
-    Mounts: [],
+    Mounts: inspectMounts(layout, c),
     Config: {
       Hostname: spec?.hostname ?? req?.hostname ?? shortId(c.id),
       Domainname: "",

@@ -23,6 +23,9 @@ const group = groupModule("container", "Manage containers (ls, run, create, star
   rename: { command: "rename", description: "Rename a container" },
   port: { command: "port", description: "List a container's published ports" },
   prune: { command: "container-prune", description: "Remove every container that is not running" },
+  cp: { command: "cp", description: "Copy files between a container and the host" },
+  export: { command: "export", description: "Write a container's filesystem as a tar archive" },
+  commit: { command: "commit", description: "Make an image of a container's changes" },
 });
 
 export const { definition, main, aliases } = group;

@@ -48,6 +48,10 @@ export const commands: CommandTable = {
   pack: () => import("./pack"),
   // Not a command for people: the relay `--explain` starts (src/explain/relay.ts).
   __explain: () => import("./explain-relay"),
+  volume: () => import("./volume"),
+  cp: () => import("./cp"),
+  export: () => import("./export"),
+  commit: () => import("./commit"),
 };
 
 export { hidden, summaries } from "./summaries";

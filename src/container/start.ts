@@ -1,7 +1,8 @@
 /**
  * start: from a created (or stopped) container to its command running under its supervisor.
  *
- *   1. who runs the command: the user, looked up in the image's own /etc/passwd
+ *   1. who runs the command: the user, looked up in the image's own /etc/passwd; its mounts
+ *      (binds, volumes made and filled on first use, tmpfs: ./volumes.ts)
  *   2. its network (src/net/setup.ts) and its /etc/hostname, /etc/hosts, /etc/resolv.conf
  *   3. its cgroup, with its limits (src/cgroup/setup.ts)
  *   4. the spec (src/spec/build.ts), recorded, and the plan (src/spec/plan.ts)
@@ -33,6 +34,7 @@ import { portsToPublish } from "./publish";
 import { readRootFile, ROOT_FILE_CAP } from "./rootfiles";
 import { trace, traceOn, traceRecords } from "../trace";
 import type { Undo } from "./undo";
+import { prepareMounts } from "./volumes";
 
 /** A detached container's log is rotated past this size (the older part kept as log.1). */
 export const LOG_CAP = 10 * 1024 * 1024;
@@ -44,7 +46,7 @@ interface Root {
   readFile(path: string): string | undefined;
   /** The environment: the image's, then -e on top. */
   env(given: readonly string[]): string[];
-  config: { WorkingDir?: string; User?: string };
+  config: { WorkingDir?: string; User?: string; Volumes?: Record<string, unknown> };
 }
 
 async function rootOf(layout: Layout, r: ContainerRecord, req: RunRequest): Promise<Root> {
@@ -97,6 +99,8 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
   const userSpec = req.user ?? (root.config.User || undefined);
   trace("container/start.ts:1", "user", { user: userSpec ?? "0" });
   const user = resolveUser(userSpec, root.readFile);
+  const a = root.assembly;
+  const data = await prepareMounts(layout, r, req, a.kind === "overlay" ? { layers: a.lowers, upper: a.upper, volumes: Object.keys(root.config.Volumes ?? {}) } : undefined);
 
   // 2. The network, and the /etc files that go with it. With the host's network, the host's name
   // and name resolution come along (as docker does).
@@ -154,12 +158,15 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
     },
     rootfs: root.assembly,
     etcFiles,
+    userMounts: data.mounts,
+    readOnlyRoot: req.readOnly === true,
+    shmSize: req.shmSize,
     // Claims (name, address, ports) go before the directory: a claim counts as held while its
     // container's directory exists, so nobody takes one back while it is still ours to remove.
     cleanup: [
       ...(r.autoRemove && r.name !== undefined ? [namePath(layout, r.name)] : []),
       ...net.cleanupPaths,
-      ...(r.autoRemove ? [dir] : []),
+      ...(r.autoRemove ? [dir, ...data.anonymous] : []),
       attachPath(layout, id),
       pidPath(layout, id),
       activePath(layout, id),

@@ -50,6 +50,12 @@ export class Dir implements files.Rel {
     return new Dir(openat2(AT_FDCWD, bytes(trustedHostPath), O.PATH | O.DIRECTORY | O.CLOEXEC, 0, 0, "open", trustedHostPath), resolve, trustedHostPath);
   }
 
+  /** Takes over an fd on a directory (O_PATH is enough: a detached mount from fsmount, say). */
+  static adopt = (fd: number, resolve: Resolve, where: string): Dir => new Dir(fd, resolve, where);
+
+  /** The same directory as a new Dir of the other mode (this one stays open). */
+  reopen = (resolve: Resolve): Dir => new Dir(this.openRel(Buffer.alloc(0), O.PATH | O.DIRECTORY, 0, "open"), resolve, this.where);
+
   /** The openat2 resolve flags of this Dir's mode. */
   get resolveFlags(): number {
     return this.resolve === "beneath" ? RESOLVE.BENEATH | RESOLVE.NO_SYMLINKS | RESOLVE.NO_MAGICLINKS : RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS;
@@ -118,11 +124,8 @@ export class Dir implements files.Rel {
     return fd;
   }
 
-  /**
-   * Opens a regular file for reading and returns the fd (the caller closes it). Anything else (a
-   * device, a fifo, a directory) is refused without being opened for reading. In "in-root" mode a
-   * final symbolic link is followed inside the root; in "beneath" mode it is refused.
-   */
+  /** Opens a regular file for reading (the caller closes the fd); anything else is refused unopened.
+   * In "in-root" mode a final symbolic link is followed inside the root; "beneath" refuses it. */
   openFile(rel: PathArg): number {
     return files.openFile(this, rel);
   }
@@ -132,10 +135,8 @@ export class Dir implements files.Rel {
     return meta.readAllFd(this.openFile(rel), cap, show(rel));
   }
 
-  /**
-   * Replaces rel with data so that readers see the old content or the new, never a part: a scratch
-   * file "rel.tmp-XXXX" next to it, written whole, fsync'd when durable, renamed over rel.
-   */
+  /** Replaces rel with data, readers seeing the old content or the new: a scratch file beside it,
+   * written whole, fsync'd when durable, renamed over rel. */
   writeFileAtomic(rel: PathArg, data: string | Uint8Array, mode = 0o644, durable = true): void {
     files.writeFileAtomic(this, rel, data, mode, durable);
   }
@@ -216,6 +217,9 @@ export class Dir implements files.Rel {
   setxattr(rel: PathArg, name: string, value: Uint8Array): void {
     meta.setxattr(this, rel, name, value);
   }
+
+  /** The extended attributes of rel itself (a symbolic link's own), names and values. */
+  xattrs = (rel: PathArg): Array<[string, Buffer]> => meta.xattrs(this, rel);
 
   /** An extended attribute of rel itself, or undefined when it has none of that name. */
   getxattr(rel: PathArg, name: string): Buffer | undefined {

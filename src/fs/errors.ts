@@ -1,7 +1,7 @@
 import { constants } from "node:os";
 import { strerror } from "./libc";
 
-export const E = { ENOENT: 2, EXDEV: 18, ENOTDIR: 20, EISDIR: 21, EINVAL: 22, EFBIG: 27, ENOTEMPTY: 39, ELOOP: 40, ENODATA: 61, EBUSY: 16, EEXIST: 17 } as const;
+export const E = { ENOENT: 2, EXDEV: 18, ENOTDIR: 20, EISDIR: 21, EINVAL: 22, EFBIG: 27, ENOTEMPTY: 39, ELOOP: 40, ENODATA: 61, EBUSY: 16, EEXIST: 17, ENOTSUP: 95 } as const;
 
 /** A failed file operation: errno, what was done, and on which path (relative to the Dir). */
 export class FsError extends Error {

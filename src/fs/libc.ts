@@ -30,6 +30,7 @@ function load() {
     getxattr: { args: [T.ptr, T.ptr, T.ptr, T.u64], returns: T.i64_fast },
     lgetxattr: { args: [T.ptr, T.ptr, T.ptr, T.u64], returns: T.i64_fast },
     fsetxattr: { args: [T.i32, T.ptr, T.ptr, T.u64, T.i32], returns: T.i32 },
+    llistxattr: { args: [T.ptr, T.ptr, T.u64], returns: T.i64_fast },
     futimens: { args: [T.i32, T.ptr], returns: T.i32 },
     close: { args: [T.i32], returns: T.i32 },
     __errno_location: { args: [], returns: T.ptr },

@@ -86,6 +86,35 @@ export function getxattr(d: At, rel: PathArg, name: string): Buffer | undefined 
   return d.inParent(`read ${name} of`, b, (pfd, cname, path) => get(Number(libc().lgetxattr(procFd(pfd, cname.subarray(0, -1)), key, buf, buf.length)), path));
 }
 
+/** The names of rel's extended attributes (a symbolic link's own, never its target's). */
+export function listxattr(d: At, rel: PathArg): string[] {
+  const buf = Buffer.allocUnsafe(65536);
+  const names = (n: number, path: string) => {
+    if (n < 0) {
+      const e = errno();
+      if (e === E.ENOTSUP) return [];
+      throw new FsError("list the extended attributes of", path, e);
+    }
+    return buf.subarray(0, n).toString("latin1").split("\0").filter(Boolean);
+  };
+  const b = bytes(rel);
+  if (isSelf(b)) {
+    d.live();
+    return names(Number(libc().llistxattr(procFd(d.fd), buf, buf.length)), show(b));
+  }
+  return d.inParent("list the extended attributes of", b, (pfd, cname, path) => names(Number(libc().llistxattr(procFd(pfd, cname.subarray(0, -1)), buf, buf.length)), path));
+}
+
+/** Every extended attribute of rel itself, names and values. */
+export function xattrs(d: At, rel: PathArg): Array<[string, Buffer]> {
+  const out: Array<[string, Buffer]> = [];
+  for (const name of listxattr(d, rel)) {
+    const value = getxattr(d, rel, name);
+    if (value !== undefined) out.push([name, value]);
+  }
+  return out;
+}
+
 /** Reads a whole open file, refused (EFBIG) past cap bytes; closes fd. */
 export function readAllFd(fd: number, cap: number, shown: string): Buffer {
   try {

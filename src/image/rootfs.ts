@@ -13,10 +13,14 @@ import { BoxError } from "../errors";
 export interface Found {
   /** Index into the layers (0 is the top). */
   layer: number;
-  /** The path inside that layer, no links in it. */
+  /** The path inside that layer, no links in it: its bytes as a latin1 string (names need not be UTF-8). */
   rel: string;
   stat: Stat;
 }
+
+/** Paths inside are byte strings: each char one byte (latin1), so no name is changed by decoding. */
+const B = (rel: string) => Buffer.from(rel, "latin1");
+const bin = (path: string | Uint8Array) => (typeof path === "string" ? Buffer.from(path) : Buffer.from(path)).toString("latin1");
 
 function parts(path: string): string[] {
   return path.split("/").filter((p) => p !== "" && p !== ".");
@@ -36,13 +40,18 @@ export class ImageFs {
     return (this.dirs[i] ??= Dir.open(this.layers[i]!, "beneath"));
   }
 
+  /** Layer i (0 the top), to read what resolve or children found there. */
+  layer(i: number): Dir {
+    return this.dir(i);
+  }
+
   private isWhiteout(st: Stat): boolean {
     return st.type === "char" && st.rdevMajor === 0 && st.rdevMinor === 0;
   }
 
   private isOpaque(i: number, rel: string): boolean {
     try {
-      return this.dir(i).getxattr(rel || ".", "trusted.overlay.opaque")?.toString() === "y";
+      return this.dir(i).getxattr(rel ? B(rel) : ".", "trusted.overlay.opaque")?.toString() === "y";
     } catch {
       return false;
     }
@@ -53,7 +62,7 @@ export class ImageFs {
     const found: number[] = [];
     let top: Stat | undefined;
     for (const i of stack) {
-      const st = this.dir(i).tryLstat(rel);
+      const st = this.dir(i).tryLstat(B(rel));
       if (!st) continue;
       if (this.isWhiteout(st)) break;
       if (st.type !== "dir") {
@@ -82,8 +91,8 @@ export class ImageFs {
    * Where path is in the image: undefined when it does not exist. followLast: a final symbolic
    * link is followed too (as open(2) does); otherwise it is what is found (as lstat(2)).
    */
-  resolve(path: string, followLast = true): Found | undefined {
-    let pending = parts(path);
+  resolve(path: string | Uint8Array, followLast = true): Found | undefined {
+    let pending = parts(bin(path));
     let resolved: string[] = [];
     let stack = this.layers.map((_, i) => i);
     let links = 0;
@@ -99,7 +108,7 @@ export class ImageFs {
       if (found.kind === "none") return undefined;
       if (found.kind === "other" && found.stat.type === "symlink" && (pending.length > 0 || followLast)) {
         if (++links > 40) throw new BoxError(`${path} in the image goes through more than 40 symbolic links`);
-        const target = this.dir(found.layer).readlink(rel).toString("utf8");
+        const target = this.dir(found.layer).readlink(B(rel)).toString("latin1");
         pending = [...parts(target), ...pending];
         if (target.startsWith("/")) {
           resolved = [];
@@ -113,7 +122,7 @@ export class ImageFs {
       if (pending.length === 0) return { layer: found.stack[0]!, rel, stat: found.stat };
     }
     if (stack.length === 0) return undefined;
-    return { layer: stack[0]!, rel: resolved.join("/"), stat: this.dir(stack[0]!).lstat(resolved.join("/") || ".") };
+    return { layer: stack[0]!, rel: resolved.join("/"), stat: this.dir(stack[0]!).lstat(B(resolved.join("/")) || ".") };
   }
 
   /** A regular file's content (links followed inside the image); undefined when it does not exist. */
@@ -122,7 +131,7 @@ export class ImageFs {
     if (!f) return undefined;
     if (f.stat.type !== "file") throw new BoxError(`${path} in the image is not a regular file`);
     try {
-      return this.dir(f.layer).readFile(f.rel, cap);
+      return this.dir(f.layer).readFile(B(f.rel), cap);
     } catch (err) {
       if (isFsError(err, "EFBIG")) throw new BoxError(`${path} in the image is larger than ${cap} bytes`);
       if (isFsError(err)) throw new BoxError(`cannot read ${path} in the image: ${err.message}`);
@@ -134,18 +143,29 @@ export class ImageFs {
   list(path: string): string[] | undefined {
     const f = this.resolve(path);
     if (!f || f.stat.type !== "dir") return undefined;
-    const stack = this.stackOf(f.rel ? f.rel.split("/") : []) ?? [];
+    return this.children(B(f.rel)).map((c) => c.name.toString("utf8")).sort();
+  }
+
+  /**
+   * The entries of a directory given by a path with no links in it ("" the root), as the merged
+   * view has them: each with the layer it comes from and what it is there. Names as bytes, sorted.
+   */
+  children(dirRel: Uint8Array): Array<{ name: Buffer; layer: number; stat: Stat }> {
+    const rel = bin(dirRel);
+    const stack = this.stackOf(parts(rel)) ?? [];
+    const out: Array<{ name: Buffer; layer: number; stat: Stat }> = [];
     const seen = new Set<string>();
-    const hidden = new Set<string>();
     for (const i of stack) {
-      for (const { name } of this.dir(i).list(f.rel || ".")) {
-        if (seen.has(name) || hidden.has(name)) continue;
-        const st = this.dir(i).lstat(f.rel ? `${f.rel}/${name}` : name);
-        if (this.isWhiteout(st)) hidden.add(name);
-        else seen.add(name);
+      for (const { raw } of this.dir(i).list(rel ? B(rel) : ".")) {
+        const name = raw.toString("latin1");
+        if (seen.has(name)) continue;
+        seen.add(name);
+        const c = this.child(stack, rel ? `${rel}/${name}` : name);
+        if (c.kind === "dir") out.push({ name: raw, layer: c.stack[0]!, stat: c.stat });
+        else if (c.kind === "other") out.push({ name: raw, layer: c.layer, stat: c.stat });
       }
     }
-    return [...seen].sort();
+    return out.sort((a, b) => Buffer.compare(a.name, b.name));
   }
 
   close(): void {

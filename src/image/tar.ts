@@ -33,11 +33,19 @@ export interface TarEntry {
   xattrs: Array<[string, Buffer]>;
 }
 
+/** Entries one at a time, each regular file's data read (or skipped) before the next: a tar
+ * stream (TarReader), or a tree of files walked (src/copy). */
+export interface EntrySource {
+  next(): Promise<TarEntry | undefined>;
+  body(): AsyncGenerator<Buffer>;
+  drain(): Promise<void>;
+}
+
 /**
  * Reads entries one by one from a byte source. `next()` skips whatever of the previous entry's
  * data was not read; `body()` yields the current entry's data as it arrives.
  */
-export class TarReader {
+export class TarReader implements EntrySource {
   private readonly it: AsyncIterator<Uint8Array>;
   private chunks: Buffer[] = [];
   private buffered = 0;

@@ -23,33 +23,13 @@
 import { closeSync } from "node:fs";
 import { BoxError } from "../errors";
 import { byFd, Dir, isFsError, show, writeAll, type Time } from "../fs/dir";
-import type { TarEntry, TarReader } from "./tar";
+import type { EntrySource, TarEntry } from "./tar";
+import { explain, memberBytes, Parents, refuse } from "./unpack-parts";
 
-export function refuse(entry: string, why: string): never {
-  throw new BoxError(`refusing the archive entry "${entry}": ${why}`);
-}
+export { memberBytes, memberPath, refuse } from "./unpack-parts";
 
 const PATH_MAX = 4095;
 const EMPTY = Buffer.alloc(0);
-
-/**
- * An archive member name as a clean relative path ("" for the root itself). Absolute names and
- * `..` components are refused rather than rewritten: an archive that needs them is not a root
- * filesystem box should trust.
- */
-export function memberBytes(name: Buffer, shown = show(name)): Buffer {
-  if (name[0] === 0x2f) refuse(shown, "it is an absolute path");
-  const parts = name.toString("latin1").split("/").filter((p) => p !== "" && p !== ".");
-  if (parts.includes("..")) refuse(shown, "it contains '..'");
-  const out = Buffer.from(parts.join("/"), "latin1");
-  if (out.length > PATH_MAX) refuse(shown, `its name is longer than ${PATH_MAX} bytes`);
-  return out;
-}
-
-/** memberBytes for a text name (tests, messages). */
-export function memberPath(name: string): string {
-  return memberBytes(Buffer.from(name), name).toString("utf8");
-}
 
 export interface UnpackStats {
   entries: number;
@@ -62,40 +42,16 @@ export interface UnpackStats {
 export interface UnpackOptions {
   /** Sees every entry before it is unpacked, with its clean path (may throw to stop). */
   onEntry?(entry: TarEntry, path: Buffer): void;
-}
-
-/** Directory fds of parents, so each entry costs one *at call, not a path walk. */
-class Parents {
-  private readonly cache = new Map<string, Dir>();
-  constructor(private readonly root: Dir) {}
-
-  get(parent: Buffer): Dir {
-    if (parent.length === 0) return this.root;
-    const key = parent.toString("latin1");
-    const hit = this.cache.get(key);
-    if (hit) return hit;
-    this.root.mkdirs(parent, 0o755);
-    const dir = this.root.openDir(parent);
-    if (this.cache.size >= 256) this.closeAll();
-    this.cache.set(key, dir);
-    return dir;
-  }
-
-  /** Drops path and everything under it (it was removed or replaced). */
-  forget(path: Buffer): void {
-    const key = path.toString("latin1");
-    for (const [k, dir] of this.cache) {
-      if (k === key || k.startsWith(key + "/")) {
-        dir.close();
-        this.cache.delete(k);
-      }
-    }
-  }
-
-  closeAll(): void {
-    for (const dir of this.cache.values()) dir.close();
-    this.cache.clear();
-  }
+  /**
+   * A plain copy (box cp, a volume's first use), not an image layer: `.wh.` names are files like
+   * any other, an existing directory is never replaced by a non-directory nor the reverse (docker's
+   * rule), the destination's own metadata stays, and extended attributes it cannot hold are skipped.
+   */
+  plain?: boolean;
+  /** The owner of everything written, in place of the archive's (box cp without -a). */
+  owner?: { uid: number; gid: number };
+  /** setuid and setgid bits are dropped (box cp to the host without -a). */
+  dropSetid?: boolean;
 }
 
 const OVERLAY_XATTR = /^(trusted|user)\.overlay\./;
@@ -104,10 +60,13 @@ const OVERLAY_XATTR = /^(trusted|user)\.overlay\./;
  * Unpacks every entry of tar into dest (a Dir opened "beneath" on an empty directory).
  * Throws BoxError naming the entry on anything refused or failed.
  */
-export async function unpackLayer(tar: TarReader, dest: Dir, opts: UnpackOptions = {}): Promise<UnpackStats> {
+export async function unpackLayer(tar: EntrySource, dest: Dir, opts: UnpackOptions = {}): Promise<UnpackStats> {
   const stats: UnpackStats = { entries: 0, bytes: 0, newest: 0 };
   const parents = new Parents(dest);
   const dirs: Array<{ rel: Buffer; mode: number; mtime: Time; ino: bigint; dev: string }> = [];
+  const uid = (e: TarEntry) => opts.owner?.uid ?? e.uid;
+  const gid = (e: TarEntry) => opts.owner?.gid ?? e.gid;
+  const mode = (e: TarEntry) => (opts.dropSetid ? e.mode & ~0o6000 : e.mode);
   try {
     for (let e = await tar.next(); e; e = await tar.next()) {
       stats.entries++;
@@ -150,6 +109,7 @@ export async function unpackLayer(tar: TarReader, dest: Dir, opts: UnpackOptions
       make();
     } catch (err) {
       if (!isFsError(err, "EEXIST")) throw err;
+      if (opts.plain && parent.tryLstat(base)?.type === "dir") throw new BoxError(`cannot overwrite the directory "${show(rel)}" with a non-directory`);
       clear(parent, base, rel);
       make();
     }
@@ -158,14 +118,21 @@ export async function unpackLayer(tar: TarReader, dest: Dir, opts: UnpackOptions
   function xattrs(e: TarEntry, set: (name: string, value: Buffer) => void): void {
     for (const [name, value] of e.xattrs) {
       if (OVERLAY_XATTR.test(name)) continue;
-      set(name, value);
+      try {
+        set(name, value);
+      } catch (err) {
+        // A copy keeps what the destination can hold (tmpfs has no user.*, only root sets trusted.*).
+        if (!opts.plain || !isFsError(err, "ENOTSUP", "EOPNOTSUPP", "EPERM", "EACCES", "ERANGE")) throw err;
+      }
     }
   }
 
+
   async function unpackEntry(e: TarEntry, rel: Buffer, shown: string): Promise<void> {
     if (rel.length === 0) {
-      // The root itself: only its metadata.
+      // The root itself: only its metadata (a copy leaves its destination's as they are).
       if (e.type !== "dir") refuse(shown, "it would replace the root of the image");
+      if (opts.plain) return;
       dest.chown("", e.uid, e.gid);
       const st = dest.lstat("");
       dirs.unshift({ rel: Buffer.from("."), mode: e.mode, mtime: e.mtime, ino: st.ino, dev: st.dev });
@@ -175,7 +142,7 @@ export async function unpackLayer(tar: TarReader, dest: Dir, opts: UnpackOptions
     const parentPath = slash < 0 ? EMPTY : rel.subarray(0, slash);
     const base = rel.subarray(slash + 1);
 
-    if (base.length > 4 && base.subarray(0, 4).toString("latin1") === ".wh.") {
+    if (!opts.plain && base.length > 4 && base.subarray(0, 4).toString("latin1") === ".wh.") {
       const parent = parents.get(parentPath);
       const hidden = base.subarray(4);
       if (hidden.toString("latin1") === ".wh..opq") parent.setxattr("", "trusted.overlay.opaque", Buffer.from("y"));
@@ -193,14 +160,15 @@ export async function unpackLayer(tar: TarReader, dest: Dir, opts: UnpackOptions
         } catch (err) {
           if (!isFsError(err, "EEXIST")) throw err;
           if (parent.lstat(base).type !== "dir") {
+            if (opts.plain) throw new BoxError(`cannot overwrite the non-directory "${shown}" with a directory`);
             clear(parent, base, rel);
             parent.mkdir(base, 0o700);
           }
         }
-        parent.chown(base, e.uid, e.gid);
+        parent.chown(base, uid(e), gid(e));
         xattrs(e, (n, v) => parent.setxattr(base, n, v));
         const st = parent.lstat(base);
-        dirs.push({ rel, mode: e.mode, mtime: e.mtime, ino: st.ino, dev: st.dev });
+        dirs.push({ rel, mode: mode(e), mtime: e.mtime, ino: st.ino, dev: st.dev });
         return;
       }
       case "file": {
@@ -212,8 +180,8 @@ export async function unpackLayer(tar: TarReader, dest: Dir, opts: UnpackOptions
             stats.bytes += chunk.length;
           }
           // chown first: it clears setuid bits and file capabilities, which come after.
-          byFd.chown(fd, e.uid, e.gid);
-          byFd.chmod(fd, e.mode);
+          byFd.chown(fd, uid(e), gid(e));
+          byFd.chmod(fd, mode(e));
           xattrs(e, (n, v) => byFd.setxattr(fd, n, v));
           byFd.utimes(fd, e.mtime, e.mtime);
         } finally {
@@ -225,7 +193,7 @@ export async function unpackLayer(tar: TarReader, dest: Dir, opts: UnpackOptions
         if (e.linkname.length === 0) refuse(shown, "it is a symbolic link to nothing");
         if (e.linkname.length > PATH_MAX) refuse(shown, `its link target is longer than ${PATH_MAX} bytes`);
         create(parent, base, rel, () => parent.symlink(e.linkname, base));
-        parent.chown(base, e.uid, e.gid);
+        parent.chown(base, uid(e), gid(e));
         xattrs(e, (n, v) => {
           try {
             parent.setxattr(base, n, v);
@@ -254,32 +222,14 @@ export async function unpackLayer(tar: TarReader, dest: Dir, opts: UnpackOptions
       case "block":
       case "fifo": {
         create(parent, base, rel, () => parent.mknod(base, e.type as "char" | "block" | "fifo", 0o600, e.devmajor, e.devminor));
-        parent.chown(base, e.uid, e.gid);
-        parent.chmod(base, e.mode);
+        parent.chown(base, uid(e), gid(e));
+        parent.chmod(base, mode(e));
         xattrs(e, (n, v) => parent.setxattr(base, n, v));
         parent.utimes(base, e.mtime, e.mtime);
         return;
       }
     }
   }
-}
-
-/** A failed file operation as a sentence naming the entry (and the link in the way, if any). */
-function explain(err: unknown, dest: Dir, e: TarEntry, rel: Buffer, shown: string): Error {
-  if (isFsError(err, "ELOOP", "ENOTDIR")) {
-    const paths = e.type === "link" ? [rel, memberBytes(e.linkname)] : [rel];
-    for (const p of paths) {
-      const parts = p.toString("latin1").split("/");
-      for (let i = 1; i <= parts.length; i++) {
-        const prefix = Buffer.from(parts.slice(0, i).join("/"), "latin1");
-        const st = dest.tryLstat(prefix);
-        if (st?.type === "symlink" && i < parts.length) return new BoxError(`refusing the archive entry "${shown}": it would be written through the symbolic link "${show(prefix)}"`);
-        if (st && st.type !== "dir" && st.type !== "symlink" && i < parts.length) return new BoxError(`refusing the archive entry "${shown}": "${show(prefix)}" is not a directory`);
-      }
-    }
-  }
-  const msg = err instanceof Error ? err.message : String(err);
-  return new BoxError(`cannot unpack the archive entry "${shown}": ${msg}`);
 }
 
 /** Convenience: a tar byte stream into a host directory (tests, imports). */

@@ -56,6 +56,12 @@ export interface SpecInput {
   /** Host files bound over the container's /etc/hostname, /etc/hosts and /etc/resolv.conf. */
   etcFiles: { hostname: string; hosts: string; resolvConf: string };
   cleanup: string[];
+  /** The container's own mounts (-v, --mount, --tmpfs, the image's VOLUMEs), after box's. */
+  userMounts?: Mount[];
+  /** --read-only: the root is remounted read-only once everything is mounted. */
+  readOnlyRoot?: boolean;
+  /** --shm-size, in bytes (default 64 MiB). */
+  shmSize?: number;
   pidFile?: string;
   exitFile?: string;
   detach?: { id: string; log: string; logCap: number; logFormat?: "raw" | "k8s-file" };
@@ -109,12 +115,12 @@ const DEV_LINKS = [
  * writable mount, so a device node the container creates cannot be opened: the devices it may use
  * are bound from the host after the /dev mount. /sys is read-only unless privileged; the /etc files
  * are the container's own, not the image's. */
-function mounts(etc: SpecInput["etcFiles"], privileged: boolean): Mount[] {
+function mounts(etc: SpecInput["etcFiles"], privileged: boolean, shmSize = 64 << 20): Mount[] {
   return [
     { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"], mountpoint: "dir" },
     { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "strictatime", "mode=755", "size=65536k"], mountpoint: "dir" },
     { destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"], mountpoint: "dir" },
-    { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"], mountpoint: "dir" },
+    { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", `size=${shmSize % 1024 === 0 ? `${shmSize / 1024}k` : shmSize}`], mountpoint: "dir" },
     { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"], mountpoint: "dir" },
     { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", ...(privileged ? [] : ["ro"])], mountpoint: "dir" },
     { destination: "/etc/hostname", type: "bind", source: etc.hostname, options: ["bind"], mountpoint: "file" },
@@ -129,6 +135,17 @@ function withCgroupMounts(base: Mount[], cgroup: Mount[]): Mount[] {
   return [...base.slice(0, at), ...cgroup, ...base.slice(at)];
 }
 
+/**
+ * box's mounts, then the container's own, shallowest first (a mount of the container's at the
+ * place of one of box's replaces it: /dev/shm, the /etc files); with --read-only, the root made
+ * read-only last, after every directory and file the mounts needed was made.
+ */
+function containerMounts(input: SpecInput, boxs: Mount[]): Mount[] {
+  const user = input.userMounts ?? [];
+  const root: Mount[] = input.readOnlyRoot ? [{ destination: "/", type: "remount", source: "", options: ["bind", "ro", "nodev"], mountpoint: "dir" }] : [];
+  return [...boxs.filter((m) => !user.some((u) => u.destination === m.destination)), ...user, ...root];
+}
+
 export function buildSpec(input: SpecInput): Spec {
   const p = input.process;
   const sec = input.security;
@@ -139,7 +156,7 @@ export function buildSpec(input: SpecInput): Spec {
     (ns) => !(ns === "network" && input.network === "host") && !(ns !== "mount" && ns !== "network" && ns !== "cgroup" && shared.has(ns)),
   );
   // --ipc host: the host's /dev/shm goes with its IPC namespace, as in docker.
-  const base = mounts(input.etcFiles, sec.privileged).map((m): Mount =>
+  const base = mounts(input.etcFiles, sec.privileged, input.shmSize).map((m): Mount =>
     m.destination === "/dev/shm" && shared.has("ipc") ? { destination: "/dev/shm", type: "bind", source: "/dev/shm", options: ["bind"], mountpoint: "dir" } : m,
   );
   return {
@@ -159,7 +176,7 @@ export function buildSpec(input: SpecInput): Spec {
     },
     root: { path: input.rootfs.kind === "overlay" ? input.rootfs.merged : input.rootfs.path },
     hostname: p.hostname,
-    mounts: withCgroupMounts(base, input.cgroup?.mounts ?? []),
+    mounts: containerMounts(input, withCgroupMounts(base, input.cgroup?.mounts ?? [])),
     linux: {
       namespaces: [...own],
       devices: [...DEVICES, ...(input.devices ?? [])],

@@ -112,6 +112,7 @@ export function planRecords(spec: Spec): PlanRecord[] {
       r.push(["mount", "", m.destination, "", String(flags | MS.remount), data]);
       continue;
     }
+    if (m.parents) r.push(...mkdirs(m.destination.slice(0, m.destination.lastIndexOf("/"))));
     r.push(m.mountpoint === "dir" ? ["mkdir", m.destination, "755"] : ["file", m.destination, "644"]);
     r.push(["mount", m.source, m.destination, m.type === "bind" ? "" : m.type, String(flags), data]);
     if (m.destination === "/dev") {

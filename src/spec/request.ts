@@ -9,6 +9,7 @@ import type { Publish } from "../net/ports";
 import type { NetworkMode } from "../net/setup";
 import { arr, bool, dict, int, num, obj, oneOf, opt, pattern, str, type Check } from "../validate";
 import type { SecurityInput } from "./build";
+import type { BindRequest, MountRequest, TmpfsRequest, VolumeRequest } from "./mounts";
 
 /** --restart: docker's policies; maximumRetryCount counts for on-failure only (0: no limit). */
 export interface RestartPolicy {
@@ -86,6 +87,12 @@ export interface RunRequest {
   /** --init was given (box always runs its init: this only shows in inspect). */
   init?: boolean;
   cidfile?: string;
+  /** -v, --mount, --tmpfs, in the order given (absent in records of box before 0.3). */
+  mounts?: MountRequest[];
+  /** --read-only: the root filesystem is mounted read-only. */
+  readOnly?: boolean;
+  /** --shm-size: bytes of /dev/shm (default 64 MiB). */
+  shmSize?: number;
 }
 
 const checkImage: Check<ImageSource> = (v, at) => {
@@ -94,6 +101,18 @@ const checkImage: Check<ImageSource> = (v, at) => {
     ? obj<{ kind: "image"; word: string; orCommandIn?: string }>({ kind: oneOf("image"), word: str, orCommandIn: opt(str) })(v, at)
     : obj<{ kind: "directory"; path: string }>({ kind: oneOf("directory"), path: pattern(/^\//, "an absolute path") })(v, at);
 };
+
+const absolute = pattern(/^\/[^\0]*$/, "an absolute path");
+
+const checkMount: Check<MountRequest> = (v, at) => {
+  const type = oneOf("bind", "volume", "tmpfs")((v as { type?: unknown } | null)?.type, `${at}.type`);
+  if (type === "bind") return obj<BindRequest>({ type: oneOf("bind"), source: absolute, target: absolute, readonly: bool, recursive: bool, create: bool, mode: str })(v, at);
+  if (type === "volume") {
+    return obj<VolumeRequest>({ type: oneOf("volume"), name: opt(pattern(/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/, "a volume name")), target: absolute, readonly: bool, noCopy: bool, labels: opt(dict(str)), mode: str })(v, at);
+  }
+  return obj<TmpfsRequest>({ type: oneOf("tmpfs"), target: absolute, options: arr(pattern(/^[a-z_]+(=[0-9A-Za-z_%]+)?$/, "a tmpfs option")) })(v, at);
+};
+
 
 export const checkRequest: Check<RunRequest> = obj<RunRequest>({
   image: checkImage,
@@ -130,4 +149,7 @@ export const checkRequest: Check<RunRequest> = obj<RunRequest>({
   publishAll: opt(bool),
   init: opt(bool),
   cidfile: opt(str),
+  mounts: opt(arr(checkMount, 1024)),
+  readOnly: opt(bool),
+  shmSize: opt(int),
 });

@@ -13,6 +13,8 @@ export interface Mount {
   /** What to create at the destination first when it is missing: a directory or an empty file.
    * type "remount" changes the flags of what is already mounted there. */
   mountpoint: "dir" | "file";
+  /** Missing parents of the destination are made first (a user's mount: -v, --mount, --tmpfs). */
+  parents?: boolean;
 }
 
 /** A device node of the host, bound into the container after checking it is what it claims. */
