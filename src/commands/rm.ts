@@ -3,12 +3,14 @@ import { globalArgs, type Globals } from "../cli/shared";
 import { removeContainer } from "../container/remove";
 import { markStopped, stopContainer } from "../container/signal";
 import { isBusy } from "../container/state";
+import { removeAnonymousVolumes } from "../container/volumes";
 import { BoxError } from "../errors";
 import { forEachContainer, parseOrHelp, storeFor } from "./common";
 
 const args = {
   container: { type: "positional", required: true, valueHint: "CONTAINER...", description: "Name, id or unique id prefix" },
   force: { type: "boolean", alias: "f", description: "Kill a running container first; remove a damaged one; a missing one is only a warning" },
+  volumes: { type: "boolean", alias: "v", description: "Remove the container's anonymous volumes too" },
   ...globalArgs,
 } as const satisfies ArgsDef;
 
@@ -32,6 +34,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
       if (!removeContainer(layout, id, record)) {
         throw new BoxError(isBusy(layout, id) ? `container ${word} is still running` : `container ${word} cannot be removed yet: its cgroup is still busy`);
       }
+      if (line.options.volumes === true && record) await removeAnonymousVolumes(layout, record);
     },
     force,
     force,

@@ -15,7 +15,7 @@ import type { Mount } from "../spec/types";
 import type { ContainerRecord } from "../store/containers";
 import type { Layout } from "../store/layout";
 import { fillVolume } from "../volume/fill";
-import { anonymousName, ensureVolume, volumeData, volumePath, withVolumeLock } from "../volume/store";
+import { anonymousName, ensureVolume, removeVolume, volumeData, volumePath, volumeUsers, withVolumeLock } from "../volume/store";
 
 /** The container's image as its mounts need it: layers (top first) with its upper dir, VOLUMEs. */
 export interface MountImage {
@@ -126,4 +126,19 @@ export function inspectMounts(layout: Layout, r: ContainerRecord): Array<Record<
 /** Where a container's binds and volumes come from (for a stopped container's files, as it saw them). */
 export function mountSources(layout: Layout, r: ContainerRecord): Array<{ target: string; source: string }> {
   return inspectMounts(layout, r).filter((m) => m.Type !== "tmpfs").map((m) => ({ target: m.Destination as string, source: m.Source as string }));
+}
+
+/** The names of a container's anonymous volumes (-v /path, its image's VOLUMEs): rm -v removes them. */
+export function anonymousVolumes(layout: Layout, r: ContainerRecord): string[] {
+  const named = new Set((r.request?.mounts ?? []).flatMap((m) => (m.type === "volume" && m.name ? [m.name] : [])));
+  return inspectMounts(layout, r).flatMap((m) => (m.Type === "volume" && !named.has(m.Name as string) ? [m.Name as string] : []));
+}
+
+/** Removes a removed container's anonymous volumes that no other container uses. */
+export async function removeAnonymousVolumes(layout: Layout, r: ContainerRecord): Promise<void> {
+  for (const name of anonymousVolumes(layout, r)) {
+    await withVolumeLock(layout, name, () => {
+      if (volumeUsers(layout, name).length === 0) removeVolume(layout, name);
+    });
+  }
 }
