@@ -117,6 +117,7 @@ async function openStopped(layout: Layout, r: ContainerRecord, write: boolean): 
   const dirAt = (rel: Buffer): Dir => {
     const w = tree instanceof MountedTree ? tree.where(rel) : { tree, rel };
     if (!(w.tree instanceof DirTree)) throw new BoxError("this view of the container cannot be written");
+    if (w.tree === base && req?.readOnly) throw new BoxError(`the root filesystem of container ${shortId(r.id)} is read-only (--read-only): copy into one of its volumes`);
     return w.tree.dir.openDir(w.rel);
   };
   return { tree, running: false, ...(write ? { dirAt } : {}), close: () => tree.close() };

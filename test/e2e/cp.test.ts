@@ -142,7 +142,7 @@ describe("box cp into a container", () => {
       expect((await box(root, ["rm", "c"])).code).toBe(0);
     }));
 
-  test("a running container: into its root and into a bind, as it sees them; read-only refused", () =>
+  test("a running container: into its root and into a bind, as it sees them; a read-only root refused, running or not", () =>
     withRoot(async (root) => {
       const dir = tempDir("box-cp-run-");
       try {
@@ -160,6 +160,12 @@ describe("box cp into a container", () => {
         expect(refused.code).toBe(125);
         expect(refused.stderr).toMatch(/^box: cannot unpack the archive entry "f": .*read-only file system\n$/i);
         expect((await box(root, ["rm", "-f", ro])).code).toBe(0);
+        // Stopped, as docker: its read-only root refuses, its volumes take it.
+        expect((await box(root, ["run", "--name", "rostop", "--read-only", "-v", "rovol:/v", "true"])).code).toBe(0);
+        expect(await box(root, ["cp", join(dir, "f"), "rostop:/tmp/"])).toMatchObject({ code: 125, stderr: expect.stringMatching(/^box: the root filesystem of container [0-9a-f]{12} is read-only \(--read-only\): copy into one of its volumes\n$/) });
+        expect((await box(root, ["cp", join(dir, "f"), "rostop:/v/"])).code).toBe(0);
+        expect(readFileSync(join(root, "volumes/rovol/_data/f"), "utf8")).toBe("copied in\n");
+        expect((await box(root, ["rm", "rostop"])).code).toBe(0);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
