@@ -82,12 +82,12 @@ export class LayersTree implements Tree {
     this.fs = new ImageFs(layers);
   }
   private found(rel: Buffer, op: string) {
-    const f = this.fs.resolve(rel, false);
+    const f = this.fs.lookup(rel);
     if (!f) throw new BoxError(`cannot ${op} ${rel.toString("utf8")}: it is gone`);
     return { dir: this.fs.layer(f.layer), rel: Buffer.from(f.rel, "latin1") };
   }
   lstat(rel: Buffer): Stat | undefined {
-    return this.fs.resolve(rel, false)?.stat;
+    return this.fs.lookup(rel)?.stat;
   }
   list(rel: Buffer): Entry[] {
     return this.fs.children(rel).map(({ name, stat }) => ({ name, stat }));

@@ -126,8 +126,8 @@ export class TreeSource implements EntrySource {
     return all.filter(([n]) => !/^(trusted|user)\.overlay\./.test(n));
   }
 
-  private *walk(rel: Buffer, name: Buffer, top: boolean): Generator<Pending> {
-    const st = this.tree.lstat(rel);
+  private *walk(rel: Buffer, name: Buffer, top: boolean, listed?: Stat): Generator<Pending> {
+    const st = listed ?? this.tree.lstat(rel);
     if (!st) {
       if (top) throw new BoxError(`${show(rel) || "/"} does not exist`);
       return; // gone meanwhile
@@ -138,7 +138,7 @@ export class TreeSource implements EntrySource {
       if (name.length > 0) yield { entry: this.entry(name, st, "dir", rel) };
       if (this.opts.layer && this.isOpaque(rel)) yield { entry: this.marker(join(name, Buffer.from(".wh..wh..opq")), st) };
       if (kernel) return;
-      for (const child of this.tree.list(rel)) yield* this.walk(join(rel, child.name), join(name, child.name), false);
+      for (const child of this.tree.list(rel)) yield* this.walk(join(rel, child.name), join(name, child.name), false, child.stat);
       return;
     }
     if (name.length === 0) throw new BoxError(`${show(rel)} is not a directory`);

@@ -28,6 +28,8 @@ function parts(path: string): string[] {
 
 export class ImageFs {
   private readonly dirs: Array<Dir | undefined>;
+  /** The layers holding each directory seen (by its path with no link in it), top first. */
+  private readonly stacks = new Map<string, number[]>();
 
   constructor(
     /** Layer directories, top first (an image's lowerdirs, or one directory). */
@@ -78,13 +80,32 @@ export class ImageFs {
 
   /** The layer stack of a directory path with no links in it (from the root). */
   private stackOf(resolved: string[]): number[] | undefined {
-    let stack = this.layers.map((_, i) => i);
-    for (let n = 1; n <= resolved.length; n++) {
-      const c = this.child(stack, resolved.slice(0, n).join("/"));
+    // The longest prefix seen before, then the rest: a walk of a deep tree costs each directory once.
+    let n = resolved.length;
+    while (n > 0 && !this.stacks.has(resolved.slice(0, n).join("/"))) n--;
+    let stack = n > 0 ? this.stacks.get(resolved.slice(0, n).join("/"))! : this.layers.map((_, i) => i);
+    for (n++; n <= resolved.length; n++) {
+      const rel = resolved.slice(0, n).join("/");
+      const c = this.child(stack, rel);
       if (c.kind !== "dir") return undefined;
       stack = c.stack;
+      this.stacks.set(rel, stack);
     }
     return stack;
+  }
+
+  /** What a path with no link in it is, its last component not followed (a walk's lookups). */
+  lookup(path: Uint8Array): Found | undefined {
+    const ps = parts(bin(path));
+    if (ps.length === 0) return this.resolve("/");
+    const stack = this.stackOf(ps.slice(0, -1));
+    if (!stack) return undefined;
+    const rel = ps.join("/");
+    const c = this.child(stack, rel);
+    if (c.kind === "none") return undefined;
+    if (c.kind === "other") return { layer: c.layer, rel, stat: c.stat };
+    this.stacks.set(rel, c.stack);
+    return { layer: c.stack[0]!, rel, stat: c.stat };
   }
 
   /**

@@ -38,8 +38,13 @@ export class Parents {
     const key = parent.toString("latin1");
     const hit = this.cache.get(key);
     if (hit) return hit;
-    this.root.mkdirs(parent, 0o755);
-    const dir = this.root.openDir(parent);
+    // From its own parent when that is open (a deep tree costs one step per directory, not its depth).
+    const slash = parent.lastIndexOf(0x2f);
+    const above = slash > 0 ? this.cache.get(key.slice(0, slash)) : undefined;
+    const from = above ?? this.root;
+    const rel = above ? parent.subarray(slash + 1) : parent;
+    from.mkdirs(rel, 0o755);
+    const dir = from.openDir(rel);
     if (this.cache.size >= 256) this.closeAll();
     this.cache.set(key, dir);
     return dir;
