@@ -39,6 +39,16 @@ const prune_ = {
   ...globalArgs,
 } as const satisfies ArgsDef;
 
+const SUB_HELP: Record<string, string> = {
+  create: "Create a volume (NAME optional: a random one), or say the one there",
+  ls: "List volumes",
+  list: "List volumes",
+  inspect: "Print volumes as docker's JSON documents",
+  rm: "Remove volumes no container uses",
+  remove: "Remove volumes no container uses",
+  prune: "Remove unused anonymous volumes (-a: every unused one)",
+};
+
 const SUBS: Record<string, ArgsDef> = { create: create_, ls: ls_, list: ls_, inspect: globalArgs, rm: rm_, remove: rm_, prune: prune_ };
 
 export async function main(tokens: string[], globals: Globals): Promise<number> {
@@ -52,7 +62,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   if (!def) throw new BoxError(`unknown volume command "${sub}": use create, ls, inspect, rm or prune. See 'box volume --help'.`);
   const line = parseLine(def, rest, { commandName: `volume ${sub}`, repeatable: ["label", "filter"] });
   if (line.help) {
-    await showCommandHelp(defineCommand({ meta: { name: `volume ${sub}`, description: definition.meta && "description" in definition.meta ? String(definition.meta.description) : "" }, args: def }));
+    await showCommandHelp(defineCommand({ meta: { name: `volume ${sub}`, description: SUB_HELP[sub] ?? "" }, args: def }));
     return 0;
   }
   const layout = storeFor("volume", line, { ...globals, ...(top.options.root !== undefined ? { root: top.options.root as string } : {}) });
