@@ -13,7 +13,7 @@ import { BoxError, describeSystemError } from "../errors";
 import { EMBEDDED_ALPINE } from "../image/alpine";
 import { parsePublish } from "../net/ports";
 import { capabilitiesIn } from "../spec/capabilities";
-import { checkDataOptions } from "../spec/mounts";
+import { checkDataOptions } from "../spec/mount-options";
 import { checkEnv, checkHostname, checkNetwork, checkWorkdir, resolveSecurity } from "../spec/options";
 import type { RunRequest } from "../spec/request";
 import { checkName } from "../store/ids";

@@ -3,7 +3,7 @@ import { parseLine } from "../cli/argv";
 import { globalArgs, type Globals } from "../cli/shared";
 import { isBusy } from "../container/state";
 import { BoxError } from "../errors";
-import { humanSize } from "../image/human";
+import { humanSize } from "../human";
 import { logger } from "../logger";
 import { shortId } from "../store/ids";
 import type { Layout } from "../store/layout";

@@ -2,7 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import { sourceRestrictions } from "../../src/container/volumes";
 import { buildSpec, type SpecInput } from "../../src/spec/build";
-import { checkDataOptions, parseMountFlag, parseTmpfsFlag, parseVolumeFlag } from "../../src/spec/mounts";
+import { checkDataOptions, parseTmpfsFlag } from "../../src/spec/mount-options";
+import { parseMountFlag, parseVolumeFlag } from "../../src/spec/mounts";
 import { planRecords } from "../../src/spec/plan";
 import { checkRequest } from "../../src/spec/request";
 import type { Mount } from "../../src/spec/types";
