@@ -1,7 +1,7 @@
 import { defineCommand, type ArgsDef } from "citty";
 import { join } from "node:path";
 import { globalArgs, type Globals } from "../cli/shared";
-import { DirTree } from "../copy/tree";
+import { asSentence, DirTree } from "../copy/tree";
 import { writeTar } from "../copy/tar-write";
 import { TreeSource } from "../copy/walk";
 import { BoxError } from "../errors";
@@ -52,7 +52,11 @@ export function committedConfig(image: RunConfig, req: RunRequest | undefined, e
  * directories turned into OCI whiteouts) as one more layer on its image, with its config carried
  * over. A running container is not paused: what it writes meanwhile may or may not be in the layer.
  */
-export async function main(tokens: string[], globals: Globals): Promise<number> {
+export function main(tokens: string[], globals: Globals): Promise<number> {
+  return asSentence(() => commit(tokens, globals));
+}
+
+async function commit(tokens: string[], globals: Globals): Promise<number> {
   const line = await parseOrHelp(definition, args, tokens, { commandName: "commit", repeatable: ["change"] });
   if (!line) return 0;
   if (line.words.length < 1 || line.words.length > 2) throw new BoxError("box commit takes a container and an optional name: box commit CONTAINER [REPOSITORY[:TAG]]. See 'box commit --help'.");

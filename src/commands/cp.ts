@@ -2,6 +2,7 @@ import { defineCommand, type ArgsDef } from "citty";
 import { globalArgs, type Globals } from "../cli/shared";
 import { openView } from "../container/view";
 import { containerSource, copyToContainer, copyToHost, hostSource, type CopyOptions } from "../copy/cp";
+import { asSentence } from "../copy/tree";
 import { TreeSource } from "../copy/walk";
 import { fdSink, writeTar } from "../copy/tar-write";
 import { BoxError } from "../errors";
@@ -27,7 +28,11 @@ function split(word: string): { container?: string; path: string } {
   return { container: word.slice(0, colon), path: word.slice(colon + 1) };
 }
 
-export async function main(tokens: string[], globals: Globals): Promise<number> {
+export function main(tokens: string[], globals: Globals): Promise<number> {
+  return asSentence(() => copy(tokens, globals));
+}
+
+async function copy(tokens: string[], globals: Globals): Promise<number> {
   const line = await parseOrHelp(definition, args, tokens, { commandName: "cp" });
   if (!line) return 0;
   if (line.words.length !== 2) throw new BoxError("box cp takes a source and a destination: box cp CONTAINER:SRC DEST, or box cp SRC CONTAINER:DEST. See 'box cp --help'.");

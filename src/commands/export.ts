@@ -3,6 +3,7 @@ import { closeSync, fsyncSync, openSync, renameSync, rmSync } from "node:fs";
 import { globalArgs, type Globals } from "../cli/shared";
 import { openExportTree } from "../container/view";
 import { fdSink, writeTar } from "../copy/tar-write";
+import { asSentence } from "../copy/tree";
 import { TreeSource } from "../copy/walk";
 import { BoxError, describeSystemError } from "../errors";
 import { writeAll } from "../fs/dir";
@@ -24,7 +25,11 @@ export const definition = defineCommand({ meta: { name: "export", description: "
  * volume, bind or kernel filesystem, as docker export), read through its layers, never through a
  * link. To FILE (written whole under a scratch name, then renamed) or to stdout.
  */
-export async function main(tokens: string[], globals: Globals): Promise<number> {
+export function main(tokens: string[], globals: Globals): Promise<number> {
+  return asSentence(() => exportContainer(tokens, globals));
+}
+
+async function exportContainer(tokens: string[], globals: Globals): Promise<number> {
   const line = await parseOrHelp(definition, args, tokens, { commandName: "export" });
   if (!line) return 0;
   if (line.words.length !== 1) throw new BoxError("box export takes one container. See 'box export --help'.");

@@ -14,6 +14,7 @@ import type { RunRequest } from "../spec/request";
 import type { Mount } from "../spec/types";
 import type { ContainerRecord } from "../store/containers";
 import type { Layout } from "../store/layout";
+import { asSentence } from "../copy/tree";
 import { fillVolume } from "../volume/fill";
 import { anonymousName, ensureVolume, removeVolume, volumeData, volumePath, volumeUsers, withVolumeLock } from "../volume/store";
 
@@ -61,7 +62,7 @@ async function volumeMounts(layout: Layout, id: string, m: { name?: string; targ
   const name = m.name ?? anonymousName(id, m.target);
   await withVolumeLock(layout, name, async () => {
     ensureVolume(layout, name, { labels: m.labels, anonymous: m.name === undefined });
-    if (!m.noCopy && image) await fillVolume(layout, name, [image.upper, ...image.layers], m.target);
+    if (!m.noCopy && image) await asSentence(() => fillVolume(layout, name, [image.upper, ...image.layers], m.target), `cannot fill volume ${name} from the image`);
   });
   return { mounts: bindMounts(m.target, volumeData(layout, name), false, m.readonly, "dir"), ...(m.name === undefined ? { anonymous: volumePath(layout, name) } : {}) };
 }

@@ -34,6 +34,16 @@ export interface Tree {
   close(): void;
 }
 
+/** Runs fn; a failed file operation (a link planted meanwhile, a full disk) becomes one sentence. */
+export async function asSentence<T>(fn: () => Promise<T>, what?: string): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isFsError(err)) throw new BoxError(what ? `${what}: ${err.message}` : err.message);
+    throw err;
+  }
+}
+
 export const join = (dir: Buffer, name: Buffer): Buffer => (dir.length === 0 ? name : Buffer.concat([dir, Buffer.from("/"), name]));
 
 const split = (path: Buffer): Buffer[] => path.toString("latin1").split("/").filter((p) => p !== "" && p !== ".").map((p) => Buffer.from(p, "latin1"));

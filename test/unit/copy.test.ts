@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { containerSource, copyToContainer, copyToHost, hostSource, type CopyOptions } from "../../src/copy/cp";
 import { writeTar } from "../../src/copy/tar-write";
-import { DirTree, LayersTree, resolvePath } from "../../src/copy/tree";
+import { asSentence, DirTree, LayersTree, resolvePath } from "../../src/copy/tree";
 import { TreeSource } from "../../src/copy/walk";
 import { Dir } from "../../src/fs/dir";
 import { TarReader, type TarEntry } from "../../src/image/tar";
@@ -200,6 +200,40 @@ describe("links inside a tree never lead out of it", () => {
     await expect(copyToContainer(hostSource(join(out, "pwn"), opts), side, "/dots/", opts)).rejects.toThrow("must exist");
     await copyToContainer(hostSource(join(out, "pwn"), opts), side, "/etclink/secret", opts); // through a link inside: lands inside
     expect(readFileSync(join(root, "etc/secret"), "utf8")).toBe("pwned");
+    side.tree.close();
+    expect(describeTree(canary)).toEqual(before);
+  });
+
+  test("a directory swapped for a link after it was resolved: the copy fails, nothing is read through it", async () => {
+    const { canary, root, before } = hostile();
+    mkdirSync(join(root, "dir/sub"), { recursive: true });
+    writeFileSync(join(root, "dir/sub/f"), "container's");
+    const side = { tree: new DirTree(Dir.open(root, "beneath")), dirAt: (rel: Buffer) => Dir.open(root, "beneath").openDir(rel) };
+    const src = containerSource(side, "/dir", opts);
+    rmSync(join(root, "dir/sub"), { recursive: true });
+    symlinkSync(canary, join(root, "dir/sub")); // as a running container could, between resolving and reading
+    const out = fresh();
+    await expect(copyToHost(src, out, opts)).resolves.toBeUndefined(); // the link itself is copied, as a link
+    expect(readlinkSync(join(out, "dir/sub"))).toBe(canary);
+    expect(readdirSync(join(out, "dir"))).toEqual(["sub"]);
+    // Swapped while the walk is in it: listed as a directory, a link when entered.
+    mkdirSync(join(root, "walk/inner"), { recursive: true });
+    writeFileSync(join(root, "walk/inner/f"), "container's");
+    const racing = new DirTree(Dir.open(root, "beneath"));
+    const list = racing.list.bind(racing);
+    racing.list = (rel: Buffer) => {
+      const entries = list(rel);
+      if (rel.toString() === "walk") {
+        rmSync(join(root, "walk/inner"), { recursive: true });
+        symlinkSync(canary, join(root, "walk/inner"));
+      }
+      return entries;
+    };
+    const dest = fresh();
+    await expect(asSentence(() => copyToHost(containerSource({ tree: racing }, "/walk", opts), dest, opts))).rejects.toThrow('cannot list "walk/inner": too many levels of symbolic links (a symbolic link is in the way)');
+    expect(readdirSync(join(dest, "walk"))).toEqual(["inner"]);
+    expect(readdirSync(join(dest, "walk/inner"))).toEqual([]);
+    racing.close();
     side.tree.close();
     expect(describeTree(canary)).toEqual(before);
   });
