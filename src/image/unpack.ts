@@ -50,7 +50,8 @@ export interface UnpackOptions {
   plain?: boolean;
   /** The owner of everything written, in place of the archive's (box cp without -a). */
   owner?: { uid: number; gid: number };
-  /** setuid and setgid bits are dropped (box cp to the host without -a). */
+  /** setuid and setgid bits are dropped, and a device node is for its owner only (box cp to the
+   * host without -a: a container must not hand the host's users a setuid program or a disk). */
   dropSetid?: boolean;
 }
 
@@ -66,7 +67,7 @@ export async function unpackLayer(tar: EntrySource, dest: Dir, opts: UnpackOptio
   const dirs: Array<{ rel: Buffer; mode: number; mtime: Time; ino: bigint; dev: string }> = [];
   const uid = (e: TarEntry) => opts.owner?.uid ?? e.uid;
   const gid = (e: TarEntry) => opts.owner?.gid ?? e.gid;
-  const mode = (e: TarEntry) => (opts.dropSetid ? e.mode & ~0o6000 : e.mode);
+  const mode = (e: TarEntry) => (!opts.dropSetid ? e.mode : e.type === "char" || e.type === "block" ? e.mode & 0o600 : e.mode & ~0o6000);
   try {
     for (let e = await tar.next(); e; e = await tar.next()) {
       stats.entries++;

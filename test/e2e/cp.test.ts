@@ -46,6 +46,7 @@ describe("box cp out of a container", () => {
         expect(lstatSync(join(d, "hard")).ino).toBe(f.ino);
         expect(lstatSync(join(d, "fifo")).isFIFO()).toBe(true);
         expect(lstatSync(join(d, "null")).isCharacterDevice()).toBe(true);
+        expect(lstatSync(join(d, "null")).mode & 0o777).toBe(0o600); // a device node: its owner's only, without -a
         // -a: the owners and every mode bit as they are in the container.
         expect((await box(root, ["cp", "-a", "c:/data/sub/file", join(out, "archived")])).code).toBe(0);
         const a = lstatSync(join(out, "archived"));
