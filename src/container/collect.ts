@@ -14,6 +14,7 @@ import type { Layout } from "../store/layout";
 import { Lock } from "../store/lock";
 import { processStart } from "../store/process";
 import { releaseResources, removeContainer } from "./remove";
+import { removeAnonymousVolumesNow } from "./volumes";
 import { isBusy } from "./state";
 
 /** A scratch directory older than this whose lock is free belongs to a box that died making it. */
@@ -30,7 +31,8 @@ export function collect(layout: Layout): void {
     }
     const exists = existsSync(containerDir(layout, id));
     if (!exists || r?.autoRemove) {
-      removeContainer(layout, id, r);
+      // An ephemeral container's anonymous volumes go with it, as with --rm.
+      if (removeContainer(layout, id, r) && r) removeAnonymousVolumesNow(layout, r);
     } else {
       const lock = Lock.try(lockPath(layout, id), false);
       if (!lock && Lock.held(lockPath(layout, id)) !== undefined) continue;

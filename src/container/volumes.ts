@@ -16,7 +16,7 @@ import type { ContainerRecord } from "../store/containers";
 import type { Layout } from "../store/layout";
 import { asSentence } from "../copy/tree";
 import { fillVolume } from "../volume/fill";
-import { anonymousName, ensureVolume, removeVolume, volumeData, volumePath, volumeUsers, withVolumeLock } from "../volume/store";
+import { anonymousName, ensureVolume, removeVolume, tryVolumeLock, volumeData, volumePath, volumeUsers, withVolumeLock } from "../volume/store";
 
 /** The container's image as its mounts need it: layers (top first) with its upper dir, VOLUMEs. */
 export interface MountImage {
@@ -133,6 +133,19 @@ export function mountSources(layout: Layout, r: ContainerRecord): Array<{ target
 export function anonymousVolumes(layout: Layout, r: ContainerRecord): string[] {
   const named = new Set((r.request?.mounts ?? []).flatMap((m) => (m.type === "volume" && m.name ? [m.name] : [])));
   return inspectMounts(layout, r).flatMap((m) => (m.Type === "volume" && !named.has(m.Name as string) ? [m.Name as string] : []));
+}
+
+/** The same, for the collector: without waiting (a volume whose lock is held is left for later). */
+export function removeAnonymousVolumesNow(layout: Layout, r: ContainerRecord): void {
+  for (const name of anonymousVolumes(layout, r)) {
+    const lock = tryVolumeLock(layout, name);
+    if (!lock) continue;
+    try {
+      if (volumeUsers(layout, name).length === 0) removeVolume(layout, name);
+    } finally {
+      lock.release();
+    }
+  }
 }
 
 /** Removes a removed container's anonymous volumes that no other container uses. */

@@ -97,6 +97,11 @@ export function listVolumes(layout: Layout): ListedVolume[] {
   return out;
 }
 
+/** The volume's lock if it can be had now (the collector, which must not wait). */
+export function tryVolumeLock(layout: Layout, name: string): Lock | undefined {
+  return existsSync(layout.locks) ? Lock.try(lockFile(layout, name)) : undefined;
+}
+
 /** Runs fn holding the volume's lock (made, filled and removed one at a time). */
 export async function withVolumeLock<T>(layout: Layout, name: string, fn: () => T | Promise<T>): Promise<T> {
   mkdirSync(layout.locks, { recursive: true, mode: 0o700 });

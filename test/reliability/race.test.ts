@@ -4,7 +4,9 @@
  * succeeds.
  */
 import { describe, expect, test } from "bun:test";
-import { box, withRoot } from "../e2e/harness";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { box, spawnBox, withRoot } from "../e2e/harness";
 
 describe("box under concurrency", () => {
   test("30 starts while ps -a runs in a loop: every start succeeds, none is ever listed dead", () =>
@@ -32,4 +34,20 @@ describe("box under concurrency", () => {
       const ids = (await box(root, ["ps", "-a", "-q"])).stdout.split("\n").filter(Boolean);
       expect((await box(root, ["rm", "-f", ...ids])).code).toBe(0);
     }), 120_000);
+});
+
+describe("what a killed box leaves, with volumes", () => {
+  test("an ephemeral container killed with box: the next command removes it and its anonymous volume; a named volume stays", () =>
+    withRoot(async (root) => {
+      const proc = spawnBox(root, ["run", "-v", "/anon", "-v", "keep:/named", "sh", "-c", "echo ready; exec sleep 30"]);
+      const reader = proc.stdout.getReader();
+      expect(new TextDecoder().decode((await reader.read()).value)).toBe("ready\n");
+      expect(readdirSync(join(root, "volumes")).length).toBe(2);
+      proc.kill("SIGKILL");
+      await proc.exited;
+      await Bun.sleep(200);
+      expect((await box(root, ["ps", "-a", "-q"])).stdout).toBe("");
+      expect(readdirSync(join(root, "volumes"))).toEqual(["keep"]);
+      expect((await box(root, ["volume", "rm", "keep"])).code).toBe(0);
+    }));
 });
