@@ -9,17 +9,19 @@
  *      holds only when given it); execve makes the command dumpable again
  *   b. a fresh session keyring
  *   c. every fd closed but the channels
- *   d. the bounding set while we are root, then the user (groups first), capabilities kept
+ *   d. the resource limits (rlimits), while we are root: raising a hard limit needs
+ *      CAP_SYS_RESOURCE, which the command may not keep
+ *   e. the bounding set while we are root, then the user (groups first), capabilities kept
  *      across the change
- *   e. the working directory, checked to be inside the container
- *   f. without no_new_privs, seccomp now, while CAP_SYS_ADMIN (which it then needs) is held
- *   g. the capability sets
- *   h. signals and umask as a freshly started program expects them
- *   i. no_new_privs, then seccomp: the last step, because it refuses what would come after it
+ *   f. the working directory, checked to be inside the container
+ *   g. without no_new_privs, seccomp now, while CAP_SYS_ADMIN (which it then needs) is held
+ *   h. the capability sets
+ *   i. signals and umask as a freshly started program expects them
+ *   j. no_new_privs, then seccomp: the last step, because it refuses what would come after it
  * start_command: what is left, all of it allowed by the filter.
- *   j. a session of its own, the terminal as controlling terminal, stdio as fds 0, 1, 2
- *   k. with a hold FIFO: say "held", and wait until someone opens the FIFO to release it
- *   l. execve, the command looked up in the plan's search path
+ *   k. a session of its own, the terminal as controlling terminal, stdio as fds 0, 1, 2
+ *   l. with a hold FIFO: say "held", and wait until someone opens the FIFO to release it
+ *   m. execve, the command looked up in the plan's search path
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +32,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -81,6 +84,29 @@ static int check_cwd(const char *cwd)
 	return 0;
 }
 
+/* Step d. A hard limit above the current one needs CAP_SYS_RESOURCE: without it, the sentence says
+ * which limit, and what it is here. */
+static int set_rlimits(const struct process *proc)
+{
+	for (int i = 0; i < proc->n_rlimits; i++) {
+		const struct rlimit_spec *r = &proc->rlimits[i];
+		struct rlimit want = { .rlim_cur = r->soft, .rlim_max = r->hard }, now;
+		char soft[24], hard[24], here[24];
+		if (setrlimit(r->resource, &want) == 0)
+			continue;
+		int err = errno;
+		rlimit_text(r->soft, soft, sizeof(soft));
+		rlimit_text(r->hard, hard, sizeof(hard));
+		if (err == EPERM && getrlimit(r->resource, &now) == 0 && r->hard > now.rlim_max)
+			return fail(0, "cannot raise the hard limit %s to %s: it is %s here, and raising it needs CAP_SYS_RESOURCE",
+				    rlimit_name(r->resource), hard, rlimit_text(now.rlim_max, here, sizeof(here)));
+		return fail(err, "cannot set the limit %s to %s:%s", rlimit_name(r->resource), soft, hard);
+	}
+	if (proc->n_rlimits)
+		TRACE("d", "rlimits", "count=%d", proc->n_rlimits);
+	return 0;
+}
+
 static int change_user(const struct process *proc)
 {
 	if (drop_bounding(proc->cap_bounding) < 0)
@@ -91,7 +117,7 @@ static int change_user(const struct process *proc)
 	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
 	/* A change of user resets dumpable to the host's fs.suid_dumpable: set it again. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	TRACE("d", "user", "uid=%u gid=%u groups=%d", (unsigned)proc->uid, (unsigned)proc->gid, proc->ngroups);
+	TRACE("e", "user", "uid=%u gid=%u groups=%d", (unsigned)proc->uid, (unsigned)proc->gid, proc->ngroups);
 	return 0;
 }
 
@@ -109,36 +135,39 @@ int confine_process(const struct process *proc, const struct channels *ch)
 	int keep[] = { ch->report_w, ch->hold_fd, ch->tty_slave, ch->stdio[0], ch->stdio[1], ch->stdio[2], g_trace_fd, ch->pid_w };
 	close_fds_except(keep, sizeof(keep) / sizeof(keep[0]));
 	/* d. */
+	if ((ret = set_rlimits(proc)) < 0)
+		return ret;
+	/* e. */
 	if ((ret = change_user(proc)) < 0)
 		return ret;
-	/* e. We are past pivot_root (or chroot, for exec); still, check where we landed. */
+	/* f. We are past pivot_root (or chroot, for exec); still, check where we landed. */
 	if (chdir(proc->cwd) < 0)
 		return fail(errno, "cannot change to the working directory %s in the container", proc->cwd);
 	if ((ret = check_cwd(proc->cwd)) < 0)
 		return ret;
-	/* f. */
+	/* g. */
 	if (proc->seccomp && !proc->no_new_privs && (ret = install_seccomp(proc->seccomp, proc->seccomp_len)) < 0)
 		return ret;
-	/* g. */
+	/* h. */
 	if ((ret = set_capabilities(proc)) < 0)
 		return ret;
-	TRACE("g", "capabilities", "bounding=%s effective=%s permitted=%s inheritable=%s ambient=%s",
+	TRACE("h", "capabilities", "bounding=%s effective=%s permitted=%s inheritable=%s ambient=%s",
 	      cap_names(proc->cap_bounding, names[0], sizeof(names[0])), cap_names(proc->cap_effective, names[1], sizeof(names[1])),
 	      cap_names(proc->cap_permitted, names[2], sizeof(names[2])), cap_names(proc->cap_inheritable, names[3], sizeof(names[3])),
 	      cap_names(proc->cap_ambient, names[4], sizeof(names[4])));
-	/* h. */
+	/* i. */
 	reset_signals();
 	umask(proc->umask);
-	/* i. */
+	/* j. */
 	if (proc->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return fail(errno, "cannot set no_new_privs");
 	if (proc->seccomp && proc->no_new_privs && (ret = install_seccomp(proc->seccomp, proc->seccomp_len)) < 0)
 		return ret;
-	TRACE("i", "seccomp", "instructions=%u no-new-privs=%d", proc->seccomp ? (unsigned)proc->seccomp_len : 0, proc->no_new_privs);
+	TRACE("j", "seccomp", "instructions=%u no-new-privs=%d", proc->seccomp ? (unsigned)proc->seccomp_len : 0, proc->no_new_privs);
 	return 0;
 }
 
-/* j. */
+/* k. */
 static int setup_stdio(const struct process *proc, const struct channels *ch)
 {
 	if (setsid() < 0)
@@ -158,7 +187,7 @@ static int setup_stdio(const struct process *proc, const struct channels *ch)
 	return 0;
 }
 
-/* k. The supervisor learns that we wait ("held", a report with status 0), then the open blocks
+/* l. The supervisor learns that we wait ("held", a report with status 0), then the open blocks
  * until the FIFO has a reader: box start, which reads the byte we write. The FIFO was opened as
  * O_PATH on the host, before pivot_root; it is reopened through our own /proc/self/fd. */
 static int hold(const struct channels *ch)
@@ -168,7 +197,7 @@ static int hold(const struct channels *ch)
 	int ret = write_all(ch->report_w, &held, sizeof(held));
 	if (ret < 0)
 		return fail(-ret, "cannot tell box that the container is held");
-	TRACE("k", "hold", "fd=%d", ch->hold_fd);
+	TRACE("l", "hold", "fd=%d", ch->hold_fd);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", ch->hold_fd);
 	int fd;
 	do
@@ -182,7 +211,7 @@ static int hold(const struct channels *ch)
 	return ret < 0 ? fail(-ret, "cannot write to the hold FIFO") : 0;
 }
 
-/* l. execvpe, but with the plan's search path and docker's exit codes: 127 when the command is
+/* m. execvpe, but with the plan's search path and docker's exit codes: 127 when the command is
  * not found, 126 when it exists but cannot be executed. */
 static int exec_command(const struct process *proc)
 {
@@ -190,7 +219,7 @@ static int exec_command(const struct process *proc)
 	char buf[4096];
 	int err = ENOENT;
 	if (strchr(file, '/') != NULL) {
-		TRACE("l", "execve", "path=%s", trace_token(file));
+		TRACE("m", "execve", "path=%s", trace_token(file));
 		execve(file, proc->argv, proc->env);
 		err = errno;
 	}
@@ -204,7 +233,7 @@ static int exec_command(const struct process *proc)
 				memcpy(buf, dir, len);
 			buf[len] = '/';
 			strcpy(buf + len + 1, file);
-			TRACE("l", "execve", "path=%s", trace_token(buf));
+			TRACE("m", "execve", "path=%s", trace_token(buf));
 			execve(buf, proc->argv, proc->env);
 			if (errno == EACCES || (errno != ENOENT && errno != ENOTDIR))
 				err = errno;

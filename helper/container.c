@@ -3,9 +3,11 @@
  * order it happens. The namespaces themselves were created by the clone() in supervise.c (step 3);
  * this process starts in them and builds the container's view of the world:
  *
- *   0. non-dumpable (nothing in the container may ptrace it or read its /proc files), every fd but
- *      the channels closed
- *   1. die with the supervisor; wait for it (sync 1: the cgroup join is done, the veth is in)
+ *   0. into its cgroups, before anything else: on cgroup v1 it writes 0 into each tasks file
+ *      itself (host.c, join_own_cgroups; v2 is born in its cgroup); non-dumpable (nothing in the
+ *      container may ptrace it or read its /proc files), every fd but the channels closed
+ *   1. die with the supervisor; wait for it (sync 1: the veth is in; where the supervisor moves
+ *      it into a cgroup, that is done)
  *   2. cgroup namespace (after the join, so the container's own cgroup is its root)
  *   3. a new session: the host's terminal is not our controlling terminal
  *   4. mount propagation private, so nothing we mount reaches the host
@@ -102,10 +104,12 @@ static int open_console(struct channels *ch)
 	return ret;
 }
 
-static int setup(const struct plan *p, struct channels *ch)
+static int setup(const struct plan *p, struct channels *ch, struct cgroup_files *cg)
 {
 	int ret;
 	/* 0. */
+	if ((ret = join_own_cgroups(cg)) < 0)
+		return ret;
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return fail(errno, "cannot make the container's first process non-dumpable");
 	int keep[] = { ch->report_w, ch->sync_r, ch->console_w, ch->stdio[0], ch->stdio[1], ch->stdio[2],
@@ -177,10 +181,10 @@ static _Noreturn void become_init(const struct plan *p, const struct channels *c
 	init_main(&p->proc, command, ch->report_w);
 }
 
-_Noreturn void container_main(const struct plan *p, struct channels *ch)
+_Noreturn void container_main(const struct plan *p, struct channels *ch, struct cgroup_files *cg)
 {
 	g_role = "container";
-	if (setup(p, ch) < 0)
+	if (setup(p, ch, cg) < 0)
 		report_and_exit(ch->report_w);
 	/* 10. The command runs as PID 2; we stay PID 1, forward signals and reap. */
 	pid_t pid = fork();

@@ -6,7 +6,9 @@
  *      (a pid alone may have been reused by another process), then its /proc dir and root
  *   3. tty: a pty master of the container's own devpts, opened through that root fd (pty.c)
  *   4. fork the joiner, which stays in the host's PID namespace, out of the container's sight:
- *        a. non-dumpable, dies with us; waits for sync 1 (it is in the container's cgroups)
+ *        a. into the container's cgroups: on v1 it writes 0 into each tasks file itself (host.c,
+ *           join_own_cgroups); non-dumpable, dies with us; waits for sync 1 (where we move it into
+ *           a cgroup, that is done)
  *        b. joins every namespace of the init at once (setns on the pidfd; kernels before 5.8:
  *           /proc/PID/ns of the pinned process) and its root (chroot)
  *        c. takes the terminal's slave from the master
@@ -95,10 +97,13 @@ static int join_namespaces(const struct pinned *init)
 }
 
 /* Step 4, in the joiner. */
-static _Noreturn void joiner_main(const struct plan *p, struct channels *ch, const struct pinned *init, int master)
+static _Noreturn void joiner_main(const struct plan *p, struct channels *ch, struct cgroup_files *cg, const struct pinned *init,
+				   int master)
 {
 	g_role = "joiner";
 	/* a. */
+	if (join_own_cgroups(cg) < 0)
+		report_and_exit(ch->report_w);
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) {
 		fail(errno, "cannot prepare the process that joins the container");
 		report_and_exit(ch->report_w);
@@ -175,8 +180,9 @@ int supervise_exec(const struct plan *p)
 		close(report[0]);
 		close(sync[1]);
 		close(pids[0]);
-		joiner_main(p, &ch, &init, master);
+		joiner_main(p, &ch, &cg, &init, master);
 	}
+	close_tasks(&cg); /* the joiner writes itself into them */
 	close(report[1]);
 	close(sync[0]);
 	close(pids[1]);

@@ -17,11 +17,13 @@
  *   main.c       the modes: run (supervise.c), exec (exec.c), --check (plan_print.c), delete a link
  *   supervise.c  the host side of a new container: clone (where the namespaces are created), wait
  *   container.c  the container's first process: its set-up, in order, up to the fork of the command
- *   rootfs.c     the root filesystem steps: mounts, devices, masks, pivot_root
+ *   rootfs.c     the root filesystem steps: mounts, devices, masks, sysctls, pivot_root
+ *   overlay.c    the root as an overlay of an image's layers, as many as overlayfs takes
  *   command.c    the command's process: confinement, then exec
  *   init.c       PID 1 of the container
  *   exec.c       box exec: join a running container, pinned by a pidfd
  *   host.c       on the host: cgroups, bridge and veth, state files, OOM, clean-up
+ *   plan_fields.c, names.c: the plan's fields, and the names of the kernel's numbers
  *   relay.c, log.c, pty.c, security.c, netlink.c, cleanup.c, report.c, trace.c: the tools
  */
 #ifndef BOX_HELPER_H
@@ -39,6 +41,7 @@
 #define PLAN_MAX_RECORDS 4096
 #define PLAN_MAX_LIST 16      /* cgroups, sysctls, clean-up entries, host mounts: a plan needs a few */
 #define PLAN_MAX_GROUPS 64
+#define PLAN_MAX_LAYERS 500   /* overlayfs takes at most 500 lower layers */
 
 /* ---- The typed plan ---------------------------------------------------------------------- */
 
@@ -66,6 +69,7 @@ enum root_step_kind {
 	ROOT_SYMLINK,  /* a symbolic link */
 	ROOT_MASK,     /* hide a path: empty tmpfs over a directory, /dev/null over a file */
 	ROOT_READONLY, /* bind a path read-only onto itself */
+	ROOT_SYSCTL,   /* write a /proc/sys file of the container's namespaces */
 };
 
 struct root_step {
@@ -76,6 +80,21 @@ struct root_step {
 	const char *host_device;   /* ROOT_DEVICE: the host's node */
 	unsigned int major, minor; /* ROOT_DEVICE */
 	const char *link_target;   /* ROOT_SYMLINK */
+	const char *value;         /* ROOT_SYSCTL: path is relative to /proc/sys */
+};
+
+/* The container's root as an overlay of layers, mounted on the host side (rootfs.c, step 5). */
+struct overlay {
+	const char *merged, *upper, *work;
+	unsigned long flags;       /* MS_* of the mount */
+	char **lowers;             /* top first, NULL-terminated */
+	int n_lowers;
+};
+
+/* setrlimit() of the command's process, before its execve. */
+struct rlimit_spec {
+	int resource;              /* RLIMIT_NOFILE, ... */
+	unsigned long long soft, hard; /* RLIM_INFINITY for unlimited */
 };
 
 /* The command and what confines it: the same for a new container and for box exec. */
@@ -96,6 +115,8 @@ struct process {
 	unsigned short seccomp_len;
 	int tty;                   /* a pty of the container's own devpts */
 	int stdin_open;            /* -i: the command reads box's stdin; otherwise /dev/null */
+	struct rlimit_spec rlimits[PLAN_MAX_LIST];
+	int n_rlimits;
 };
 
 struct ipv4_cidr {
@@ -107,9 +128,13 @@ struct network {
 	int loopback;              /* bring lo up in the new network namespace */
 	const char *bridge;        /* NULL: no bridge; made (or reused) before the container */
 	struct ipv4_cidr bridge_address;
+	unsigned char bridge_mac[6];
+	int has_bridge_mac;        /* the bridge's MAC, set when box makes it */
 	const char *host_veth;     /* the veth's end on the host, put on veth_bridge */
 	const char *veth_bridge;
 	const char *container_if;  /* the veth's other end, born in the container's namespace */
+	unsigned char container_mac[6];
+	int has_container_mac;     /* container_if's MAC, set as it is born */
 	struct ipv4_cidr address;  /* of container_if */
 	struct in_addr gateway;    /* the default route */
 };
@@ -148,6 +173,7 @@ struct plan {
 	unsigned long clone_flags; /* namespaces created by clone() */
 	int cgroup_ns;             /* unshare(CLONE_NEWCGROUP) after the cgroup join */
 	const char *rootfs;        /* host path that becomes / */
+	struct overlay overlay;    /* n_lowers 0: none */
 	struct mount_spec host_mounts[PLAN_MAX_LIST]; /* made before the root is opened */
 	int n_host_mounts;
 	struct root_step *root_steps;
@@ -165,6 +191,8 @@ struct plan {
 	/* On the host. */
 	const char *cgroup_procs[PLAN_MAX_LIST]; /* cgroup.procs files the first process goes in */
 	int n_cgroup_procs;
+	const char *cgroup_tasks[PLAN_MAX_LIST]; /* cgroup v1 tasks files the process writes 0 into */
+	int n_cgroup_tasks;
 	const char *clone_into;    /* cgroup v2 directory the container is born in, or NULL */
 	struct sysctl sysctls[PLAN_MAX_LIST];
 	int n_sysctls;
@@ -202,6 +230,8 @@ int plan_read(int fd, struct plan *p);
 int plan_print(const struct plan *p, int fd);
 const char *mount_flag_names(unsigned long flags, char *buf, size_t len);
 const char *cap_names(uint64_t mask, char *buf, size_t len);
+const char *rlimit_name(int resource);
+const char *rlimit_text(unsigned long long v, char *buf, size_t len);
 
 /* report.c: the failure of one step, as carried from the container to the supervisor. */
 struct report {
@@ -248,8 +278,9 @@ struct channels {
 #define STDIO_INHERIT (-1)
 #define STDIO_DEVNULL (-2)
 
+struct cgroup_files;
 /* container.c: everything that runs inside the new namespaces, up to the fork of the command. */
-_Noreturn void container_main(const struct plan *p, struct channels *ch);
+_Noreturn void container_main(const struct plan *p, struct channels *ch, struct cgroup_files *cg);
 int wait_sync(int fd);
 
 /* rootfs.c */
@@ -257,6 +288,8 @@ int run_host_mounts(const struct plan *p);
 int run_root_steps(const struct plan *p, int rootfd);
 int enter_root(int rootfd);
 int open_in_root(int rootfd, const char *path, int flags);
+/* overlay.c */
+int mount_overlay(const struct overlay *o);
 
 /* command.c: the command's process. */
 void close_fds_except(const int *keep, int n);
@@ -281,11 +314,15 @@ int fail_start(const struct plan *p);
 
 /* host.c */
 struct cgroup_files {
-	int fd[PLAN_MAX_LIST];
+	int fd[PLAN_MAX_LIST];     /* cgroup.procs: the supervisor writes the pid */
 	int n;
+	int tasks[PLAN_MAX_LIST];  /* v1 tasks: the new process writes 0 (join_own_cgroups) */
+	int n_tasks;
 };
 int open_cgroups(const struct plan *p, struct cgroup_files *cg);
 int join_cgroups(struct cgroup_files *cg, pid_t pid);
+int join_own_cgroups(struct cgroup_files *cg);
+void close_tasks(struct cgroup_files *cg);
 void close_cgroups(struct cgroup_files *cg);
 int prepare_network(const struct plan *p);
 int connect_container(const struct plan *p, pid_t pid);
@@ -329,8 +366,8 @@ int join_session_keyring(void);
 int install_seccomp(const struct sock_filter *filter, unsigned short len);
 
 /* netlink.c: links, addresses, routes, without iproute2. */
-int nl_create_bridge(const char *name);
-int nl_create_veth(const char *host_name, const char *peer_name, pid_t pid);
+int nl_create_bridge(const char *name, const unsigned char *mac);
+int nl_create_veth(const char *host_name, const char *peer_name, pid_t pid, const unsigned char *peer_mac);
 int nl_link_up(const char *name, int master);
 int nl_add_address(const char *name, const struct ipv4_cidr *cidr);
 int nl_default_route(struct in_addr gateway);

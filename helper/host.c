@@ -18,19 +18,25 @@
 
 #include "helper.h"
 
-/* The cgroup.procs files are opened before anything else: box exec joins the container's mount
- * namespace, from where the host's /sys/fs/cgroup is out of sight. */
+/* The cgroup files are opened before anything else: box exec joins the container's mount
+ * namespace, from where the host's /sys/fs/cgroup is out of sight. cgroup.procs files take the pid
+ * the supervisor writes; v1 tasks files are written by the new process itself (join_own_cgroups). */
 int open_cgroups(const struct plan *p, struct cgroup_files *cg)
 {
-	cg->n = 0;
-	for (int i = 0; i < p->n_cgroup_procs; i++) {
-		int fd = open(p->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
+	cg->n = cg->n_tasks = 0;
+	for (int i = 0; i < p->n_cgroup_procs + p->n_cgroup_tasks; i++) {
+		int tasks = i >= p->n_cgroup_procs;
+		const char *path = tasks ? p->cgroup_tasks[i - p->n_cgroup_procs] : p->cgroup_procs[i];
+		int fd = open(path, O_WRONLY | O_CLOEXEC);
 		if (fd < 0) {
 			close_cgroups(cg);
-			return fail(errno, "cannot open %s", p->cgroup_procs[i]);
+			return fail(errno, "cannot open %s", path);
 		}
-		cg->fd[cg->n++] = fd;
-		TRACE("1", "cgroup-file", "path=%s", trace_token(p->cgroup_procs[i]));
+		if (tasks)
+			cg->tasks[cg->n_tasks++] = fd;
+		else
+			cg->fd[cg->n++] = fd;
+		TRACE("1", "cgroup-file", "path=%s", trace_token(path));
 	}
 	return 0;
 }
@@ -43,9 +49,34 @@ int join_cgroups(struct cgroup_files *cg, pid_t pid)
 	for (int i = 0; i < cg->n && ret >= 0; i++)
 		if ((ret = write_all(cg->fd[i], buf, (size_t)len)) < 0)
 			fail(-ret, "cannot move the container's process into its cgroup");
-	TRACE("4", "cgroup", "pid=%d files=%d", (int)pid, cg->n);
+	if (cg->n)
+		TRACE("4", "cgroup", "pid=%d files=%d", (int)pid, cg->n);
 	close_cgroups(cg);
 	return ret;
+}
+
+/* In the new process, first thing: "0" into each v1 tasks file moves the writer, and only it.
+ * Moving another process (cgroup.procs, or a pid) takes the kernel's threadgroup lock, whose
+ * first taking waits for an RCU grace period (10 to 15 ms, the longest step of a start); moving
+ * the writing thread itself needs no lock. The process is single-threaded, so the thread is all
+ * of it, and it does nothing before, so nothing of the container runs outside its cgroups. */
+int join_own_cgroups(struct cgroup_files *cg)
+{
+	int ret = 0;
+	for (int i = 0; i < cg->n_tasks && ret >= 0; i++)
+		if ((ret = write_all(cg->tasks[i], "0", 1)) < 0)
+			fail(-ret, "cannot move the container's process into its cgroup");
+	if (ret >= 0 && cg->n_tasks)
+		TRACE("0", "cgroup-self", "files=%d", cg->n_tasks);
+	close_tasks(cg);
+	return ret;
+}
+
+void close_tasks(struct cgroup_files *cg)
+{
+	for (int i = 0; i < cg->n_tasks; i++)
+		close(cg->tasks[i]);
+	cg->n_tasks = 0;
 }
 
 void close_cgroups(struct cgroup_files *cg)
@@ -53,6 +84,7 @@ void close_cgroups(struct cgroup_files *cg)
 	for (int i = 0; i < cg->n; i++)
 		close(cg->fd[i]);
 	cg->n = 0;
+	close_tasks(cg);
 }
 
 /* The bridge the container's veth goes on, made by the first container that needs it, and the
@@ -61,7 +93,7 @@ int prepare_network(const struct plan *p)
 {
 	int ret;
 	if (p->net.bridge) {
-		ret = nl_create_bridge(p->net.bridge);
+		ret = nl_create_bridge(p->net.bridge, p->net.has_bridge_mac ? p->net.bridge_mac : NULL);
 		if (ret < 0 && ret != -EEXIST)
 			return fail(-ret, "cannot create the bridge %s", p->net.bridge);
 		if ((ret = nl_add_address(p->net.bridge, &p->net.bridge_address)) < 0 && ret != -EEXIST)
@@ -90,7 +122,7 @@ int connect_container(const struct plan *p, pid_t pid)
 	const struct network *net = &p->net;
 	if (net->host_veth == NULL)
 		return 0;
-	int ret = nl_create_veth(net->host_veth, net->container_if, pid);
+	int ret = nl_create_veth(net->host_veth, net->container_if, pid, net->has_container_mac ? net->container_mac : NULL);
 	if (ret < 0)
 		return fail(-ret, "cannot create the veth pair %s", net->host_veth);
 	int master = (int)if_nametoindex(net->veth_bridge);

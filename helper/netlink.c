@@ -20,13 +20,16 @@ struct req {
 	char buf[1024];
 };
 
+/* An attribute of len bytes: data's, or zeros when data is NULL (a header filled in afterwards). */
 static struct rtattr *attr(struct nlmsghdr *h, unsigned short type, const void *data, size_t len)
 {
 	struct rtattr *a = (struct rtattr *)((char *)h + NLMSG_ALIGN(h->nlmsg_len));
 	a->rta_type = type;
 	a->rta_len = (unsigned short)RTA_LENGTH(len);
-	if (len)
+	if (len && data)
 		memcpy(RTA_DATA(a), data, len);
+	else if (len)
+		memset(RTA_DATA(a), 0, len);
 	h->nlmsg_len = NLMSG_ALIGN(h->nlmsg_len) + RTA_ALIGN(a->rta_len);
 	return a;
 }
@@ -76,19 +79,24 @@ static void link_msg(struct req *m, unsigned short type, unsigned short flags, i
 	ifi->ifi_index = index;
 }
 
-int nl_create_bridge(const char *name)
+/* A bridge; with a MAC, the bridge keeps it (else the kernel takes the lowest of its ports' and
+ * changes it as ports come and go). */
+int nl_create_bridge(const char *name, const unsigned char *mac)
 {
 	struct req m;
 	link_msg(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
 	attr(&m.h, IFLA_IFNAME, name, strlen(name) + 1);
+	if (mac)
+		attr(&m.h, IFLA_ADDRESS, mac, 6);
 	struct rtattr *info = attr(&m.h, IFLA_LINKINFO, NULL, 0);
 	attr(&m.h, IFLA_INFO_KIND, "bridge", 7);
 	attr_end(&m.h, info);
 	return talk(&m.h);
 }
 
-/* A veth pair: host_name stays here, peer_name is created in the network namespace of pid. */
-int nl_create_veth(const char *host_name, const char *peer_name, pid_t pid)
+/* A veth pair: host_name stays here, peer_name is created in the network namespace of pid, with
+ * peer_mac as its address when given. */
+int nl_create_veth(const char *host_name, const char *peer_name, pid_t pid, const unsigned char *peer_mac)
 {
 	struct req m;
 	link_msg(&m, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
@@ -97,8 +105,9 @@ int nl_create_veth(const char *host_name, const char *peer_name, pid_t pid)
 	attr(&m.h, IFLA_INFO_KIND, "veth", 5);
 	struct rtattr *data = attr(&m.h, IFLA_INFO_DATA, NULL, 0);
 	struct rtattr *peer = attr(&m.h, VETH_INFO_PEER, NULL, sizeof(struct ifinfomsg));
-	memset(RTA_DATA(peer), 0, sizeof(struct ifinfomsg));
 	attr(&m.h, IFLA_IFNAME, peer_name, strlen(peer_name) + 1);
+	if (peer_mac)
+		attr(&m.h, IFLA_ADDRESS, peer_mac, 6);
 	uint32_t p = (uint32_t)pid;
 	attr(&m.h, IFLA_NET_NS_PID, &p, sizeof(p));
 	attr_end(&m.h, peer);

@@ -9,7 +9,9 @@
  * version, a field count out of range, a number, mode, flag set, capability or address that does not
  * parse, a record that does not belong to the plan's mode, or a missing required record is a hard
  * error: the helper never guesses. The records, their fields and what they mean are listed in
- * plan_records.c, and in src/spec/plan.ts, which writes them.
+ * plan_records.c (the table, and the records of the container and its command) and below (the
+ * records of the host side: cgroups, state files, clean-up, the supervisor's own), and in
+ * src/spec/plan.ts, which writes them. Their fields are parsed by plan_fields.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,103 +24,7 @@
 #include "helper.h"
 #include "plan.h"
 
-
 const char *g_key; /* the record being read, for messages */
-
-/* ---- Fields ---------------------------------------------------------------------------------- */
-
-/* Digits only, of the base (hex in lower case, decimal without leading zeros), as plan.ts writes them:
- * no sign, space or "0x" that strtoull would otherwise take. */
-int number(const char *s, int base, unsigned long long max, unsigned long long *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	char *end;
-	size_t len = strlen(s);
-	int ok = len > 0 && len <= 20 && strspn(s, digits) == len && !(base == 10 && s[0] == '0' && len > 1);
-	for (size_t i = 0; ok && i < len; i++)
-		ok = (strchr(digits, s[i]) - digits) < base;
-	if (!ok)
-		return fail(0, "the plan's record '%s' holds a malformed number '%s'", g_key, s);
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, base);
-	if (errno != 0 || *end != '\0' || v > max)
-		return fail(0, "the plan's record '%s' holds a malformed number '%s'", g_key, s);
-	*out = v;
-	return 0;
-}
-
-int path(const char *s, const char **out)
-{
-	if (s[0] != '/')
-		return fail(0, "the plan's record '%s' holds '%s', which is not an absolute path", g_key, s);
-	*out = s;
-	return 0;
-}
-
-int mode(const char *s, unsigned long long max, mode_t *out)
-{
-	unsigned long long v;
-	int ret = number(s, 8, max, &v);
-	*out = (mode_t)v;
-	return ret;
-}
-
-int flag(const char *s, int *out)
-{
-	unsigned long long v;
-	int ret = number(s, 10, 1, &v);
-	*out = (int)v;
-	return ret;
-}
-
-int address(const char *s, struct in_addr *out)
-{
-	if (inet_pton(AF_INET, s, out) != 1)
-		return fail(0, "the plan's record '%s' holds a malformed address '%s'", g_key, s);
-	return 0;
-}
-
-int cidr(const char *s, struct ipv4_cidr *out)
-{
-	char ip[INET_ADDRSTRLEN];
-	unsigned long long prefix;
-	const char *slash = strchr(s, '/');
-	if (slash == NULL || (size_t)(slash - s) >= sizeof(ip))
-		return fail(0, "the plan's record '%s' holds a malformed address '%s'", g_key, s);
-	memcpy(ip, s, (size_t)(slash - s));
-	ip[slash - s] = '\0';
-	int ret = address(ip, &out->addr);
-	if (ret >= 0 && (ret = number(slash + 1, 10, 32, &prefix)) >= 0)
-		out->prefix = (unsigned int)prefix;
-	return ret;
-}
-
-static const char *or_null(const char *s)
-{
-	return s[0] ? s : NULL;
-}
-
-int mount_spec(char **f, struct mount_spec *m)
-{
-	unsigned long long flags;
-	char names[512];
-	int ret = number(f[3], 10, ULONG_MAX, &flags);
-	if (ret < 0)
-		return ret;
-	if (mount_flag_names((unsigned long)flags, names, sizeof(names)) == NULL)
-		return fail(0, "the plan's record '%s' holds unknown mount flags %s", g_key, f[3]);
-	*m = (struct mount_spec){ .source = or_null(f[0]), .target = f[1], .fstype = or_null(f[2]),
-				  .flags = (unsigned long)flags, .data = or_null(f[4]) };
-	return path(f[1], &m->target);
-}
-
-/* A bounded list: at most PLAN_MAX_LIST entries. */
-int list_slot(int *n)
-{
-	if (*n >= PLAN_MAX_LIST)
-		return fail(0, "the plan has more than %d '%s' records", PLAN_MAX_LIST, g_key);
-	return (*n)++;
-}
 
 /* ---- The reader ---------------------------------------------------------------------------- */
 
@@ -194,3 +100,109 @@ int plan_read(int fd, struct plan *p)
 	/* 5. The plan as a whole. */
 	return check_plan(p, seen);
 }
+
+/* ---- The host side's records (the table is in plan_records.c) ---------------------------- */
+
+int r_cgroup(struct plan *p, char **f)
+{
+	int i = list_slot(&p->n_cgroup_procs);
+	return i < 0 ? i : path(f[0], &p->cgroup_procs[i]);
+}
+
+int r_cgroup_tasks(struct plan *p, char **f)
+{
+	int i = list_slot(&p->n_cgroup_tasks);
+	return i < 0 ? i : path(f[0], &p->cgroup_tasks[i]);
+}
+
+int r_clone_into(struct plan *p, char **f) { return path(f[0], &p->clone_into); }
+
+int r_oom(struct plan *p, char **f)
+{
+	int i = list_slot(&p->n_ooms);
+	if (i < 0)
+		return i;
+	p->ooms[i] = (struct oom_check){ .when_killed = f[1], .otherwise = f[2] };
+	return path(f[0], &p->ooms[i].events_file);
+}
+
+int r_rmcgroup(struct plan *p, char **f)
+{
+	unsigned long long tries, interval;
+	int i = list_slot(&p->n_rm_cgroups), ret;
+	if (i < 0 || (ret = path(f[0], &p->rm_cgroups[i].dir)) < 0)
+		return i < 0 ? i : ret;
+	if ((ret = number(f[1], 10, 100000, &tries)) < 0 || (ret = number(f[2], 10, 10000, &interval)) < 0)
+		return ret;
+	if (tries == 0)
+		return fail(0, "the plan's record 'rmcgroup' asks for 0 tries");
+	p->rm_cgroups[i].tries = (unsigned int)tries;
+	p->rm_cgroups[i].interval_ms = (unsigned int)interval;
+	return 0;
+}
+
+int r_cleanup_exec(struct plan *p, char **f)
+{
+	int i = list_slot(&p->n_cleanup_exec);
+	const char *program;
+	if (i < 0)
+		return i;
+	p->cleanup_exec[i] = f;
+	return path(f[0], &program);
+}
+
+int r_cleanup_env(struct plan *p, char **f) { p->cleanup_env = f; return 0; }
+
+int r_cleanup(struct plan *p, char **f)
+{
+	int i = list_slot(&p->n_cleanup_paths);
+	return i < 0 ? i : path(f[0], &p->cleanup_paths[i]);
+}
+
+static int state_file(char **f, struct state_file *out)
+{
+	int ret = path(f[0], &out->path);
+	return ret < 0 ? ret : mode(f[1], 0777, &out->mode);
+}
+int r_pidfile(struct plan *p, char **f) { return state_file(f, &p->pidfile); }
+int r_exitfile(struct plan *p, char **f) { return state_file(f, &p->exitfile); }
+int r_detach(struct plan *p, char **f) { p->detach_id = f[0]; return 0; }
+
+int r_log(struct plan *p, char **f)
+{
+	unsigned long long cap;
+	int ret;
+	if ((ret = path(f[0], &p->log.path)) < 0 || (ret = number(f[1], 10, LONG_MAX, &cap)) < 0 ||
+	    (ret = mode(f[2], 0777, &p->log.mode)) < 0)
+		return ret;
+	p->log.cap = (long)cap;
+	if (strcmp(f[3], "raw") == 0)
+		p->log.format = LOG_RAW;
+	else if (strcmp(f[3], "k8s-file") == 0)
+		p->log.format = LOG_K8S_FILE;
+	else
+		return fail(0, "the plan's record 'log' names an unknown format '%s'", f[3]);
+	return 0;
+}
+
+int r_hold(struct plan *p, char **f) { return path(f[0], &p->hold_fifo); }
+
+int r_trace(struct plan *p, char **f)
+{
+	unsigned long long fd;
+	int ret = number(f[0], 10, INT_MAX, &fd);
+	p->trace_fd = (int)fd;
+	return ret;
+}
+
+int r_join(struct plan *p, char **f)
+{
+	unsigned long long pid;
+	int ret = number(f[0], 10, 4194304, &pid);
+	if (ret >= 0 && pid < 2)
+		ret = fail(0, "the plan's record 'join' names pid %llu", pid);
+	p->join_pid = (pid_t)pid;
+	return ret < 0 ? ret : number(f[1], 10, UINT64_MAX, &p->join_start);
+}
+
+int r_delete_link(struct plan *p, char **f) { p->delete_link = f[0]; return 0; }

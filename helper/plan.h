@@ -23,7 +23,7 @@ extern const size_t n_records;
 extern const char *g_key;
 
 const struct record_def *find_record(const char *key);
-/* Field parsers (plan.c): each fails with a sentence naming the record being read (g_key). */
+/* Field parsers (plan_fields.c): each fails with a sentence naming the record being read (g_key). */
 int number(const char *s, int base, unsigned long long max, unsigned long long *out);
 int path(const char *s, const char **out);
 int mode(const char *s, unsigned long long max, mode_t *out);
@@ -32,6 +32,25 @@ int address(const char *s, struct in_addr *out);
 int cidr(const char *s, struct ipv4_cidr *out);
 int mount_spec(char **f, struct mount_spec *m);
 int list_slot(int *n);
+int mac(const char *s, unsigned char out[6]);
 int check_plan(struct plan *p, const int *seen);
+
+/* The host side's records (plan.c). */
+int r_cgroup(struct plan *p, char **f);
+int r_cgroup_tasks(struct plan *p, char **f);
+int r_clone_into(struct plan *p, char **f);
+int r_oom(struct plan *p, char **f);
+int r_rmcgroup(struct plan *p, char **f);
+int r_cleanup_exec(struct plan *p, char **f);
+int r_cleanup_env(struct plan *p, char **f);
+int r_cleanup(struct plan *p, char **f);
+int r_pidfile(struct plan *p, char **f);
+int r_exitfile(struct plan *p, char **f);
+int r_detach(struct plan *p, char **f);
+int r_log(struct plan *p, char **f);
+int r_hold(struct plan *p, char **f);
+int r_trace(struct plan *p, char **f);
+int r_join(struct plan *p, char **f);
+int r_delete_link(struct plan *p, char **f);
 
 #endif

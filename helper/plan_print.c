@@ -16,80 +16,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 
 #include "helper.h"
 
-static const struct { unsigned long flag; const char *name; } mount_flags[] = {
-	{ MS_RDONLY, "ro" }, { MS_NOSUID, "nosuid" }, { MS_NODEV, "nodev" }, { MS_NOEXEC, "noexec" },
-	{ MS_SYNCHRONOUS, "sync" }, { MS_REMOUNT, "remount" }, { MS_MANDLOCK, "mand" }, { MS_DIRSYNC, "dirsync" },
-	{ MS_NOATIME, "noatime" }, { MS_NODIRATIME, "nodiratime" }, { MS_BIND, "bind" }, { MS_REC, "rec" },
-	{ MS_UNBINDABLE, "unbindable" }, { MS_PRIVATE, "private" }, { MS_SLAVE, "slave" }, { MS_SHARED, "shared" },
-	{ MS_RELATIME, "relatime" }, { MS_STRICTATIME, "strictatime" }, { MS_LAZYTIME, "lazytime" },
-};
-
-static const struct { int cap; const char *name; } capabilities[] = {
-	{ CAP_CHOWN, "CHOWN" }, { CAP_DAC_OVERRIDE, "DAC_OVERRIDE" }, { CAP_DAC_READ_SEARCH, "DAC_READ_SEARCH" },
-	{ CAP_FOWNER, "FOWNER" }, { CAP_FSETID, "FSETID" }, { CAP_KILL, "KILL" }, { CAP_SETGID, "SETGID" },
-	{ CAP_SETUID, "SETUID" }, { CAP_SETPCAP, "SETPCAP" }, { CAP_LINUX_IMMUTABLE, "LINUX_IMMUTABLE" },
-	{ CAP_NET_BIND_SERVICE, "NET_BIND_SERVICE" }, { CAP_NET_BROADCAST, "NET_BROADCAST" },
-	{ CAP_NET_ADMIN, "NET_ADMIN" }, { CAP_NET_RAW, "NET_RAW" }, { CAP_IPC_LOCK, "IPC_LOCK" },
-	{ CAP_IPC_OWNER, "IPC_OWNER" }, { CAP_SYS_MODULE, "SYS_MODULE" }, { CAP_SYS_RAWIO, "SYS_RAWIO" },
-	{ CAP_SYS_CHROOT, "SYS_CHROOT" }, { CAP_SYS_PTRACE, "SYS_PTRACE" }, { CAP_SYS_PACCT, "SYS_PACCT" },
-	{ CAP_SYS_ADMIN, "SYS_ADMIN" }, { CAP_SYS_BOOT, "SYS_BOOT" }, { CAP_SYS_NICE, "SYS_NICE" },
-	{ CAP_SYS_RESOURCE, "SYS_RESOURCE" }, { CAP_SYS_TIME, "SYS_TIME" }, { CAP_SYS_TTY_CONFIG, "SYS_TTY_CONFIG" },
-	{ CAP_MKNOD, "MKNOD" }, { CAP_LEASE, "LEASE" }, { CAP_AUDIT_WRITE, "AUDIT_WRITE" },
-	{ CAP_AUDIT_CONTROL, "AUDIT_CONTROL" }, { CAP_SETFCAP, "SETFCAP" }, { CAP_MAC_OVERRIDE, "MAC_OVERRIDE" },
-	{ CAP_MAC_ADMIN, "MAC_ADMIN" }, { CAP_SYSLOG, "SYSLOG" }, { CAP_WAKE_ALARM, "WAKE_ALARM" },
-	{ CAP_BLOCK_SUSPEND, "BLOCK_SUSPEND" }, { CAP_AUDIT_READ, "AUDIT_READ" }, { CAP_PERFMON, "PERFMON" },
-	{ CAP_BPF, "BPF" }, { CAP_CHECKPOINT_RESTORE, "CHECKPOINT_RESTORE" },
-};
-
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Names joined by ',' ("none" for 0), or NULL when a bit has no name. */
-static const char *names(uint64_t bits, const char *(*name_of)(int bit), char *buf, size_t len)
-{
-	size_t at = 0;
-	buf[0] = '\0';
-	for (int bit = 0; bit < 64; bit++) {
-		if (!(bits & (1ull << bit)))
-			continue;
-		const char *name = name_of(bit);
-		if (name == NULL)
-			return NULL;
-		int n = snprintf(buf + at, len - at, "%s%s", at ? "," : "", name);
-		if (n < 0 || (size_t)n >= len - at)
-			return NULL;
-		at += (size_t)n;
-	}
-	return at ? buf : "none";
-}
-
-static const char *mount_flag_name(int bit)
-{
-	for (size_t i = 0; i < COUNT(mount_flags); i++)
-		if (mount_flags[i].flag == 1ul << bit)
-			return mount_flags[i].name;
-	return NULL;
-}
-
-static const char *cap_name(int bit)
-{
-	for (size_t i = 0; i < COUNT(capabilities); i++)
-		if (capabilities[i].cap == bit)
-			return capabilities[i].name;
-	return NULL;
-}
-
-const char *mount_flag_names(unsigned long flags, char *buf, size_t len)
-{
-	return names(flags, mount_flag_name, buf, len);
-}
-
-const char *cap_names(uint64_t mask, char *buf, size_t len)
-{
-	return names(mask, cap_name, buf, len);
-}
 
 static FILE *out;
 
@@ -139,9 +70,17 @@ static void print_mount(const char *step, const struct mount_spec *m)
 
 static void print_root_step(const struct root_step *s)
 {
-	static const char *kinds[] = { "mkdir", "file", "mount", "device", "symlink", "mask", "readonly" };
+	static const char *kinds[] = { "mkdir", "file", "mount", "device", "symlink", "mask", "readonly", "sysctl-in" };
 	if (s->kind == ROOT_MOUNT) {
 		print_mount("mount", &s->mount);
+		return;
+	}
+	if (s->kind == ROOT_SYSCTL) {
+		fputs("sysctl-in /proc/sys/", out);
+		token(s->path);
+		fputs(" value=", out);
+		token(s->value);
+		fputc('\n', out);
 		return;
 	}
 	fprintf(out, "%s ", kinds[s->kind]);
@@ -202,6 +141,11 @@ static void print_process(const struct process *proc)
 	print_seccomp(proc);
 	fprintf(out, "session-keyring %s\ntty %s\nstdin %s\n", proc->session_keyring ? "on" : "off",
 		proc->tty ? "on" : "off", proc->stdin_open ? "on" : "off");
+	for (int i = 0; i < proc->n_rlimits; i++) {
+		char soft[24], hard[24];
+		fprintf(out, "rlimit %s soft=%s hard=%s\n", rlimit_name(proc->rlimits[i].resource),
+			rlimit_text(proc->rlimits[i].soft, soft, sizeof(soft)), rlimit_text(proc->rlimits[i].hard, hard, sizeof(hard)));
+	}
 }
 
 static void print_state_file(const char *step, const struct state_file *f)
@@ -211,6 +155,26 @@ static void print_state_file(const char *step, const struct state_file *f)
 	fprintf(out, "%s path=", step);
 	token(f->path);
 	fprintf(out, " mode=%04o\n", (unsigned)f->mode);
+}
+
+static void print_cgroups(const struct plan *p)
+{
+	for (int i = 0; i < p->n_cgroup_procs; i++) {
+		fputs("cgroup procs=", out);
+		token(p->cgroup_procs[i]);
+		fputc('\n', out);
+	}
+	for (int i = 0; i < p->n_cgroup_tasks; i++) {
+		fputs("cgroup tasks=", out);
+		token(p->cgroup_tasks[i]);
+		fputs(" writes=0\n", out);
+	}
+}
+
+static void print_mac(const char *what, const unsigned char *m, int has)
+{
+	if (has)
+		fprintf(out, " %s=%02x:%02x:%02x:%02x:%02x:%02x", what, m[0], m[1], m[2], m[3], m[4], m[5]);
 }
 
 /* What happens on the host before the container's first process and around it. */
@@ -226,11 +190,7 @@ static void print_host(const struct plan *p)
 		if (p->clone_flags & ns[i].flag)
 			fprintf(out, " %s", ns[i].name);
 	fputs(p->cgroup_ns ? " cgroup\n" : "\n", out);
-	for (int i = 0; i < p->n_cgroup_procs; i++) {
-		fputs("cgroup procs=", out);
-		token(p->cgroup_procs[i]);
-		fputc('\n', out);
-	}
+	print_cgroups(p);
 	if (p->clone_into) {
 		fputs("clone-into ", out);
 		token(p->clone_into);
@@ -239,7 +199,9 @@ static void print_host(const struct plan *p)
 	if (p->net.bridge) {
 		fputs("bridge name=", out);
 		token(p->net.bridge);
-		fprintf(out, " address=%s\n", cidr_text(&p->net.bridge_address, a, sizeof(a)));
+		fprintf(out, " address=%s", cidr_text(&p->net.bridge_address, a, sizeof(a)));
+		print_mac("mac", p->net.bridge_mac, p->net.has_bridge_mac);
+		fputc('\n', out);
 	}
 	for (int i = 0; i < p->n_sysctls; i++) {
 		fputs("sysctl path=", out);
@@ -255,6 +217,7 @@ static void print_host(const struct plan *p)
 		token(p->net.veth_bridge);
 		fputs(" container=", out);
 		token(p->net.container_if);
+		print_mac("mac", p->net.container_mac, p->net.has_container_mac);
 		fputs("\naddress if=", out);
 		token(p->net.container_if);
 		inet_ntop(AF_INET, &p->net.gateway, b, sizeof(b));
@@ -264,9 +227,24 @@ static void print_host(const struct plan *p)
 
 static void print_container(const struct plan *p)
 {
+	char flags[512];
 	fputs("rootfs ", out);
 	token(p->rootfs);
 	fputc('\n', out);
+	if (p->overlay.n_lowers) {
+		fputs("overlay merged=", out);
+		token(p->overlay.merged);
+		fputs(" upper=", out);
+		token(p->overlay.upper);
+		fputs(" work=", out);
+		token(p->overlay.work);
+		fprintf(out, " flags=%s layers=%d\n", mount_flag_names(p->overlay.flags, flags, sizeof(flags)), p->overlay.n_lowers);
+		for (int i = 0; i < p->overlay.n_lowers; i++) {
+			fputs("overlay-layer ", out);
+			token(p->overlay.lowers[i]);
+			fputc('\n', out);
+		}
+	}
 	for (int i = 0; i < p->n_host_mounts; i++)
 		print_mount("host-mount", &p->host_mounts[i]);
 	for (int i = 0; i < p->n_root_steps; i++)
@@ -347,11 +325,7 @@ int plan_print(const struct plan *p, int fd)
 		print_container(p);
 	}
 	if (p->mode == MODE_EXEC) {
-		for (int i = 0; i < p->n_cgroup_procs; i++) {
-			fputs("cgroup procs=", out);
-			token(p->cgroup_procs[i]);
-			fputc('\n', out);
-		}
+		print_cgroups(p);
 		fprintf(out, "join pid=%d start=%llu\n", (int)p->join_pid, p->join_start);
 	}
 	if (p->mode != MODE_DELETE_LINK)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "helper.h"
 #include "plan.h"
@@ -37,6 +38,31 @@ static int r_ns(struct plan *p, char **f)
 }
 
 static int r_rootfs(struct plan *p, char **f) { return path(f[0], &p->rootfs); }
+
+/* flags merged upper work lower...: the lowers top first, as many as overlayfs takes. */
+static int r_overlay(struct plan *p, char **f)
+{
+	struct overlay *o = &p->overlay;
+	unsigned long long flags;
+	char names[512];
+	int ret = number(f[0], 10, ULONG_MAX, &flags);
+	if (ret < 0)
+		return ret;
+	if (mount_flag_names((unsigned long)flags, names, sizeof(names)) == NULL)
+		return fail(0, "the plan's record 'overlay' holds unknown mount flags %s", f[0]);
+	o->flags = (unsigned long)flags;
+	if ((ret = path(f[1], &o->merged)) < 0 || (ret = path(f[2], &o->upper)) < 0 || (ret = path(f[3], &o->work)) < 0)
+		return ret;
+	o->lowers = &f[4];
+	for (o->n_lowers = 0; o->lowers[o->n_lowers] != NULL; o->n_lowers++) {
+		const char *lower;
+		if ((ret = path(o->lowers[o->n_lowers], &lower)) < 0)
+			return ret;
+		if (strchr(lower, ':') != NULL || strchr(lower, ',') != NULL)
+			return fail(0, "the plan's record 'overlay' holds a layer '%s' whose name has ':' or ','", lower);
+	}
+	return 0;
+}
 
 static int r_host_mount(struct plan *p, char **f)
 {
@@ -99,6 +125,24 @@ static int r_symlink(struct plan *p, char **f)
 	return s == NULL ? -EINVAL : 0;
 }
 
+/* A sysctl of the container's namespaces: a path under /proc/sys, relative, without "..", and its
+ * value. Written inside the root after /proc is mounted (rootfs.c). */
+static int r_sysctl_in(struct plan *p, char **f)
+{
+	const char *s = f[0];
+	size_t len = strlen(s);
+	if (len == 0 || s[0] == '/' || strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./") != len ||
+	    strcmp(s, "..") == 0 || strncmp(s, "../", 3) == 0 || strstr(s, "/../") != NULL ||
+	    (len >= 3 && strcmp(s + len - 3, "/..") == 0) || s[len - 1] == '/')
+		return fail(0, "the plan's record 'sysctl_in' holds '%s', which is not a path under /proc/sys", s);
+	struct root_step *st = root_step(p, ROOT_SYSCTL, "/");
+	if (st == NULL)
+		return -EINVAL;
+	st->path = s;
+	st->value = f[1];
+	return 0;
+}
+
 static int r_mask(struct plan *p, char **f) { return root_step(p, ROOT_MASK, f[0]) ? 0 : -EINVAL; }
 static int r_readonly(struct plan *p, char **f) { return root_step(p, ROOT_READONLY, f[0]) ? 0 : -EINVAL; }
 static int r_hostname(struct plan *p, char **f) { p->hostname = f[0]; return 0; }
@@ -107,7 +151,10 @@ static int r_loopback(struct plan *p, char **f) { (void)f; p->net.loopback = 1; 
 static int r_bridge(struct plan *p, char **f)
 {
 	p->net.bridge = f[0];
-	return cidr(f[1], &p->net.bridge_address);
+	int ret = cidr(f[1], &p->net.bridge_address);
+	if (ret >= 0 && f[2] != NULL && (ret = mac(f[2], p->net.bridge_mac)) >= 0)
+		p->net.has_bridge_mac = 1;
+	return ret;
 }
 
 /* 'veth' and 'ip' both name the container's interface; whichever comes second must agree. */
@@ -123,7 +170,10 @@ static int r_veth(struct plan *p, char **f)
 {
 	p->net.host_veth = f[0];
 	p->net.veth_bridge = f[1];
-	return container_if(p, f[2]);
+	int ret = container_if(p, f[2]);
+	if (ret >= 0 && f[3] != NULL && (ret = mac(f[3], p->net.container_mac)) >= 0)
+		p->net.has_container_mac = 1;
+	return ret;
 }
 
 static int r_ip(struct plan *p, char **f)
@@ -183,6 +233,37 @@ static int r_caps(struct plan *p, char **f)
 	return 0;
 }
 
+/* resource soft hard: the kernel's RLIMIT_* number; each limit a decimal number or "unlimited". */
+static int rlimit_value(const char *s, unsigned long long *out)
+{
+	if (strcmp(s, "unlimited") == 0) {
+		*out = RLIM_INFINITY;
+		return 0;
+	}
+	int ret = number(s, 10, UINT64_MAX - 1, out);
+	if (ret >= 0 && *out == RLIM_INFINITY)
+		ret = fail(0, "the plan's record 'rlimit' holds %s, which the kernel reads as unlimited", s);
+	return ret;
+}
+
+static int r_rlimit(struct plan *p, char **f)
+{
+	unsigned long long resource;
+	int i = list_slot(&p->proc.n_rlimits), ret;
+	if (i < 0 || (ret = number(f[0], 10, RLIM_NLIMITS - 1, &resource)) < 0)
+		return i < 0 ? i : ret;
+	for (int j = 0; j < i; j++)
+		if (p->proc.rlimits[j].resource == (int)resource)
+			return fail(0, "the plan's record 'rlimit' sets limit %llu twice", resource);
+	struct rlimit_spec *r = &p->proc.rlimits[i];
+	r->resource = (int)resource;
+	if ((ret = rlimit_value(f[1], &r->soft)) < 0 || (ret = rlimit_value(f[2], &r->hard)) < 0)
+		return ret;
+	if (r->soft > r->hard)
+		return fail(0, "the plan's record 'rlimit' holds a soft limit above the hard one for limit %llu", resource);
+	return 0;
+}
+
 static int r_nonewprivs(struct plan *p, char **f) { (void)f; p->proc.no_new_privs = 1; return 0; }
 static int r_keyring(struct plan *p, char **f) { (void)f; p->proc.session_keyring = 1; return 0; }
 static int r_tty(struct plan *p, char **f) { return flag(f[0], &p->proc.tty); }
@@ -210,104 +291,6 @@ static int r_seccomp(struct plan *p, char **f)
 	return 0;
 }
 
-static int r_cgroup(struct plan *p, char **f)
-{
-	int i = list_slot(&p->n_cgroup_procs);
-	return i < 0 ? i : path(f[0], &p->cgroup_procs[i]);
-}
-
-static int r_clone_into(struct plan *p, char **f) { return path(f[0], &p->clone_into); }
-
-static int r_oom(struct plan *p, char **f)
-{
-	int i = list_slot(&p->n_ooms);
-	if (i < 0)
-		return i;
-	p->ooms[i] = (struct oom_check){ .when_killed = f[1], .otherwise = f[2] };
-	return path(f[0], &p->ooms[i].events_file);
-}
-
-static int r_rmcgroup(struct plan *p, char **f)
-{
-	unsigned long long tries, interval;
-	int i = list_slot(&p->n_rm_cgroups), ret;
-	if (i < 0 || (ret = path(f[0], &p->rm_cgroups[i].dir)) < 0)
-		return i < 0 ? i : ret;
-	if ((ret = number(f[1], 10, 100000, &tries)) < 0 || (ret = number(f[2], 10, 10000, &interval)) < 0)
-		return ret;
-	if (tries == 0)
-		return fail(0, "the plan's record 'rmcgroup' asks for 0 tries");
-	p->rm_cgroups[i].tries = (unsigned int)tries;
-	p->rm_cgroups[i].interval_ms = (unsigned int)interval;
-	return 0;
-}
-
-static int r_cleanup_exec(struct plan *p, char **f)
-{
-	int i = list_slot(&p->n_cleanup_exec);
-	const char *program;
-	if (i < 0)
-		return i;
-	p->cleanup_exec[i] = f;
-	return path(f[0], &program);
-}
-
-static int r_cleanup_env(struct plan *p, char **f) { p->cleanup_env = f; return 0; }
-
-static int r_cleanup(struct plan *p, char **f)
-{
-	int i = list_slot(&p->n_cleanup_paths);
-	return i < 0 ? i : path(f[0], &p->cleanup_paths[i]);
-}
-
-static int state_file(char **f, struct state_file *out)
-{
-	int ret = path(f[0], &out->path);
-	return ret < 0 ? ret : mode(f[1], 0777, &out->mode);
-}
-static int r_pidfile(struct plan *p, char **f) { return state_file(f, &p->pidfile); }
-static int r_exitfile(struct plan *p, char **f) { return state_file(f, &p->exitfile); }
-static int r_detach(struct plan *p, char **f) { p->detach_id = f[0]; return 0; }
-
-static int r_log(struct plan *p, char **f)
-{
-	unsigned long long cap;
-	int ret;
-	if ((ret = path(f[0], &p->log.path)) < 0 || (ret = number(f[1], 10, LONG_MAX, &cap)) < 0 ||
-	    (ret = mode(f[2], 0777, &p->log.mode)) < 0)
-		return ret;
-	p->log.cap = (long)cap;
-	if (strcmp(f[3], "raw") == 0)
-		p->log.format = LOG_RAW;
-	else if (strcmp(f[3], "k8s-file") == 0)
-		p->log.format = LOG_K8S_FILE;
-	else
-		return fail(0, "the plan's record 'log' names an unknown format '%s'", f[3]);
-	return 0;
-}
-
-static int r_hold(struct plan *p, char **f) { return path(f[0], &p->hold_fifo); }
-
-static int r_trace(struct plan *p, char **f)
-{
-	unsigned long long fd;
-	int ret = number(f[0], 10, INT_MAX, &fd);
-	p->trace_fd = (int)fd;
-	return ret;
-}
-
-static int r_join(struct plan *p, char **f)
-{
-	unsigned long long pid;
-	int ret = number(f[0], 10, 4194304, &pid);
-	if (ret >= 0 && pid < 2)
-		ret = fail(0, "the plan's record 'join' names pid %llu", pid);
-	p->join_pid = (pid_t)pid;
-	return ret < 0 ? ret : number(f[1], 10, UINT64_MAX, &p->join_start);
-}
-
-static int r_delete_link(struct plan *p, char **f) { p->delete_link = f[0]; return 0; }
-
 /* Which records a plan of each mode may hold, and which it must. */
 #define R (1 << MODE_RUN)
 #define E (1 << MODE_EXEC)
@@ -315,6 +298,7 @@ static int r_delete_link(struct plan *p, char **f) { p->delete_link = f[0]; retu
 const struct record_def records[] = {
 	{ "ns", 1, 6, 1, R, R, r_ns },
 	{ "rootfs", 1, 1, 1, R, R, r_rootfs },
+	{ "overlay", 5, 4 + PLAN_MAX_LAYERS, 1, R, 0, r_overlay }, /* flags merged upper work lower... */
 	{ "host_mount", 5, 5, 0, R, 0, r_host_mount },  /* source target fstype flags data */
 	{ "mkdir", 2, 2, 0, R, 0, r_mkdir },            /* path mode(octal) */
 	{ "file", 2, 2, 0, R, 0, r_file },              /* path mode(octal) */
@@ -323,10 +307,11 @@ const struct record_def records[] = {
 	{ "symlink", 2, 2, 0, R, 0, r_symlink },        /* target path */
 	{ "mask", 1, 1, 0, R, 0, r_mask },
 	{ "readonly", 1, 1, 0, R, 0, r_readonly },
+	{ "sysctl_in", 2, 2, 0, R, 0, r_sysctl_in },    /* a path under /proc/sys, its value */
 	{ "hostname", 1, 1, 1, R, 0, r_hostname },
 	{ "loopback", 0, 0, 1, R, 0, r_loopback },
-	{ "bridge", 2, 2, 1, R, 0, r_bridge },          /* name, address/prefix */
-	{ "veth", 3, 3, 1, R, 0, r_veth },              /* host name, bridge, name in the container */
+	{ "bridge", 2, 3, 1, R, 0, r_bridge },          /* name, address/prefix[, MAC when made] */
+	{ "veth", 3, 4, 1, R, 0, r_veth },              /* host name, bridge, name in the container[, its MAC] */
 	{ "ip", 3, 3, 1, R, 0, r_ip },                  /* interface, address/prefix, gateway */
 	{ "sysctl", 2, 2, 0, R, 0, r_sysctl },          /* a /proc/sys file and its value */
 	{ "argv", 1, 4096, 1, R | E, R | E, r_argv },
@@ -341,7 +326,9 @@ const struct record_def records[] = {
 	{ "keyring", 0, 0, 1, R | E, 0, r_keyring },    /* a fresh session keyring */
 	{ "tty", 1, 1, 1, R | E, R | E, r_tty },
 	{ "stdin", 1, 1, 1, R | E, R | E, r_stdin },
-	{ "cgroup", 1, 1, 0, R | E, 0, r_cgroup },      /* a cgroup.procs file */
+	{ "rlimit", 3, 3, 0, R | E, 0, r_rlimit },      /* resource soft hard (decimal or unlimited) */
+	{ "cgroup", 1, 1, 0, R | E, 0, r_cgroup },      /* a cgroup.procs file the supervisor writes into */
+	{ "cgroup_tasks", 1, 1, 0, R | E, 0, r_cgroup_tasks }, /* a v1 tasks file the process writes 0 into */
 	{ "clone_into", 1, 1, 1, R, 0, r_clone_into },  /* cgroup v2: born in this cgroup (clone3) */
 	{ "oom", 3, 3, 0, R, 0, r_oom },                /* events file, message when killed, otherwise */
 	{ "rmcgroup", 3, 3, 0, R, 0, r_rmcgroup },      /* dir, tries, interval in ms */

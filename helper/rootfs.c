@@ -2,20 +2,23 @@
  * The container's root filesystem, built by its first process in its new mount namespace
  * (container.c, steps 5, 6 and 8):
  *
- *   5. host-side mounts: the overlay, or the rootfs bound onto itself, so it is a mount point
+ *   5. host-side mounts: the overlay of the image's layers (overlay.c), or the rootfs bound onto
+ *      itself, so it is a mount point
  *   6. the steps inside the root, in plan order: directories, files, mounts, devices, links, masks,
- *      read-only binds. Every path is resolved inside the root (openat2 RESOLVE_IN_ROOT), and what
- *      is mounted on is the fd that was checked, through /proc/self/fd: a symlink planted in the
- *      image can point only back into the image, never at the host
+ *      sysctls, read-only binds. Every path is resolved inside the root (openat2 RESOLVE_IN_ROOT),
+ *      and what is mounted on is the fd that was checked, through /proc/self/fd: a symlink planted
+ *      in the image can point only back into the image, never at the host
  *   8. pivot_root into it, the old root detached
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -233,6 +236,31 @@ static int step_mount(int rootfd, const struct mount_spec *m)
 	return ret;
 }
 
+/* A sysctl of the container's own namespaces (net.*, kernel.shm*, ...): its file under the /proc
+ * mounted in step 6, reached through the root fd without following any symlink, and written only
+ * when it is a regular file of a proc filesystem. Before /proc/sys is made read-only (the plan
+ * puts these records first), and before the network comes up (step 7), so eth0 starts with them. */
+static int step_sysctl(int rootfd, const char *path, const char *value)
+{
+	char full[4200];
+	struct stat st;
+	struct statfs sfs;
+	snprintf(full, sizeof(full), "proc/sys/%s", path);
+	struct open_how how = { .flags = O_WRONLY | O_NOFOLLOW | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS };
+	int fd = (int)syscall(SYS_openat2, rootfd, full, &how, sizeof(how));
+	if (fd < 0)
+		return fail(errno, "cannot open /proc/sys/%s in the container", path);
+	int ret = 0;
+	if (fstat(fd, &st) < 0 || fstatfs(fd, &sfs) < 0)
+		ret = fail(errno, "cannot look at /proc/sys/%s in the container", path);
+	else if (!S_ISREG(st.st_mode) || sfs.f_type != PROC_SUPER_MAGIC)
+		ret = fail(0, "refusing /proc/sys/%s in the container: it is not a file of the container's /proc", path);
+	else if ((ret = write_all(fd, value, strlen(value))) < 0)
+		ret = fail(-ret, "cannot set the sysctl %s to %s in the container", path, value);
+	close(fd);
+	return ret;
+}
+
 static void trace_mount(const char *step, const char *what, const struct mount_spec *m)
 {
 	char flags[512];
@@ -243,6 +271,9 @@ static void trace_mount(const char *step, const char *what, const struct mount_s
 /* Step 5: the mounts made on host paths, which make the rootfs a mount point. */
 int run_host_mounts(const struct plan *p)
 {
+	int ret;
+	if (p->overlay.n_lowers && (ret = mount_overlay(&p->overlay)) < 0)
+		return ret;
 	for (int i = 0; i < p->n_host_mounts; i++) {
 		const struct mount_spec *m = &p->host_mounts[i];
 		if (mount(m->source, m->target, m->fstype, m->flags, m->data) < 0)
@@ -255,7 +286,7 @@ int run_host_mounts(const struct plan *p)
 /* Step 6: the steps inside the root, in plan order. */
 int run_root_steps(const struct plan *p, int rootfd)
 {
-	static const char *names[] = { "mkdir", "file", "mount", "device", "symlink", "mask", "readonly" };
+	static const char *names[] = { "mkdir", "file", "mount", "device", "symlink", "mask", "readonly", "sysctl" };
 	int ret = 0;
 	for (int i = 0; i < p->n_root_steps && ret >= 0; i++) {
 		const struct root_step *s = &p->root_steps[i];
@@ -267,9 +298,12 @@ int run_root_steps(const struct plan *p, int rootfd)
 		case ROOT_SYMLINK: ret = step_symlink(rootfd, s->link_target, s->path); break;
 		case ROOT_MASK: ret = step_mask(rootfd, s->path); break;
 		case ROOT_READONLY: ret = step_readonly(rootfd, s->path); break;
+		case ROOT_SYSCTL: ret = step_sysctl(rootfd, s->path, s->value); break;
 		}
 		if (ret >= 0 && s->kind == ROOT_MOUNT)
 			trace_mount("6", "mount", &s->mount);
+		else if (ret >= 0 && s->kind == ROOT_SYSCTL)
+			TRACE("6", names[s->kind], "path=%s value=%s", trace_token(s->path), trace_token(s->value));
 		else if (ret >= 0)
 			TRACE("6", names[s->kind], "path=%s", trace_token(s->path));
 	}

@@ -9,7 +9,8 @@
  *   2. the bridge and sysctls the container's network needs            host.c
  *   3. clone(): the container's first process, in all its new namespaces at once; the pidfile
  *      (with a hold FIFO: in step 6, once the command waits there)
- *   4. its veth, its cgroups; sync 1 (container.c goes on from its step 1)
+ *   4. its veth, its cgroups (on v1, the container joins them itself, container.c step 0); sync 1
+ *      (container.c goes on from its step 1)
  *   5. tty: the pty master from the container, sized like ours, ours raw; sync 2
  *   6. the report pipe: EOF once the command executes, "held" at the hold FIFO, or a failed step;
  *      the detached caller is told
@@ -259,7 +260,7 @@ static void release_caller(int ready)
 }
 
 /* The hold FIFO is opened here, on the host, and only as O_PATH: the command reopens it through
- * /proc/self/fd just before its execve (command.c, step k). */
+ * /proc/self/fd just before its execve (command.c, step l). */
 static int open_hold(const struct plan *p, struct channels *ch)
 {
 	struct stat st;
@@ -317,7 +318,7 @@ int supervise_run(const struct plan *p)
 	if (pid == 0) {
 		close(report[0]);
 		close(sync[1]);
-		container_main(p, &ch);
+		container_main(p, &ch, &cg);
 	}
 	TRACE("3", "clone", "pid=%d in-cgroup=%d", (int)pid, in_cgroup);
 	if (g_trace_fd >= 0)
@@ -333,6 +334,7 @@ int supervise_run(const struct plan *p)
 	if (!p->hold_fifo && write_pidfile(p, pid) < 0)
 		return kill_and_fail(p, pid);
 	/* 4. */
+	close_tasks(&cg); /* the container wrote itself into them (container.c, step 0) */
 	if (connect_container(p, pid) < 0 || (in_cgroup ? (close_cgroups(&cg), 0) : join_cgroups(&cg, pid)) < 0)
 		return kill_and_fail(p, pid);
 	int ret = write_all(sync[1], "1", 1);

@@ -1,4 +1,6 @@
 import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { BoxError } from "../errors";
 import { DEFAULT_PATH } from "./build";
 import { capabilityMask } from "./capabilities";
 import type { Spec } from "./types";
@@ -93,7 +95,8 @@ export function planRecords(spec: Spec): PlanRecord[] {
   // The root is nodev: a device node made in it cannot be opened.
   const root = spec.box.rootfs;
   if (root.kind === "overlay") {
-    r.push(["host_mount", "overlay", root.merged, "overlay", String(MS.nodev), `lowerdir=${root.lowers.join(":")},upperdir=${root.upper},workdir=${root.work}`]);
+    if (root.lowers.length > MAX_LAYERS) throw new BoxError(`the image has ${root.lowers.length} layers: overlayfs stacks at most ${MAX_LAYERS}`);
+    r.push(["overlay", String(MS.nodev), root.merged, root.upper, root.work, ...root.lowers]);
   } else {
     r.push(["host_mount", root.path, root.path, "", String(MS.bind | MS.rec), ""]);
     r.push(["host_mount", "", root.path, "", String(MS.bind | MS.remount | MS.nodev), ""]);
@@ -121,20 +124,22 @@ export function planRecords(spec: Spec): PlanRecord[] {
     }
   }
   for (const path of spec.linux.maskedPaths) r.push(["mask", path]);
+  // The container's sysctls: once /proc is there, before /proc/sys is read-only and before eth0 is up.
+  for (const [name, value] of Object.entries(spec.linux.sysctl ?? {})) r.push(["sysctl_in", sysctlPath(name), value]);
   for (const path of spec.linux.readonlyPaths) r.push(["readonly", path]);
   r.push(["hostname", spec.hostname]);
   if (spec.linux.namespaces.includes("network")) r.push(["loopback"]);
   const net = spec.box.network;
   if (net) {
-    r.push(["bridge", net.bridge, net.gatewayCidr]);
-    r.push(["veth", net.hostVeth, net.bridge, CONTAINER_INTERFACE]);
+    r.push(["bridge", net.bridge, net.gatewayCidr, ...(net.bridgeMac ? [net.bridgeMac] : [])]);
+    r.push(["veth", net.hostVeth, net.bridge, CONTAINER_INTERFACE, ...(net.mac ? [net.mac] : [])]);
     r.push(["ip", CONTAINER_INTERFACE, net.addressCidr, net.gateway]);
   }
   for (const [path, value] of spec.box.sysctls) r.push(["sysctl", path, value]);
   for (const argv of spec.box.cleanupExec) r.push(["cleanup_exec", ...argv] as PlanRecord);
   if (spec.box.cleanupExec.length > 0) r.push(["cleanup_env", ...CLEANUP_ENV]);
   r.push(...processRecords(spec.process, spec.linux.seccomp, spec.box.sessionKeyring));
-  for (const c of spec.box.cgroupProcs) r.push(["cgroup", c]);
+  r.push(...cgroupRecords(spec, spec.box.cgroupProcs));
   if (spec.box.cloneInto) r.push(["clone_into", spec.box.cloneInto]);
   if (spec.box.oom) r.push(["oom", spec.box.oom.file, spec.box.oom.killed, spec.box.oom.other]);
   for (const d of spec.box.cgroupDirs) r.push(["rmcgroup", d, String(CGROUP_REMOVAL.tries), String(CGROUP_REMOVAL.intervalMs)]);
@@ -148,6 +153,40 @@ export function planRecords(spec: Spec): PlanRecord[] {
   if (spec.box.traceFd !== undefined) r.push(["trace", String(spec.box.traceFd)]);
   for (const c of spec.box.cleanup) r.push(["cleanup", c]);
   return r;
+}
+
+/** overlayfs stacks at most this many lower layers (OVL_MAX_STACK). */
+export const MAX_LAYERS = 500;
+
+/**
+ * How a new process gets into its cgroups. cgroup v2 (the spec has a clone_into directory): it is
+ * born in it, or else the supervisor writes its pid into cgroup.procs. cgroup v1: it writes "0"
+ * into each hierarchy's tasks file (beside cgroup.procs) itself, which moves only the writer and
+ * spares the kernel's wait for an RCU grace period that moving another process costs (10-15 ms).
+ */
+export function cgroupRecords(spec: Spec, procs: readonly string[]): PlanRecord[] {
+  if (spec.box.cloneInto) return procs.map((c): PlanRecord => ["cgroup", c]);
+  return procs.map((c): PlanRecord => ["cgroup_tasks", join(dirname(c), "tasks")]);
+}
+
+/** A sysctl's file under /proc/sys: docker's dotted name with '/' for '.', or a name given with '/'. */
+export function sysctlPath(name: string): string {
+  return name.includes("/") ? name.replace(/^\/+/, "") : name.replaceAll(".", "/");
+}
+
+/** The kernel's numbers of the resource limits (<sys/resource.h>), by their OCI names. */
+export const RLIMITS: Record<string, number> = {
+  RLIMIT_CPU: 0, RLIMIT_FSIZE: 1, RLIMIT_DATA: 2, RLIMIT_STACK: 3, RLIMIT_CORE: 4, RLIMIT_RSS: 5, RLIMIT_NPROC: 6,
+  RLIMIT_NOFILE: 7, RLIMIT_MEMLOCK: 8, RLIMIT_AS: 9, RLIMIT_LOCKS: 10, RLIMIT_SIGPENDING: 11, RLIMIT_MSGQUEUE: 12,
+  RLIMIT_NICE: 13, RLIMIT_RTPRIO: 14, RLIMIT_RTTIME: 15,
+};
+
+/** rlimit RESOURCE SOFT HARD: the kernel's number, each limit decimal or "unlimited" (-1 in the spec). */
+export function rlimitRecord(l: { type: string; soft: number; hard: number }): PlanRecord {
+  const resource = RLIMITS[l.type];
+  if (resource === undefined) throw new Error(`unknown resource limit ${l.type}`);
+  const text = (v: number) => (v < 0 ? "unlimited" : String(v));
+  return ["rlimit", String(resource), text(l.soft), text(l.hard)];
 }
 
 /** Where a command without a '/' is looked up: the PATH of its environment, else the default one. */
@@ -173,6 +212,7 @@ export function processRecords(proc: Spec["process"], seccomp: string | undefine
   if (sessionKeyring) r.push(["keyring"]);
   r.push(["tty", proc.terminal ? "1" : "0"]);
   r.push(["stdin", proc.stdin ? "1" : "0"]);
+  for (const l of proc.rlimits ?? []) r.push(rlimitRecord(l));
   return r;
 }
 
@@ -189,7 +229,7 @@ export function execRecords(spec: Spec, proc: Spec["process"], init: number, cgr
   return [
     ["join", String(init), initStart ?? startTime(init)],
     ...processRecords(proc, spec.linux.seccomp, spec.box.sessionKeyring),
-    ...cgroupProcs.map((c): PlanRecord => ["cgroup", c]),
+    ...cgroupRecords(spec, cgroupProcs),
   ];
 }
 

@@ -27,7 +27,8 @@ export interface Device {
 
 export type Namespace = "mount" | "uts" | "ipc" | "network" | "pid" | "cgroup";
 
-/** How the container's root comes to be: an overlay over a stored image, or a directory bound as is. */
+/** How the container's root comes to be: an overlay over a stored image's layers (absolute paths,
+ * top first), or a directory bound as is. */
 export type RootAssembly =
   | { kind: "overlay"; lowers: string[]; upper: string; work: string; merged: string }
   | { kind: "bind"; path: string };
@@ -83,7 +84,17 @@ export interface Spec {
     /** Start the command in a fresh session keyring, not the host's. */
     sessionKeyring: boolean;
     /** The bridge network: the bridge (made when missing), the host end of the veth, eth0's address. */
-    network?: { bridge: string; gatewayCidr: string; hostVeth: string; addressCidr: string; gateway: string };
+    network?: {
+      bridge: string;
+      gatewayCidr: string;
+      hostVeth: string;
+      addressCidr: string;
+      gateway: string;
+      /** eth0's MAC address, "02:..." in lower case; else the kernel picks one. */
+      mac?: string;
+      /** The bridge's MAC address when box makes it (else the kernel's, which follows its ports). */
+      bridgeMac?: string;
+    };
     /** /proc/sys files set on the host before the container starts (route_localnet for -p). */
     sysctls: Array<[path: string, value: string]>;
     /** Programs run after the container ended (removing its firewall table). */
@@ -100,7 +111,7 @@ export interface Spec {
     detach?: { id: string; log: string; logCap: number; logFormat?: "raw" | "k8s-file" };
     /** A FIFO the command opens for writing just before its execve: it waits there until someone
      * opens it for reading (box start). The detached caller returns, and the pidfile is written,
-     * once it waits (helper/command.c, step k). */
+     * once it waits (helper/command.c, step l). */
     hold?: string;
     /** An fd of the helper's to which it writes one line per step (helper/trace.c). */
     traceFd?: number;

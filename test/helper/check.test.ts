@@ -39,7 +39,7 @@ function base(): SpecInput {
     process: { args: ["sh", "-c", "echo hi"], env: [], user: { uid: 0, gid: 0, additionalGids: [] }, home: "/root", hostname: "c0ffee", tty: false, stdin: false },
     security: { capabilities: resolveCapabilities([], [], false), noNewPrivileges: true, seccomp: true, systemPaths: true, privileged: false },
     network: "none",
-    rootfs: { kind: "overlay", lowers: ["/var/lib/box/images/abc/rootfs"], upper: "/var/lib/box/containers/c/upper", work: "/var/lib/box/containers/c/work", merged: "/var/lib/box/containers/c/rootfs" },
+    rootfs: { kind: "overlay", lowers: ["/var/lib/box/images/l/abc", "/var/lib/box/images/l/def"], upper: "/var/lib/box/containers/c/upper", work: "/var/lib/box/containers/c/work", merged: "/var/lib/box/containers/c/rootfs" },
     etcFiles: { hostname: "/var/lib/box/containers/c/hostname", hosts: "/var/lib/box/containers/c/hosts", resolvConf: "/var/lib/box/containers/c/resolv.conf" },
     cleanup: ["/var/lib/box/containers/c", "/run/box/c.pid"],
     pidFile: "/run/box/c.pid",
@@ -55,6 +55,18 @@ const specs: Array<[string, (s: SpecInput) => void]> = [
     s.sysctls = [["/proc/sys/net/ipv4/conf/box0/route_localnet", "1"]];
     s.cleanupExec = [["/usr/sbin/nft", "delete", "table", "ip", "box-c0ffee"]];
   }],
+  ["--network bridge with MAC addresses for eth0 and the bridge, eth0's sysctls", (s) => {
+    s.network = "bridge";
+    s.bridge = { bridge: "box0", gatewayCidr: "10.88.0.1/24", hostVeth: "vbc0ffee00000", addressCidr: "10.88.0.7/24", gateway: "10.88.0.1", mac: "02:42:0a:58:00:07", bridgeMac: "02:42:0a:58:00:01" };
+    s.containerSysctls = { "net.ipv6.conf.eth0.accept_ra": "0", "net/ipv6/conf/eth0/autoconf": "0" };
+  }],
+  ["--ulimit and --sysctl", (s) => {
+    s.rlimits = [{ type: "RLIMIT_NOFILE", soft: 1024, hard: 4096 }, { type: "RLIMIT_CORE", soft: 0, hard: -1 }, { type: "RLIMIT_NPROC", soft: -1, hard: -1 }];
+    s.containerSysctls = { "net.ipv4.ip_unprivileged_port_start": "80", "kernel.shmmax": "1048576" };
+  }],
+  ["an image of 150 layers", (s) => {
+    s.rootfs = { kind: "overlay", lowers: Array.from({ length: 150 }, (_, i) => `/var/lib/box/images/l/L${String(i).padStart(25, "0")}`), upper: "/u", work: "/w", merged: "/m" };
+  }],
   ["-it", (s) => Object.assign(s.process, { tty: true, stdin: true })],
   ["-d, held at a FIFO, with a step trace", (s) => {
     s.detach = { id: "c0ffee", log: "/var/lib/box/containers/c/log", logCap: 10 << 20, logFormat: "k8s-file" };
@@ -62,14 +74,16 @@ const specs: Array<[string, (s: SpecInput) => void]> = [
     s.hold = "/run/box/c.fifo";
     s.traceFd = 7;
   }],
-  ["limits on cgroup v1 and v2", (s) => {
+  ["limits on cgroup v1: the process writes itself into the tasks files", (s) => {
     s.cgroup = {
       procs: ["/sys/fs/cgroup/memory/box/c/cgroup.procs", "/sys/fs/cgroup/pids/box/c/cgroup.procs"],
-      cloneInto: "/sys/fs/cgroup/unified/box/c",
       dirs: ["/sys/fs/cgroup/memory/box/c", "/sys/fs/cgroup/pids/box/c"],
       mounts: [{ destination: "/sys/fs/cgroup", type: "cgroup2", source: "cgroup2", options: ["nosuid", "noexec", "nodev", "ro"], mountpoint: "dir" }],
       oom: { file: "/sys/fs/cgroup/memory/box/c/memory.oom_control", killed: "out of memory: the container reached its memory limit", other: "a process was killed" },
     };
+  }],
+  ["limits on cgroup v2: born in the cgroup", (s) => {
+    s.cgroup = { procs: ["/sys/fs/cgroup/box/c/cgroup.procs"], cloneInto: "/sys/fs/cgroup/box/c", dirs: ["/sys/fs/cgroup/box/c"], mounts: [] };
   }],
   ["--security-opt systempaths=unconfined, seccomp=unconfined, no-new-privileges=false", (s) => {
     Object.assign(s.security, { systemPaths: false, seccomp: false, noNewPrivileges: false });
@@ -117,7 +131,8 @@ describe("box-helper --check: the C reader reads what TypeScript meant", () => {
     input.security.capabilities = ["CHOWN", "KILL"];
     const lines = check(planRecords(buildSpec(input))).stdout.split("\n");
     expect(lines).toContain("mount source=proc target=/proc type=proc flags=nosuid,nodev,noexec data=\"\"");
-    expect(lines).toContain("host-mount source=overlay target=/var/lib/box/containers/c/rootfs type=overlay flags=nodev data=lowerdir=/var/lib/box/images/abc/rootfs,upperdir=/var/lib/box/containers/c/upper,workdir=/var/lib/box/containers/c/work");
+    expect(lines).toContain("overlay merged=/var/lib/box/containers/c/rootfs upper=/var/lib/box/containers/c/upper work=/var/lib/box/containers/c/work flags=nodev layers=2");
+    expect(lines).toContain("overlay-layer /var/lib/box/images/l/abc");
     expect(lines).toContain("capabilities bounding=CHOWN,KILL effective=CHOWN,KILL permitted=CHOWN,KILL inheritable=none ambient=none");
     expect(lines).toContain("device /dev/null host=/dev/null char=1:3");
     expect(lines).toContain("search-path /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");

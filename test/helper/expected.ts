@@ -7,7 +7,7 @@
  * byte changed on the way shows too.
  */
 import { CAPABILITIES } from "../../src/spec/capabilities";
-import { encodeBytes, MS, type PlanRecord } from "../../src/spec/plan";
+import { encodeBytes, MS, RLIMITS, type PlanRecord } from "../../src/spec/plan";
 import { evaluate, type Instruction } from "../../src/spec/seccomp/filter";
 
 /** A string as the helper prints it: bytes 0x21..0x7e but \ and ", the rest as \xNN; "" when empty. */
@@ -50,6 +50,8 @@ function mountLine(step: string, [source, target, fstype, flagsField, data]: str
   return `${step} source=${token(source)} target=${token(target)} type=${token(fstype)} flags=${flags(flagsField!)} data=${token(data)}`;
 }
 
+const RLIMIT_NAMES = Object.fromEntries(Object.entries(RLIMITS).map(([name, n]) => [n, name]));
+
 const NAMESPACE_ORDER = ["mount", "uts", "ipc", "net", "pid"];
 
 export function expectedCheck(records: readonly PlanRecord[]): string {
@@ -67,7 +69,8 @@ export function expectedCheck(records: readonly PlanRecord[]): string {
   }
   const hold = one("hold");
   if (hold) out.push(`hold fifo=${token(hold[0])}`);
-  const cgroups = all("cgroup").map(([f]) => `cgroup procs=${token(f)}`);
+  const cgroups = [...all("cgroup").map(([f]) => `cgroup procs=${token(f)}`), ...all("cgroup_tasks").map(([f]) => `cgroup tasks=${token(f)} writes=0`)];
+  const mac = (m: string | undefined) => (m ? ` mac=${m}` : "");
   if (mode_ === "run") {
     const ns = one("ns")!;
     out.push(`namespaces${NAMESPACE_ORDER.filter((n) => ns.includes(n)).map((n) => " " + n).join("")}${ns.includes("cgroup") ? " cgroup" : ""}`);
@@ -75,15 +78,21 @@ export function expectedCheck(records: readonly PlanRecord[]): string {
     const into = one("clone_into");
     if (into) out.push(`clone-into ${token(into[0])}`);
     const bridge = one("bridge");
-    if (bridge) out.push(`bridge name=${token(bridge[0])} address=${bridge[1]}`);
+    if (bridge) out.push(`bridge name=${token(bridge[0])} address=${bridge[1]}${mac(bridge[2])}`);
     for (const [path, value] of all("sysctl")) out.push(`sysctl path=${token(path)} value=${token(value)}`);
     const veth = one("veth");
     if (veth) {
       const [ifname, address, gateway] = one("ip")!;
-      out.push(`veth host=${token(veth[0])} bridge=${token(veth[1])} container=${token(veth[2])}`);
+      out.push(`veth host=${token(veth[0])} bridge=${token(veth[1])} container=${token(veth[2])}${mac(veth[3])}`);
       out.push(`address if=${token(ifname)} address=${address} gateway=${gateway}`);
     }
     out.push(`rootfs ${token(one("rootfs")![0])}`);
+    const overlay = one("overlay");
+    if (overlay) {
+      const [flagsField, merged, upper, work, ...layers] = overlay;
+      out.push(`overlay merged=${token(merged)} upper=${token(upper)} work=${token(work)} flags=${flags(flagsField!)} layers=${layers.length}`);
+      for (const l of layers) out.push(`overlay-layer ${token(l)}`);
+    }
     for (const m of all("host_mount")) out.push(mountLine("host-mount", m));
     for (const [key, ...f] of records) {
       if (key === "mkdir" || key === "file") out.push(`${key} ${token(f[0])} mode=${mode(f[1]!)}`);
@@ -91,6 +100,7 @@ export function expectedCheck(records: readonly PlanRecord[]): string {
       else if (key === "device") out.push(`device ${token(f[1])} host=${token(f[0])} char=${f[2]}:${f[3]}`);
       else if (key === "symlink") out.push(`symlink ${token(f[1])} target=${token(f[0])}`);
       else if (key === "mask" || key === "readonly") out.push(`${key} ${token(f[0])}`);
+      else if (key === "sysctl_in") out.push(`sysctl-in /proc/sys/${token(f[0])} value=${token(f[1])}`);
     }
     const hostname = one("hostname");
     if (hostname) out.push(`hostname ${token(hostname[0])}`);
@@ -117,6 +127,7 @@ export function expectedCheck(records: readonly PlanRecord[]): string {
       `session-keyring ${one("keyring") ? "on" : "off"}`,
       `tty ${one("tty")![0] === "1" ? "on" : "off"}`,
       `stdin ${one("stdin")![0] === "1" ? "on" : "off"}`,
+      ...all("rlimit").map(([n, soft, hard]) => `rlimit ${RLIMIT_NAMES[Number(n)]} soft=${soft} hard=${hard}`),
     );
   }
   if (mode_ === "run") {

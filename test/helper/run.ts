@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { resolveCapabilities } from "../../src/spec/capabilities";
 import { buildSpec, type SpecInput } from "../../src/spec/build";
 import { encodePlan, planRecords } from "../../src/spec/plan";
+import type { Spec } from "../../src/spec/types";
 import { ALPINE_TARBALL, run, tempDir } from "../e2e/harness";
 import { HELPER } from "./helper";
 
@@ -31,7 +32,11 @@ export async function prepare(): Promise<Container> {
 }
 
 export function plan(c: Container, args: string[], more: Partial<SpecInput>): Uint8Array {
-  const spec = buildSpec({
+  return encodePlan(planRecords(spec(c, args, more)));
+}
+
+export function spec(c: Container, args: string[], more: Partial<SpecInput>): Spec {
+  return buildSpec({
     process: { args, env: [], user: { uid: 0, gid: 0, additionalGids: [] }, home: "/root", hostname: "t", tty: false, stdin: false },
     security: { capabilities: resolveCapabilities([], [], false), noNewPrivileges: true, seccomp: true, systemPaths: true, privileged: false },
     network: "none",
@@ -42,7 +47,6 @@ export function plan(c: Container, args: string[], more: Partial<SpecInput>): Ui
     exitFile: c.exitFile,
     ...more,
   });
-  return encodePlan(planRecords(spec));
 }
 
 /** Starts the helper on a plan; for a detached plan, resolves once the caller has returned. */

@@ -31,7 +31,7 @@ describe("helper: the step trace", () => {
     expect(find("pivot_root")).toMatchObject({ role: "container", at: "rootfs.c:8" });
     expect(find("confine-init")).toMatchObject({ role: "init" });
     expect(find("capabilities")!.rest).toContain(" bounding=CHOWN,");
-    expect(find("seccomp")).toMatchObject({ role: "command", at: "command.c:i" });
+    expect(find("seccomp")).toMatchObject({ role: "command", at: "command.c:j" });
     expect(steps.filter((s) => s.what === "execve").at(-1)).toMatchObject({ role: "command", rest: " path=/bin/true" });
     for (const role of ["supervisor", "container", "command"]) {
       const times = steps.filter((s) => s.role === role).map((s) => s.us);

@@ -43,7 +43,7 @@ describe("the plan", () => {
     expect(r[0]).toEqual(["ns", "mount", "uts", "ipc", "net", "pid", "cgroup"]);
     expect(r[1]).toEqual(["rootfs", "/C/rootfs"]);
     // nodev: a device node made in the root cannot be opened.
-    expect(r[2]).toEqual(["host_mount", "overlay", "/C/rootfs", "overlay", "4", "lowerdir=/L,upperdir=/C/upper,workdir=/C/work"]);
+    expect(r[2]).toEqual(["overlay", "4", "/C/rootfs", "/C/upper", "/C/work", "/L"]);
     // The working directory is made component by component, before any mount.
     expect(r.filter((x) => x[0] === "mkdir").map((x) => x[1])).toEqual(expect.arrayContaining(["/srv", "/srv/app"]));
     const devMount = r.findIndex((x) => x[0] === "mount" && x[2] === "/dev");
