@@ -23,6 +23,8 @@ pub fn build(b: *std.Build) void {
         "helper/report.c",
         "helper/trace.c",
         "helper/supervise.c",
+        "helper/stdio.c",
+        "helper/restart.c",
         "helper/host.c",
         "helper/container.c",
         "helper/rootfs.c",

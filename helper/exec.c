@@ -19,7 +19,7 @@
  *      the container: it is non-dumpable until its execve, and has nothing left to do but start.
  *   5. the joiner into the container's cgroups (the command inherits them); sync 1
  *   6. the command's pid from the joiner; then EOF on the report pipe at its execve, or a failure
- *   7. relay and wait (supervise.c, finish)
+ *   7. relay and wait (stdio.c, wait_command)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -214,5 +214,5 @@ int supervise_exec(const struct plan *p)
 		return fail(EPROTO, "the command did not start in the container"), fail_start(p);
 	close(report[0]);
 	/* 7. */
-	return finish(p, pid, &rl, -1);
+	return wait_command(pid, &rl);
 }

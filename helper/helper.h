@@ -160,6 +160,18 @@ struct state_file {
 	mode_t mode;
 };
 
+/* --restart: what the supervisor does when the command ended (restart.c). */
+enum restart_policy { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS, RESTART_UNLESS_STOPPED };
+
+struct restart {
+	enum restart_policy policy;
+	unsigned int max;          /* on-failure: at most this many restarts; 0: no limit */
+	unsigned int first_ms;     /* the first back-off; doubled for each restart after it */
+	unsigned int cap_ms;       /* the longest back-off */
+	unsigned int reset_ms;     /* a run this long starts the back-off over */
+	const char *stopped_file;  /* present: a person stopped the container, no restart; or NULL */
+};
+
 enum log_format {
 	LOG_RAW,                   /* the bytes as the command wrote them, both streams in one */
 	LOG_K8S_FILE,              /* CRI lines: timestamp, stream, F|P, content (log.c) */
@@ -219,6 +231,7 @@ struct plan {
 		enum log_format format;
 	} log;
 	const char *hold_fifo;     /* stop before the command's execve until released (command.c) */
+	struct restart restart;    /* policy RESTART_NO without a restart record */
 
 	int trace_fd;              /* -1: no step trace (trace.c) */
 	const char *delete_link;   /* MODE_DELETE_LINK */
@@ -304,12 +317,12 @@ int supervise_run(const struct plan *p);
 /* exec.c: box exec. Returns box's exit status. */
 int supervise_exec(const struct plan *p);
 
-/* Shared by both supervisors (supervise.c). */
+/* stdio.c: shared by both supervisors. */
 struct relay;
 int prepare_stdio(const struct plan *p, struct channels *ch, struct relay *rl);
 int block_signals(struct relay *rl);
 int read_report(int fd, struct report *r);
-int finish(const struct plan *p, pid_t child, struct relay *rl, int late_report);
+int wait_command(pid_t child, struct relay *rl);
 int fail_start(const struct plan *p);
 
 /* host.c */
@@ -326,10 +339,16 @@ void close_tasks(struct cgroup_files *cg);
 void close_cgroups(struct cgroup_files *cg);
 int prepare_network(const struct plan *p);
 int connect_container(const struct plan *p, pid_t pid);
-int write_pidfile(const struct plan *p, pid_t init);
-void write_exitfile(const struct plan *p, int status, int oom_killed);
-int report_oom(const struct plan *p, int status, int *oom_killed);
+int write_pidfile(const struct plan *p, pid_t init, unsigned int restarts);
+void write_exitfile(const struct plan *p, int status, int oom_killed, unsigned int restarts);
+void oom_counts(const struct plan *p, long *counts);
+int report_oom(const struct plan *p, int status, int *oom_killed, const long *before);
+void end_network(const struct plan *p);
 void cleanup_after(const struct plan *p);
+
+/* restart.c: whether to start the container again (after the back-off, spent in relay_wait). */
+int restart_next(const struct plan *p, unsigned int restarts, unsigned int *backoff_ms, struct relay *rl, int status,
+		 long long ran_ms);
 void trace_namespaces(pid_t pid);
 
 /* relay.c: copy bytes between the host's stdio and the container's pipes or pty. */
@@ -341,8 +360,11 @@ struct relay {
 	int pty_master;           /* -1 without a tty */
 	int sigfd;                /* signalfd of the supervisor */
 	int child_ends[3];        /* the container's ends of the relay pipes, closed once it has them */
+	int stopping;             /* SIGTERM came (box stop): no restart */
 };
 int relay_run(struct relay *r, pid_t child, int *wstatus);
+int relay_wait(struct relay *r, unsigned int ms);
+void relay_close(struct relay *r);
 int terminal_raw(int fd);
 void terminal_restore(void);
 void copy_winsize(int from, int to);
@@ -351,6 +373,7 @@ void copy_winsize(int from, int to);
 struct log *log_open(const struct plan *p);
 void log_write(struct log *log, int stream, const char *buf, size_t len);
 void log_note(struct log *log, const char *text);
+void log_report(struct log *log, const struct report *r);
 void log_close(struct log *log);
 
 /* pty.c */

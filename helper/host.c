@@ -197,9 +197,10 @@ static int write_state_file(const struct state_file *f, const char *text, int du
 	return ret;
 }
 
-/* "supervisor-pid supervisor-start init-pid init-start": the start times tell a live process from a
- * reused pid (box exec pins the init by both, exec.c). */
-int write_pidfile(const struct plan *p, pid_t init)
+/* "supervisor-pid supervisor-start init-pid init-start[ restarts]": the start times tell a live
+ * process from a reused pid (box exec pins the init by both, exec.c); with a restart policy, how
+ * often the container was started again, and the pidfile is rewritten for each run's init. */
+int write_pidfile(const struct plan *p, pid_t init, unsigned int restarts)
 {
 	char text[160], stat[1024], path[64];
 	unsigned long long self_start = 0, init_start = 0;
@@ -209,7 +210,8 @@ int write_pidfile(const struct plan *p, pid_t init)
 	if (read_small("/proc/self/stat", stat, sizeof(stat)) <= 0 || stat_start_time(stat, &self_start) < 0 ||
 	    read_small(path, stat, sizeof(stat)) <= 0 || stat_start_time(stat, &init_start) < 0)
 		return fail(0, "cannot read the start time of the container's processes");
-	snprintf(text, sizeof(text), "%d %llu %d %llu\n", (int)getpid(), self_start, (int)init, init_start);
+	int n = snprintf(text, sizeof(text), "%d %llu %d %llu", (int)getpid(), self_start, (int)init, init_start);
+	snprintf(text + n, sizeof(text) - (size_t)n, p->restart.policy != RESTART_NO ? " %u\n" : "\n", restarts);
 	int ret = write_state_file(&p->pidfile, text, 0);
 	if (ret < 0)
 		return fail(-ret, "cannot write the pidfile %s", p->pidfile.path);
@@ -217,15 +219,18 @@ int write_pidfile(const struct plan *p, pid_t init)
 	return 0;
 }
 
-/* "status oom-killed finished-ms", made durable: it is all box knows of how a kept container ended. */
-void write_exitfile(const struct plan *p, int status, int oom_killed)
+/* "status oom-killed finished-ms[ restarts]", made durable: it is all box knows of how a kept
+ * container ended. With a restart policy it is written at the end of every run, with how often the
+ * container had been started again by then, and removed once it runs again (supervise.c). */
+void write_exitfile(const struct plan *p, int status, int oom_killed, unsigned int restarts)
 {
 	char text[128];
 	struct timespec ts;
 	if (p->exitfile.path == NULL)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(text, sizeof(text), "%d %d %lld\n", status, oom_killed, (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	int n = snprintf(text, sizeof(text), "%d %d %lld", status, oom_killed, (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	snprintf(text + n, sizeof(text) - (size_t)n, p->restart.policy != RESTART_NO ? " %u\n" : "\n", restarts);
 	int ret = write_state_file(&p->exitfile, text, 1);
 	if (ret < 0) {
 		fail(-ret, "cannot write the exit file %s", p->exitfile.path);
@@ -233,20 +238,33 @@ void write_exitfile(const struct plan *p, int status, int oom_killed)
 	}
 }
 
-/* After the container ended: did the kernel's OOM killer act in its cgroup? The counter is the
- * "oom_kill N" line of memory.events (v2) or memory.oom_control (v1). Says so, and returns the
- * status box ends with: 137 when the command was killed, else its own. */
-int report_oom(const struct plan *p, int status, int *oom_killed)
+/* The kernel's count of OOM kills in the container's cgroup: the "oom_kill N" line of
+ * memory.events (v2) or memory.oom_control (v1); 0 when it cannot be read. */
+static long oom_count(const char *events_file)
+{
+	char buf[1024];
+	if (read_small(events_file, buf, sizeof(buf)) <= 0)
+		return 0;
+	const char *line = strstr(buf, "oom_kill ");
+	while (line && line != buf && line[-1] != '\n')
+		line = strstr(line + 1, "oom_kill ");
+	return line ? atol(line + 9) : 0;
+}
+
+/* As a run starts: the counters, which never go down while the cgroup lives. */
+void oom_counts(const struct plan *p, long *counts)
+{
+	for (int i = 0; i < p->n_ooms; i++)
+		counts[i] = oom_count(p->ooms[i].events_file);
+}
+
+/* After the run ended: did the kernel's OOM killer act in its cgroup since it started (before)?
+ * Says so, and returns the status box ends with: 137 when the command was killed, else its own. */
+int report_oom(const struct plan *p, int status, int *oom_killed, const long *before)
 {
 	for (int i = 0; i < p->n_ooms; i++) {
 		const struct oom_check *o = &p->ooms[i];
-		char buf[1024];
-		if (read_small(o->events_file, buf, sizeof(buf)) <= 0)
-			continue;
-		const char *line = strstr(buf, "oom_kill ");
-		while (line && line != buf && line[-1] != '\n')
-			line = strstr(line + 1, "oom_kill ");
-		if (line && atol(line + 9) > 0) {
+		if (oom_count(o->events_file) > before[i]) {
 			*oom_killed = 1;
 			fail(0, "%s", status > 128 ? o->when_killed : o->otherwise);
 			report_print(&g_report);
@@ -255,6 +273,15 @@ int report_oom(const struct plan *p, int status, int *oom_killed)
 		}
 	}
 	return status;
+}
+
+/* The end of a run: its veth would go with the container's namespace, but only once the kernel
+ * tears it down, which it does in the background. Removed now, so box rm leaves no link behind and
+ * a run that follows can make it again under the same name. */
+void end_network(const struct plan *p)
+{
+	if (p->net.host_veth)
+		nl_delete_link(p->net.host_veth);
 }
 
 /* A cgroup can be removed once its last process has gone; the kernel reaps the rest of the PID
@@ -297,10 +324,7 @@ void cleanup_after(const struct plan *p)
 {
 	for (int i = 0; i < p->n_cleanup_exec; i++)
 		run_quietly(p->cleanup_exec[i], p->cleanup_env);
-	/* The veth would go with the container's namespace, but only once the kernel tears it down,
-	 * which it does in the background: removed now, so box rm leaves no link behind. */
-	if (p->net.host_veth)
-		nl_delete_link(p->net.host_veth);
+	end_network(p);
 	for (int i = 0; i < p->n_rm_cgroups; i++)
 		remove_cgroup(&p->rm_cgroups[i]);
 	for (int i = 0; i < p->n_cleanup_paths; i++)

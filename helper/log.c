@@ -219,3 +219,16 @@ void log_note(struct log *log, const char *text)
 	snprintf(line, sizeof(line), "%s\n", text);
 	log_write(log, 2, line, strlen(line));
 }
+
+/* A failed step, as report_print says it, into the log. */
+void log_report(struct log *log, const struct report *r)
+{
+	char text[600];
+	if (log == NULL)
+		return;
+	if (r->err)
+		snprintf(text, sizeof(text), "box: %s: %s", r->msg, strerror(r->err));
+	else
+		snprintf(text, sizeof(text), "box: %s", r->msg);
+	log_note(log, text);
+}

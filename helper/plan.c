@@ -206,3 +206,25 @@ int r_join(struct plan *p, char **f)
 }
 
 int r_delete_link(struct plan *p, char **f) { p->delete_link = f[0]; return 0; }
+
+/* policy max first-ms cap-ms reset-ms [stopped-file]: docker's policies and back-off (restart.c). */
+int r_restart(struct plan *p, char **f)
+{
+	static const char *policies[] = { "no", "on-failure", "always", "unless-stopped" };
+	unsigned long long max, first, cap, reset;
+	struct restart *r = &p->restart;
+	size_t i = 0;
+	while (i < sizeof(policies) / sizeof(policies[0]) && strcmp(policies[i], f[0]) != 0)
+		i++;
+	if (i == sizeof(policies) / sizeof(policies[0]))
+		return fail(0, "the plan's record 'restart' names an unknown policy '%s'", f[0]);
+	int ret;
+	if ((ret = number(f[1], 10, 1000000, &max)) < 0 || (ret = number(f[2], 10, 3600000, &first)) < 0 ||
+	    (ret = number(f[3], 10, 86400000, &cap)) < 0 || (ret = number(f[4], 10, 86400000, &reset)) < 0)
+		return ret;
+	if (first == 0 || cap < first)
+		return fail(0, "the plan's record 'restart' holds a back-off of %llu ms capped at %llu ms", first, cap);
+	*r = (struct restart){ .policy = (enum restart_policy)i, .max = (unsigned int)max, .first_ms = (unsigned int)first,
+			       .cap_ms = (unsigned int)cap, .reset_ms = (unsigned int)reset };
+	return f[5] ? path(f[5], &r->stopped_file) : 0;
+}

@@ -52,5 +52,6 @@ int r_hold(struct plan *p, char **f);
 int r_trace(struct plan *p, char **f);
 int r_join(struct plan *p, char **f);
 int r_delete_link(struct plan *p, char **f);
+int r_restart(struct plan *p, char **f);
 
 #endif

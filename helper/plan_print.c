@@ -320,6 +320,14 @@ int plan_print(const struct plan *p, int fd)
 		token(p->hold_fifo);
 		fputc('\n', out);
 	}
+	if (p->restart.policy != RESTART_NO) {
+		static const char *policies[] = { "no", "on-failure", "always", "unless-stopped" };
+		const struct restart *r = &p->restart;
+		fprintf(out, "restart policy=%s max=%u backoff-ms=%u..%u reset-after-ms=%u stopped-file=", policies[r->policy], r->max,
+			r->first_ms, r->cap_ms, r->reset_ms);
+		token(r->stopped_file);
+		fputc('\n', out);
+	}
 	if (p->mode == MODE_RUN) {
 		print_host(p);
 		print_container(p);

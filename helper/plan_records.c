@@ -340,6 +340,7 @@ const struct record_def records[] = {
 	{ "detach", 1, 1, 1, R, 0, r_detach },          /* what the caller prints once the command runs */
 	{ "log", 4, 4, 1, R, 0, r_log },                /* path, cap in bytes, mode, raw|k8s-file */
 	{ "hold", 1, 1, 1, R, 0, r_hold },              /* a FIFO the command opens before its execve */
+	{ "restart", 5, 6, 1, R, 0, r_restart },        /* policy max first-ms cap-ms reset-ms [stopped-file] */
 	{ "trace", 1, 1, 1, R | E, 0, r_trace },        /* an fd for the step trace */
 	{ "join", 2, 2, 1, E, E, r_join },              /* pid and start time of the container's init */
 	{ "delete_link", 1, 1, 1, D, D, r_delete_link },
@@ -371,6 +372,8 @@ int check_plan(struct plan *p, const int *seen)
 		return fail(0, "the plan's records 'veth', 'ip' and 'bridge' go together");
 	if ((p->detach_id != NULL) != (p->log.path != NULL))
 		return fail(0, "the plan's records 'detach' and 'log' go together");
+	if (p->restart.policy != RESTART_NO && p->detach_id == NULL)
+		return fail(0, "the plan's record 'restart' needs 'detach': only a supervisor of its own can start a container again");
 	return 0;
 }
 

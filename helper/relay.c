@@ -18,6 +18,7 @@
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helper.h"
@@ -124,7 +125,38 @@ static int take_signal(struct relay *r, pid_t child, int *wstatus)
 		copy_winsize(STDIN_FILENO, r->pty_master);
 	else if (sig != SIGWINCH)
 		kill(child, sig);
+	if (sig == SIGTERM)
+		r->stopping = 1;
 	return 0;
+}
+
+/* A restart's back-off (restart.c): ms of waiting, with signals taken meanwhile. Returns 0 once the
+ * time is up, -1 when SIGTERM came (box stop: no restart). */
+int relay_wait(struct relay *r, unsigned int ms)
+{
+	struct timespec end, now;
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += ms / 1000;
+	end.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (end.tv_nsec >= 1000000000) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000;
+	}
+	while (!r->stopping) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long long left = (long long)(end.tv_sec - now.tv_sec) * 1000 + (end.tv_nsec - now.tv_nsec) / 1000000;
+		if (left <= 0)
+			return 0;
+		struct pollfd fd = { .fd = r->sigfd, .events = POLLIN };
+		struct signalfd_siginfo si;
+		if (poll(&fd, 1, (int)(left > 60000 ? 60000 : left)) > 0 && read(r->sigfd, &si, sizeof(si)) == sizeof(si)) {
+			if (si.ssi_signo == SIGTERM)
+				r->stopping = 1;
+			while (si.ssi_signo == SIGCHLD && waitpid(-1, NULL, WNOHANG) > 0)
+				;
+		}
+	}
+	return -1;
 }
 
 int relay_run(struct relay *r, pid_t child, int *wstatus)
@@ -171,4 +203,18 @@ int relay_run(struct relay *r, pid_t child, int *wstatus)
 			r->out_from[i] = -1;
 		}
 	}
+}
+
+/* After a run: what is left of its relay (a pipe some dying process still held, the pty) closed,
+ * so the next run starts from nothing. */
+void relay_close(struct relay *r)
+{
+	for (int i = 0; i < 2; i++)
+		if (r->out_from[i] >= 0 && r->out_from[i] != r->pty_master)
+			close(r->out_from[i]);
+	if (r->in_to >= 0 && r->in_to != r->pty_master)
+		close(r->in_to);
+	if (r->pty_master >= 0)
+		close(r->pty_master);
+	r->out_from[0] = r->out_from[1] = r->in_to = r->pty_master = -1;
 }

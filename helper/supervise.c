@@ -1,20 +1,26 @@
 /*
  * The host side of a new container: create the namespaces, hand the container its cgroup and
- * terminal, wait until the command runs, relay stdio and signals, and clean up when it ends.
+ * terminal, wait until the command runs, relay stdio and signals, start it again as its restart
+ * policy says, and clean up when it ends for good.
  *
  * This process is the one the user's shell started as `box run`: the front end exec'd into it, so
  * nothing of Bun stays resident while the container runs. Its steps (supervise_run):
  *   0. detached: fork; the caller waits only until the command runs (or is held), then returns
- *   1. channels to the container, stdio, cgroup files, the hold FIFO, signals
+ *   1. what lives as long as the supervisor: signals, the log, the hold FIFO
  *   2. the bridge and sysctls the container's network needs            host.c
- *   3. clone(): the container's first process, in all its new namespaces at once; the pidfile
- *      (with a hold FIFO: in step 6, once the command waits there)
+ *   for each run of the container (start_run, wait_run):
+ *   3. channels to the container, stdio, cgroup files; clone(): the container's first process, in
+ *      all its new namespaces at once; the pidfile (with a hold FIFO: in step 6, once the command
+ *      waits there)
  *   4. its veth, its cgroups (on v1, the container joins them itself, container.c step 0); sync 1
  *      (container.c goes on from its step 1)
  *   5. tty: the pty master from the container, sized like ours, ours raw; sync 2
  *   6. the report pipe: EOF once the command executes, "held" at the hold FIFO, or a failed step;
- *      the detached caller is told
- *   7. relay and wait; the OOM check, the exit file, the clean-up (finish)
+ *      the detached caller is told (after the first run)
+ *   7. relay and wait; the OOM check, the exit file
+ *   8. its restart policy (restart.c): after the back-off, a new run from step 3: new namespaces,
+ *      processes, veth and pty; the same root (its overlay is remounted), cgroups, address, log
+ *   9. the clean-up (host.c), and box's exit status: the last run's
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,154 +33,10 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helper.h"
-
-/* Whether the host's fd can be handed to the command as it is: a pipe or a socket gives the
- * container nothing more than the bytes that flow through it. Anything else (a terminal, a file, a
- * device) would let it reopen /proc/self/fd/N: read what a file held before, rewrite it from offset
- * 0 despite O_APPEND, inject input into a terminal. Those are relayed; /dev/null (or a closed fd)
- * becomes the host's /dev/null. */
-enum stdio_kind { STDIO_PASS, STDIO_NULL, STDIO_RELAY };
-
-static enum stdio_kind stdio_kind(int fd)
-{
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return STDIO_NULL;
-	if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
-		return STDIO_PASS;
-	if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3))
-		return STDIO_NULL;
-	return STDIO_RELAY;
-}
-
-/* A relay pipe holds 1 MiB rather than 64 KiB: splice moves more per call, and the two sides wake
- * each other less often. Its pages are the writer's, charged to the container when it writes. */
-static int relay_pipe(int *container_end, int *box_end, int reading)
-{
-	int fds[2];
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return fail(errno, "cannot create a pipe for the command's stdio");
-	fcntl(fds[0], F_SETPIPE_SZ, 1 << 20); /* a smaller pipe still works: the result may be ignored */
-	*container_end = reading ? fds[0] : fds[1];
-	*box_end = reading ? fds[1] : fds[0];
-	return *container_end;
-}
-
-/* Which fds the command gets, and which box relays. The host's terminal is never handed over. */
-int prepare_stdio(const struct plan *p, struct channels *ch, struct relay *rl)
-{
-	struct stat st;
-	int ret = 0;
-	ch->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (ch->devnull < 0 || fstat(ch->devnull, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
-		return fail(errno, "cannot open the host's /dev/null");
-	for (int i = 0; i < 3; i++)
-		ch->stdio[i] = ch->devnull;
-	if (p->detach_id) {
-		/* Detached: no stdin; stdout and stderr go through the supervisor into the log. */
-		if ((rl->log = log_open(p)) == NULL)
-			return -EIO;
-		for (int i = 1; i <= 2 && ret >= 0; i++)
-			ret = rl->child_ends[i] = relay_pipe(&ch->stdio[i], &rl->out_from[i - 1], 0);
-		return ret;
-	}
-	if (p->proc.tty) {
-		rl->in_from = p->proc.stdin_open ? STDIN_FILENO : -1;
-		return 0; /* the pty master, once it arrives, is both ends */
-	}
-	for (int i = p->proc.stdin_open ? 0 : 1; i <= 2 && ret >= 0; i++) {
-		enum stdio_kind kind = stdio_kind(i);
-		if (kind == STDIO_PASS) {
-			ch->stdio[i] = i;
-		} else if (kind == STDIO_RELAY && i == 0) {
-			ret = rl->child_ends[0] = relay_pipe(&ch->stdio[0], &rl->in_to, 1);
-			rl->in_from = STDIN_FILENO;
-		} else if (kind == STDIO_RELAY) {
-			ret = rl->child_ends[i] = relay_pipe(&ch->stdio[i], &rl->out_from[i - 1], 0);
-		}
-	}
-	return ret;
-}
-
-/* Signals: all blocked (the container's processes inherit that; its init takes them with
- * sigwaitinfo); the ones box acts on arrive through a signalfd. */
-int block_signals(struct relay *rl)
-{
-	static const int forwarded[] = { SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
-	sigset_t all, handled;
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, NULL);
-	sigemptyset(&handled);
-	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
-		sigaddset(&handled, forwarded[i]);
-	rl->sigfd = signalfd(-1, &handled, SFD_CLOEXEC);
-	return rl->sigfd < 0 ? fail(errno, "cannot create a signalfd") : 0;
-}
-
-/* 1 and the record when one arrived, 0 on EOF (every writer gone: the command is executing). */
-int read_report(int fd, struct report *r)
-{
-	size_t got = 0;
-	while (got < sizeof(*r)) {
-		ssize_t n = read(fd, (char *)r + got, sizeof(*r) - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	if (got == 0)
-		return 0;
-	if (got < sizeof(*r)) {
-		fail(EPROTO, "the container ended while reporting an error");
-		*r = g_report;
-	}
-	r->msg[sizeof(r->msg) - 1] = '\0';
-	return 1;
-}
-
-/* A start that failed: say why, record it, clean up. */
-int fail_start(const struct plan *p)
-{
-	terminal_restore();
-	report_print(&g_report);
-	int status = g_report.status ? g_report.status : 125;
-	write_exitfile(p, status, 0);
-	cleanup_after(p);
-	return status;
-}
-
-static int kill_and_fail(const struct plan *p, pid_t pid)
-{
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	return fail_start(p);
-}
-
-/* The command runs: relay until it ends, then what it ended with. A command that was held may
- * still have failed at its execve after it was released: its report is read last (late_report). */
-int finish(const struct plan *p, pid_t child, struct relay *rl, int late_report)
-{
-	struct report rep;
-	int wstatus = 0, oom = 0;
-	if (relay_run(rl, child, &wstatus) < 0)
-		waitpid(child, &wstatus, 0);
-	terminal_restore();
-	if (late_report >= 0 && read_report(late_report, &rep) && rep.status != 0) {
-		report_print(&rep);
-		if (rl->log)
-			log_note(rl->log, rep.msg);
-	}
-	log_close(rl->log);
-	int status = WIFSIGNALED(wstatus) ? 128 + WTERMSIG(wstatus) : WEXITSTATUS(wstatus);
-	status = report_oom(p, status, &oom);
-	write_exitfile(p, status, oom);
-	cleanup_after(p);
-	return status;
-}
 
 /* clone3's arguments (<linux/sched.h>, which clashes with <sched.h>). */
 struct clone3_args {
@@ -260,16 +122,16 @@ static void release_caller(int ready)
 }
 
 /* The hold FIFO is opened here, on the host, and only as O_PATH: the command reopens it through
- * /proc/self/fd just before its execve (command.c, step l). */
-static int open_hold(const struct plan *p, struct channels *ch)
+ * /proc/self/fd just before its execve (command.c, step l). Only the first run is held. */
+static int open_hold(const struct plan *p, int *hold_fd)
 {
 	struct stat st;
 	if (p->hold_fifo == NULL)
 		return 0;
-	ch->hold_fd = open(p->hold_fifo, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (ch->hold_fd < 0)
+	*hold_fd = open(p->hold_fifo, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (*hold_fd < 0)
 		return fail(errno, "cannot open the hold FIFO %s", p->hold_fifo);
-	if (fstat(ch->hold_fd, &st) < 0 || !S_ISFIFO(st.st_mode))
+	if (fstat(*hold_fd, &st) < 0 || !S_ISFIFO(st.st_mode))
 		return fail(0, "refusing the hold FIFO %s: it is not a FIFO", p->hold_fifo);
 	return 0;
 }
@@ -281,85 +143,211 @@ static int receive_terminal(const struct plan *p, int console_r, struct relay *r
 	if (master < 0)
 		return master; /* the container failed before: its report says why */
 	rl->pty_master = rl->out_from[0] = rl->in_to = master;
-	copy_winsize(isatty(STDIN_FILENO) ? STDIN_FILENO : STDOUT_FILENO, master);
-	if (p->proc.stdin_open && isatty(STDIN_FILENO))
-		terminal_raw(STDIN_FILENO);
+	if (p->detach_id == NULL) {
+		copy_winsize(isatty(STDIN_FILENO) ? STDIN_FILENO : STDOUT_FILENO, master);
+		if (p->proc.stdin_open && isatty(STDIN_FILENO))
+			terminal_raw(STDIN_FILENO);
+	}
 	return 0;
+}
+
+/* What lives as long as the supervisor, across runs of the container. */
+struct supervisor {
+	const struct plan *p;
+	struct relay rl;           /* signals, the log; each run's stdio */
+	int ready;                 /* detached: the caller waits on it until the first command runs */
+	int hold_fd;               /* the hold FIFO (O_PATH), for the first run only */
+	unsigned int restarts;     /* how often the container was started again */
+	long oom_before[PLAN_MAX_LIST]; /* the OOM counters as a run started */
+};
+
+/* One run's channels to the container (step 3); -1 once closed. */
+struct run {
+	int report[2], sync[2], console[2];
+	struct channels ch;
+	struct cgroup_files cg;
+};
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Closes what is left of a run's channels on our side. */
+static void close_run(struct run *r, struct relay *rl)
+{
+	for (int i = 0; i < 2; i++) {
+		close_fd(&r->report[i]);
+		close_fd(&r->sync[i]);
+		close_fd(&r->console[i]);
+	}
+	for (int i = 0; i < 3; i++)
+		close_fd(&rl->child_ends[i]);
+	close_fd(&r->ch.devnull);
+	close_cgroups(&r->cg);
+}
+
+/* A start that failed: nothing of the run stays open. */
+static pid_t fail_run(struct run *r, struct relay *rl)
+{
+	relay_close(rl);
+	close_run(r, rl);
+	return -EINVAL;
+}
+
+/* A start that failed after the clone: the container's process is killed and reaped first. */
+static pid_t abandon(struct run *r, struct relay *rl, pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return fail_run(r, rl);
+}
+
+/* Steps 3 to 6. Returns the container's init, its command executing or held (then *late is the
+ * report pipe to read once it ended), or a negative errno once the failure is described (g_report)
+ * and nothing of this run is left but what the relay holds. */
+static pid_t start_run(struct supervisor *s, int *late)
+{
+	const struct plan *p = s->p;
+	struct relay *rl = &s->rl;
+	struct run r = { .report = { -1, -1 }, .sync = { -1, -1 }, .console = { -1, -1 },
+			 .ch = { .console_w = -1, .devnull = -1, .hold_fd = s->restarts ? -1 : s->hold_fd, .tty_slave = -1, .pid_w = -1 } };
+	struct report rep;
+	int in_cgroup = 0;
+
+	/* 3. */
+	*late = -1;
+	if (pipe2(r.report, O_CLOEXEC) < 0 || pipe2(r.sync, O_CLOEXEC) < 0 ||
+	    (p->proc.tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, r.console) < 0)) {
+		fail(errno, "cannot create the channels to the container");
+		return fail_run(&r, rl);
+	}
+	r.ch.report_w = r.report[1];
+	r.ch.sync_r = r.sync[0];
+	r.ch.console_w = r.console[1];
+	if (prepare_stdio(p, &r.ch, rl) < 0 || open_cgroups(p, &r.cg) < 0)
+		return fail_run(&r, rl);
+	oom_counts(p, s->oom_before);
+	pid_t pid = clone_container(p, &in_cgroup);
+	if (pid < 0)
+		return fail_run(&r, rl);
+	if (pid == 0) {
+		close(r.report[0]);
+		close(r.sync[1]);
+		container_main(p, &r.ch, &r.cg);
+	}
+	TRACE("3", "clone", "pid=%d in-cgroup=%d run=%u", (int)pid, in_cgroup, s->restarts + 1);
+	if (g_trace_fd >= 0)
+		trace_namespaces(pid);
+	close_fd(&r.report[1]);
+	close_fd(&r.sync[0]);
+	close_fd(&r.console[1]);
+	for (int i = 0; i < 3; i++)
+		close_fd(&rl->child_ends[i]);
+	close_fd(&r.ch.devnull);
+	close_tasks(&r.cg); /* the container wrote itself into them (container.c, step 0) */
+	if (r.ch.hold_fd < 0 && write_pidfile(p, pid, s->restarts) < 0)
+		return abandon(&r, rl, pid);
+	/* 4. */
+	if (connect_container(p, pid) < 0 || (in_cgroup ? (close_cgroups(&r.cg), 0) : join_cgroups(&r.cg, pid)) < 0)
+		return abandon(&r, rl, pid);
+	int ret = write_all(r.sync[1], "1", 1);
+	if (ret < 0 && ret != -EPIPE)
+		return fail(-ret, "cannot signal the container"), abandon(&r, rl, pid);
+	/* 5. */
+	if (p->proc.tty && receive_terminal(p, r.console[0], rl) >= 0)
+		write_all(r.sync[1], "2", 1);
+	/* 6. */
+	int reported = read_report(r.report[0], &rep);
+	if (reported && rep.status != 0) {
+		g_report = rep;
+		waitpid(pid, NULL, 0);
+		return fail_run(&r, rl);
+	}
+	if (r.ch.hold_fd >= 0 && write_pidfile(p, pid, s->restarts) < 0)
+		return abandon(&r, rl, pid);
+	if (s->restarts > 0 && p->exitfile.path)
+		unlink(p->exitfile.path); /* how the last run ended: it runs again */
+	release_caller(s->ready);
+	s->ready = -1;
+	TRACE("6", "started", "held=%d", reported);
+	if (reported) {
+		*late = r.report[0];
+		r.report[0] = -1;
+	}
+	close_run(&r, rl);
+	return pid;
+}
+
+/* Step 7: until the command ended; how it ended, told and recorded. A command that was held may
+ * still have failed at its execve after it was released: its report is read last (late). */
+static int wait_run(struct supervisor *s, pid_t pid, int late)
+{
+	const struct plan *p = s->p;
+	struct report rep;
+	int oom = 0, status = wait_command(pid, &s->rl);
+	if (late >= 0 && read_report(late, &rep) && rep.status != 0) {
+		report_print(&rep);
+		if (s->rl.log)
+			log_note(s->rl.log, rep.msg);
+	}
+	if (late >= 0)
+		close(late);
+	relay_close(&s->rl);
+	status = report_oom(p, status, &oom, s->oom_before);
+	if (oom)
+		log_report(s->rl.log, &g_report); /* detached, the log is where it can be read */
+	write_exitfile(p, status, oom, s->restarts);
+	return status;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int supervise_run(const struct plan *p)
 {
-	int report[2], sync[2], console[2] = { -1, -1 }, ready = -1, in_cgroup = 0;
-	struct channels ch = { .console_w = -1, .devnull = -1, .hold_fd = -1, .tty_slave = -1, .pid_w = -1 };
-	struct relay rl = { .in_from = -1, .in_to = -1, .out_from = { -1, -1 }, .out_to = { 1, 2 }, .pty_master = -1,
-			    .sigfd = -1, .child_ends = { -1, -1, -1 } };
-	struct cgroup_files cg = { .n = 0 };
-	struct report rep;
+	struct supervisor s = { .p = p, .ready = -1, .hold_fd = -1,
+				.rl = { .in_from = -1, .in_to = -1, .out_from = { -1, -1 }, .out_to = { 1, 2 }, .pty_master = -1,
+					.sigfd = -1, .child_ends = { -1, -1, -1 } } };
+	unsigned int backoff_ms = 0;
+	int status, late;
 
 	/* 0. */
-	if (p->detach_id && (ready = detach_from_caller(p)) < 0)
+	if (p->detach_id && (s.ready = detach_from_caller(p)) < 0)
 		return fail_start(p);
 	/* 1. */
-	if (pipe2(report, O_CLOEXEC) < 0 || pipe2(sync, O_CLOEXEC) < 0 ||
-	    (p->proc.tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) < 0))
-		return fail(errno, "cannot create the channels to the container"), fail_start(p);
-	ch.report_w = report[1];
-	ch.sync_r = sync[0];
-	ch.console_w = console[1];
-	if (prepare_stdio(p, &ch, &rl) < 0 || open_hold(p, &ch) < 0 || open_cgroups(p, &cg) < 0 || block_signals(&rl) < 0)
+	if (block_signals(&s.rl) < 0 || open_hold(p, &s.hold_fd) < 0 || (p->log.path && (s.rl.log = log_open(p)) == NULL))
 		return fail_start(p);
 	/* 2. */
 	if (prepare_network(p) < 0)
 		return fail_start(p);
-	/* 3. */
-	pid_t pid = clone_container(p, &in_cgroup);
-	if (pid < 0)
-		return fail_start(p);
-	if (pid == 0) {
-		close(report[0]);
-		close(sync[1]);
-		container_main(p, &ch, &cg);
+	for (;;) {
+		long long began = now_ms();
+		pid_t pid = start_run(&s, &late);
+		if (pid < 0 && s.restarts == 0)
+			return fail_start(p);
+		if (pid < 0) {
+			/* Started again, it could not start: that is how this run ended. */
+			status = g_report.status ? g_report.status : 125;
+			log_report(s.rl.log, &g_report);
+			write_exitfile(p, status, 0, s.restarts);
+		} else {
+			status = wait_run(&s, pid, late);
+		}
+		end_network(p);
+		/* 8. */
+		if (!restart_next(p, s.restarts, &backoff_ms, &s.rl, status, now_ms() - began))
+			break;
+		s.restarts++;
 	}
-	TRACE("3", "clone", "pid=%d in-cgroup=%d", (int)pid, in_cgroup);
-	if (g_trace_fd >= 0)
-		trace_namespaces(pid);
-	close(report[1]);
-	close(sync[0]);
-	for (int i = 0; i < 3; i++)
-		if (rl.child_ends[i] >= 0)
-			close(rl.child_ends[i]);
-	if (ch.hold_fd >= 0)
-		close(ch.hold_fd);
-	close(ch.devnull);
-	if (!p->hold_fifo && write_pidfile(p, pid) < 0)
-		return kill_and_fail(p, pid);
-	/* 4. */
-	close_tasks(&cg); /* the container wrote itself into them (container.c, step 0) */
-	if (connect_container(p, pid) < 0 || (in_cgroup ? (close_cgroups(&cg), 0) : join_cgroups(&cg, pid)) < 0)
-		return kill_and_fail(p, pid);
-	int ret = write_all(sync[1], "1", 1);
-	if (ret < 0 && ret != -EPIPE)
-		return fail(-ret, "cannot signal the container"), kill_and_fail(p, pid);
-	/* 5. */
-	if (p->proc.tty) {
-		close(console[1]);
-		if (receive_terminal(p, console[0], &rl) >= 0)
-			write_all(sync[1], "2", 1);
-		close(console[0]);
-	}
-	/* 6. */
-	int reported = read_report(report[0], &rep);
-	if (reported && rep.status != 0) {
-		waitpid(pid, NULL, 0);
-		g_report = rep;
-		return fail_start(p);
-	}
-	if (p->hold_fifo && write_pidfile(p, pid) < 0)
-		return kill_and_fail(p, pid);
-	release_caller(ready);
-	TRACE("6", "started", "held=%d", reported);
-	if (!reported)
-		close(report[0]);
-	/* 7. */
-	return finish(p, pid, &rl, reported ? report[0] : -1);
+	/* 9. */
+	log_close(s.rl.log);
+	cleanup_after(p);
+	return status;
 }

@@ -17,9 +17,11 @@ export interface Live {
   init: number;
   /** The init's start time (box 0.1's pidfiles lack it). */
   initStart?: string;
+  /** With a restart policy: how often the container was started again (the pidfile's 5th field). */
+  restarts?: number;
 }
 
-const PIDFILE = /^(\d+) (\d+) (\d+)(?: (\d+))?\n?$/;
+const PIDFILE = /^(\d+) (\d+) (\d+)(?: (\d+)(?: (\d+))?)?\n?$/;
 
 /** The pidfile, when it is whole and names real pids (never 0, 1 or a negative number). */
 export function readPidfile(layout: Layout, id: string): Live | undefined {
@@ -31,7 +33,7 @@ export function readPidfile(layout: Layout, id: string): Live | undefined {
   }
   const m = PIDFILE.exec(text);
   if (!m) return undefined;
-  const live = { supervisor: Number(m[1]), supervisorStart: m[2]!, init: Number(m[3]), initStart: m[4] };
+  const live = { supervisor: Number(m[1]), supervisorStart: m[2]!, init: Number(m[3]), initStart: m[4], ...(m[5] ? { restarts: Number(m[5]) } : {}) };
   return isPid(live.supervisor) && isPid(live.init) ? live : undefined;
 }
 
@@ -45,15 +47,17 @@ export interface ExitInfo {
   status: number;
   oomKilled: boolean;
   finished: Date;
+  /** With a restart policy: how often it had been started again when this run ended (4th field). */
+  restarts?: number;
 }
 
-const EXITFILE = /^(\d{1,3}) ([01]) (\d{1,15})\n?$/;
+const EXITFILE = /^(\d{1,3}) ([01]) (\d{1,15})(?: (\d{1,9}))?\n?$/;
 
 export function exitInfo(layout: Layout, id: string): ExitInfo | undefined {
   try {
     const m = EXITFILE.exec(readFileSync(exitPath(layout, id), "utf8"));
     if (!m || Number(m[1]) > 255) return undefined;
-    return { status: Number(m[1]), oomKilled: m[2] === "1", finished: new Date(Number(m[3])) };
+    return { status: Number(m[1]), oomKilled: m[2] === "1", finished: new Date(Number(m[3])), ...(m[4] ? { restarts: Number(m[4]) } : {}) };
   } catch {
     return undefined;
   }

@@ -77,6 +77,7 @@ export interface SpecInput {
   /** Namespaced sysctls written inside the container. */
   containerSysctls?: Record<string, string>;
   restart?: Spec["box"]["restart"];
+  stoppedFile?: string;
   attachSocket?: string;
 }
 
@@ -206,6 +207,7 @@ export function buildSpec(input: SpecInput): Spec {
       hold: input.hold,
       traceFd: input.traceFd,
       ...(input.restart && input.restart.name !== "no" ? { restart: input.restart } : {}),
+      ...(input.stoppedFile ? { stoppedFile: input.stoppedFile } : {}),
       ...(input.attachSocket ? { attachSocket: input.attachSocket } : {}),
     },
   };

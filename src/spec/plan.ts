@@ -27,6 +27,8 @@ export const CGROUP_REMOVAL = { tries: 200, intervalMs: 10 };
 export const CLEANUP_ENV = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"];
 /** Modes of the files the helper writes: the log, the pidfile, the exit file. */
 export const FILE_MODES = { log: "640", pidfile: "644", exitfile: "644" };
+/** docker's restart back-off: the first delay, doubled each time up to the cap; a run this long resets it. */
+export const RESTART_BACKOFF = { firstMs: 100, capMs: 60_000, resetMs: 10_000 };
 /** The command's umask, as a freshly started program expects it. */
 export const COMMAND_UMASK = "022";
 
@@ -150,6 +152,12 @@ export function planRecords(spec: Spec): PlanRecord[] {
     r.push(["log", spec.box.detach.log, String(spec.box.detach.logCap), FILE_MODES.log, spec.box.detach.logFormat ?? "raw"]);
   }
   if (spec.box.hold) r.push(["hold", spec.box.hold]);
+  const restart = spec.box.restart;
+  if (restart && restart.name !== "no") {
+    if (!spec.box.detach) throw new BoxError(`--restart ${restart.name} needs a container that runs on without box (-d)`);
+    const { firstMs, capMs, resetMs } = RESTART_BACKOFF;
+    r.push(["restart", restart.name, String(restart.maximumRetryCount), String(firstMs), String(capMs), String(resetMs), ...(spec.box.stoppedFile ? [spec.box.stoppedFile] : [])]);
+  }
   if (spec.box.traceFd !== undefined) r.push(["trace", String(spec.box.traceFd)]);
   for (const c of spec.box.cleanup) r.push(["cleanup", c]);
   return r;

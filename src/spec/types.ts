@@ -104,6 +104,8 @@ export interface Spec {
     exitFile?: string;
     /** --restart: the supervisor starts the command again when it ends, with docker's back-off. */
     restart?: { name: "no" | "on-failure" | "always" | "unless-stopped"; maximumRetryCount: number };
+    /** Present while a person has stopped the container (box stop, box kill): no restart then. */
+    stoppedFile?: string;
     /** A unix socket the supervisor listens on for box attach (the console protocol: src/container/attach.ts). */
     attachSocket?: string;
     /** A detached run: the id printed once the command runs (nothing when empty), and the log its

@@ -67,6 +67,15 @@ const specs: Array<[string, (s: SpecInput) => void]> = [
   ["an image of 150 layers", (s) => {
     s.rootfs = { kind: "overlay", lowers: Array.from({ length: 150 }, (_, i) => `/var/lib/box/images/l/L${String(i).padStart(25, "0")}`), upper: "/u", work: "/w", merged: "/m" };
   }],
+  ["-d --restart on-failure:3, stopped by a file", (s) => {
+    s.detach = { id: "c0ffee", log: "/var/lib/box/containers/c/log", logCap: 10 << 20, logFormat: "k8s-file" };
+    s.restart = { name: "on-failure", maximumRetryCount: 3 };
+    s.stoppedFile = "/var/lib/box/containers/c/stopped";
+  }],
+  ["-d --restart always", (s) => {
+    s.detach = { id: "c0ffee", log: "/var/lib/box/containers/c/log", logCap: 10 << 20, logFormat: "k8s-file" };
+    s.restart = { name: "always", maximumRetryCount: 0 };
+  }],
   ["-it", (s) => Object.assign(s.process, { tty: true, stdin: true })],
   ["-d, held at a FIFO, with a step trace", (s) => {
     s.detach = { id: "c0ffee", log: "/var/lib/box/containers/c/log", logCap: 10 << 20, logFormat: "k8s-file" };

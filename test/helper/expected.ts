@@ -69,6 +69,11 @@ export function expectedCheck(records: readonly PlanRecord[]): string {
   }
   const hold = one("hold");
   if (hold) out.push(`hold fifo=${token(hold[0])}`);
+  const restart = one("restart");
+  if (restart) {
+    const [policy, max, first, cap, reset, stopped] = restart;
+    out.push(`restart policy=${policy} max=${max} backoff-ms=${first}..${cap} reset-after-ms=${reset} stopped-file=${token(stopped)}`);
+  }
   const cgroups = [...all("cgroup").map(([f]) => `cgroup procs=${token(f)}`), ...all("cgroup_tasks").map(([f]) => `cgroup tasks=${token(f)} writes=0`)];
   const mac = (m: string | undefined) => (m ? ` mac=${m}` : "");
   if (mode_ === "run") {
