@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { goMap } from "../cli/template";
+import { restartCount } from "../container/restart";
 import { inspectMounts } from "../container/volumes";
 import { DEFAULT_CAPABILITIES } from "../spec/capabilities";
 import { containerDir, logPath, type ContainerRecord } from "../store/containers";
@@ -56,7 +57,7 @@ export function containerDoc(layout: Layout, c: ContainerRecord, f: Facts, image
       Status: f.status,
       Running: running,
       Paused: false,
-      Restarting: false,
+      Restarting: f.status === "restarting",
       OOMKilled: f.oomKilled,
       Dead: f.status === "dead",
       Pid: f.pid,
@@ -71,7 +72,7 @@ export function containerDoc(layout: Layout, c: ContainerRecord, f: Facts, image
     HostsPath: join(dir, "hosts"),
     LogPath: c.detached ? logPath(layout, c.id) : "",
     Name: `/${c.name ?? ""}`,
-    RestartCount: 0,
+    RestartCount: restartCount(layout, c.id),
     Driver: root?.kind === "bind" || req?.image.kind === "directory" ? "bind" : "overlay",
     Platform: "linux",
     MountLabel: "",

@@ -31,6 +31,7 @@ export function facts(layout: Layout, c: ContainerRecord): Facts {
   let text: string;
   if (status === "running") text = `Up ${humanDuration(Date.now() - Date.parse(c.startedAt ?? c.created))}`;
   else if (status === "exited" && exit) text = `Exited (${exit.status}) ${humanDuration(Date.now() - exit.finished.getTime())} ago`;
+  else if (status === "restarting" && exit) text = `Restarting (${exit.status}) ${humanDuration(Date.now() - exit.finished.getTime())} ago`;
   else if (status === "created") text = "Created";
   else if (status === "removing") text = "Removal In Progress";
   else text = "Dead";

@@ -78,7 +78,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
     })
     .sort((a, b) => Date.parse(b.c.created) - Date.parse(a.c.created) || (a.c.id < b.c.id ? -1 : 1));
   if (last > 0) rows = rows.slice(0, last);
-  rows = rows.filter((r) => (all || r.f.status === "running") && match(r));
+  rows = rows.filter((r) => (all || r.f.status === "running" || r.f.status === "restarting") && match(r));
   const noTrunc = o["no-trunc"] === true;
   if (o.quiet === true) {
     process.stdout.write(rows.map((r) => (noTrunc ? r.c.id : r.c.id.slice(0, 12)) + "\n").join(""));

@@ -29,7 +29,7 @@ function records(layout: Layout): ContainerRecord[] {
 
 /** Running or created containers keep their image from removal without -f. */
 export function defaultInUse(layout: Layout, p: StorePaths): InUse {
-  const live = records(layout).filter((c) => c.imageId && ["running", "created"].includes(statusOf(layout, c)));
+  const live = records(layout).filter((c) => c.imageId && ["running", "restarting", "created"].includes(statusOf(layout, c)));
   return (imageId) => live.filter((c) => imageIdsOf(p, [c.imageId!]).has(imageId)).map((c) => shortId(c.id));
 }
 

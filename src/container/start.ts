@@ -181,6 +181,7 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
     rlimits: rlimits(req),
     containerSysctls: req.sysctls,
     restart: req.restart,
+    stoppedFile: stoppedPath(layout, id),
     // The console, for box attach: every container that may outlive box's terminal offers it.
     attachSocket: detached || (req.tty && req.interactive) ? attachPath(layout, id) : undefined,
   });

@@ -63,13 +63,15 @@ export function exitInfo(layout: Layout, id: string): ExitInfo | undefined {
   }
 }
 
-export type Status = "created" | "running" | "exited" | "dead" | "removing";
+export type Status = "created" | "running" | "restarting" | "exited" | "dead" | "removing";
 
 /**
  * running: its supervisor holds the lock and has written the pidfile; created: being set up (the
  * lock is held, no pidfile yet), or made by `box create` and never started; exited: its supervisor
- * recorded how it ended; dead: it was started, and its supervisor is gone without a word (killed,
- * or a reboot); removing: its directory is going away as we look (its lock file is gone).
+ * recorded how it ended; restarting: it ended, and its supervisor (still holding it) starts it
+ * again after the back-off of its restart policy; dead: it was started, and its supervisor is gone
+ * without a word (killed, or a reboot); removing: its directory is going away as we look (its lock
+ * file is gone).
  */
 export function statusOf(layout: Layout, r: ContainerRecord): Status {
   const held = Lock.held(lockPath(layout, r.id));
@@ -79,7 +81,8 @@ export function statusOf(layout: Layout, r: ContainerRecord): Status {
     if (live(layout, r.id)) return "running";
     return exitInfo(layout, r.id) ? "exited" : "dead";
   }
-  if (exitInfo(layout, r.id)) return "exited";
+  const exit = exitInfo(layout, r.id);
+  if (exit) return held && exit.restarts !== undefined ? "restarting" : "exited";
   if (held) return readPidfile(layout, r.id) ? "running" : "created";
   return r.startedAt ? "dead" : "created";
 }

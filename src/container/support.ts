@@ -34,6 +34,7 @@ function probe(): PlanRecord[] {
     rlimits: [{ type: "RLIMIT_NOFILE", soft: 1024, hard: 1024 }],
     containerSysctls: { "net.ipv4.ip_forward": "1" },
     restart: { name: "always", maximumRetryCount: 0 },
+    detach: { id: "", log: "/nonexistent/log", logCap: 1 },
     attachSocket: "/nonexistent/attach",
   };
   return (probed ??= planRecords(buildSpec(input)));
