@@ -14,7 +14,8 @@
  * negative errno on failure, after describing the failed step with fail(). Callers propagate.
  *
  * Where things happen:
- *   main.c       the modes: run (supervise.c), exec (exec.c), --check (plan_print.c), delete a link
+ *   main.c       the modes: run (supervise.c), exec (exec.c), attach (attach.c), --check
+ *                (plan_print.c), delete a link
  *   supervise.c  the host side of a new container: clone (where the namespaces are created), wait
  *   container.c  the container's first process: its set-up, in order, up to the fork of the command
  *   rootfs.c     the root filesystem steps: mounts, devices, masks, sysctls, pivot_root
@@ -22,6 +23,8 @@
  *   command.c    the command's process: confinement, then exec
  *   init.c       PID 1 of the container
  *   exec.c       box exec: join a running container, pinned by a pidfd
+ *   restart.c    a detached container's restart policy and back-off
+ *   console.c    the console a detached container offers; attach.c, its client (box run -it)
  *   host.c       on the host: cgroups, bridge and veth, state files, OOM, clean-up
  *   plan_fields.c, names.c: the plan's fields, and the names of the kernel's numbers
  *   relay.c, log.c, pty.c, security.c, netlink.c, cleanup.c, report.c, trace.c: the tools
@@ -31,6 +34,7 @@
 
 #include <linux/filter.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -42,6 +46,7 @@
 #define PLAN_MAX_LIST 16      /* cgroups, sysctls, clean-up entries, host mounts: a plan needs a few */
 #define PLAN_MAX_GROUPS 64
 #define PLAN_MAX_LAYERS 500   /* overlayfs takes at most 500 lower layers */
+#define PLAN_MAX_KEYS 16      /* bytes of a detach sequence */
 
 /* ---- The typed plan ---------------------------------------------------------------------- */
 
@@ -49,6 +54,7 @@ enum plan_mode {
 	MODE_RUN,         /* create a container and supervise it (detached or not) */
 	MODE_EXEC,        /* run a command in a running container */
 	MODE_DELETE_LINK, /* box network prune: remove one network link, nothing else */
+	MODE_ATTACH,      /* box attach: a client of a running container's console (attach.c) */
 };
 
 /* A mount(2) call as the plan gives it; NULL strings are passed as NULL. */
@@ -232,6 +238,17 @@ struct plan {
 	} log;
 	const char *hold_fifo;     /* stop before the command's execve until released (command.c) */
 	struct restart restart;    /* policy RESTART_NO without a restart record */
+	const char *console;       /* the socket the supervisor offers the console on (console.c) */
+
+	/* A console client (MODE_ATTACH; in MODE_RUN, the caller of a detached run stays attached). */
+	struct {
+		const char *socket;    /* MODE_ATTACH: the console to connect to */
+		int caller;            /* MODE_RUN: the caller attaches instead of returning */
+		unsigned char keys[PLAN_MAX_KEYS]; /* the detach sequence */
+		int n_keys;            /* 0: no detach keys */
+		int stdin_open;        /* box's stdin goes to the command */
+		int sig_proxy;         /* signals box receives go to the command */
+	} attach;
 
 	int trace_fd;              /* -1: no step trace (trace.c) */
 	const char *delete_link;   /* MODE_DELETE_LINK */
@@ -257,6 +274,8 @@ extern struct report g_report;
 int fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int fail_status(int status, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void report_print(const struct report *r);
+const char *report_said(void);
+void report_forget(void);
 _Noreturn void report_and_exit(int report_w);
 int write_all(int fd, const void *buf, size_t len);
 int read_all(int fd, void *buf, size_t len);
@@ -346,9 +365,9 @@ int report_oom(const struct plan *p, int status, int *oom_killed, const long *be
 void end_network(const struct plan *p);
 void cleanup_after(const struct plan *p);
 
-/* restart.c: whether to start the container again (after the back-off, spent in relay_wait). */
-int restart_next(const struct plan *p, unsigned int restarts, unsigned int *backoff_ms, struct relay *rl, int status,
-		 long long ran_ms);
+/* restart.c: whether to start the container again, and the back-off first (spent in relay_wait). */
+int restart_wanted(const struct plan *p, unsigned int restarts, const struct relay *rl, int status);
+int restart_wait(const struct plan *p, unsigned int restarts, unsigned int *backoff_ms, struct relay *rl, long long ran_ms);
 void trace_namespaces(pid_t pid);
 
 /* relay.c: copy bytes between the host's stdio and the container's pipes or pty. */
@@ -368,6 +387,23 @@ void relay_close(struct relay *r);
 int terminal_raw(int fd);
 void terminal_restore(void);
 void copy_winsize(int from, int to);
+
+/* console.c: the console a detached container's supervisor offers (the attach protocol). */
+int open_socket_dir(const char *path, const char **name);
+int console_listen(const char *path, int tty);
+int console_adopt(int fd);
+int console_poll(const struct relay *r, struct pollfd *fds, int n);
+void console_events(struct relay *r, const struct pollfd *fds, pid_t child);
+int console_blocked(void);
+void console_output(int stream, const char *buf, size_t len);
+void console_size(int master);
+void console_ended(int status, const char *notes);
+void console_close(void);
+
+/* attach.c: a client of a console (box run -it's caller, box attach). */
+int attach_hello(int sock, int stdin_open);
+int attach_relay(int sock, const unsigned char *keys, int n_keys, int stdin_open, int sig_proxy);
+int attach_main(const struct plan *p);
 
 /* log.c: a detached container's log. */
 struct log *log_open(const struct plan *p);

@@ -5,8 +5,8 @@
  *     box-helper --check --plan-fd N      read the plan, print its typed steps, exit (no root needed)
  *
  * (N may be 0: the plan on stdin.) The plan is read and checked in full first (plan.c); then the
- * helper supervises one new container (supervise.c), runs a command in a running one (exec.c), or
- * removes a network link. It exits with the container's status, or 125 and one sentence on stderr.
+ * helper supervises one new container (supervise.c), runs a command in a running one (exec.c),
+ * attaches to a running one's console (attach.c), or removes a network link. It exits with the container's status, or 125 and one sentence on stderr.
  * Where namespaces are created: supervise.c, step 3. What happens inside them, step by step:
  * container.c.
  */
@@ -109,6 +109,8 @@ int main(int argc, char **argv)
 		return delete_link(&plan);
 	case MODE_EXEC:
 		return supervise_exec(&plan);
+	case MODE_ATTACH:
+		return attach_main(&plan);
 	case MODE_RUN:
 		break;
 	}

@@ -228,3 +228,39 @@ int r_restart(struct plan *p, char **f)
 			       .cap_ms = (unsigned int)cap, .reset_ms = (unsigned int)reset };
 	return f[5] ? path(f[5], &r->stopped_file) : 0;
 }
+
+int r_console(struct plan *p, char **f) { return path(f[0], &p->console); }
+
+/* The detach keys, as hex: at most PLAN_MAX_KEYS bytes, none for "". */
+static int detach_keys(const char *hex, struct plan *p)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t len = strlen(hex);
+	if (len % 2 || len / 2 > PLAN_MAX_KEYS)
+		return fail(0, "the plan's record '%s' holds detach keys of a bad length", g_key);
+	for (size_t i = 0; i < len / 2; i++) {
+		const char *hi = strchr(digits, hex[2 * i]), *lo = strchr(digits, hex[2 * i + 1]);
+		if (hi == NULL || lo == NULL)
+			return fail(0, "the plan's record '%s' holds detach keys that are not hex", g_key);
+		p->attach.keys[i] = (unsigned char)((hi - digits) << 4 | (lo - digits));
+	}
+	p->attach.n_keys = (int)(len / 2);
+	return 0;
+}
+
+/* keys: the caller of a detached run stays, as the console's first client (box run -it). */
+int r_attached(struct plan *p, char **f)
+{
+	p->attach.caller = 1;
+	p->attach.sig_proxy = 1;
+	return detach_keys(f[0], p);
+}
+
+/* socket keys stdin sig-proxy: box attach. */
+int r_attach(struct plan *p, char **f)
+{
+	int ret = path(f[0], &p->attach.socket);
+	if (ret >= 0 && (ret = detach_keys(f[1], p)) >= 0 && (ret = flag(f[2], &p->attach.stdin_open)) >= 0)
+		ret = flag(f[3], &p->attach.sig_proxy);
+	return ret;
+}

@@ -53,5 +53,8 @@ int r_trace(struct plan *p, char **f);
 int r_join(struct plan *p, char **f);
 int r_delete_link(struct plan *p, char **f);
 int r_restart(struct plan *p, char **f);
+int r_console(struct plan *p, char **f);
+int r_attached(struct plan *p, char **f);
+int r_attach(struct plan *p, char **f);
 
 #endif

@@ -295,7 +295,7 @@ static void print_after(const struct plan *p)
 
 int plan_print(const struct plan *p, int fd)
 {
-	static const char *modes[] = { "run", "exec", "delete-link" };
+	static const char *modes[] = { "run", "exec", "delete-link", "attach" };
 	out = fdopen(fd, "w");
 	if (out == NULL)
 		return fail(errno, "cannot write the plan");
@@ -320,6 +320,21 @@ int plan_print(const struct plan *p, int fd)
 		token(p->hold_fifo);
 		fputc('\n', out);
 	}
+	if (p->console) {
+		fputs("console socket=", out);
+		token(p->console);
+		fputc('\n', out);
+	}
+	if (p->attach.caller || p->mode == MODE_ATTACH) {
+		fputs(p->mode == MODE_ATTACH ? "attach socket=" : "attached", out);
+		if (p->mode == MODE_ATTACH)
+			token(p->attach.socket);
+		fputs(" keys=", out);
+		for (int i = 0; i < p->attach.n_keys; i++)
+			fprintf(out, "%02x", p->attach.keys[i]);
+		fprintf(out, "%s stdin=%s sig-proxy=%s\n", p->attach.n_keys ? "" : "none",
+			(p->mode == MODE_ATTACH ? p->attach.stdin_open : p->proc.stdin_open) ? "on" : "off", p->attach.sig_proxy ? "on" : "off");
+	}
 	if (p->restart.policy != RESTART_NO) {
 		static const char *policies[] = { "no", "on-failure", "always", "unless-stopped" };
 		const struct restart *r = &p->restart;
@@ -336,7 +351,7 @@ int plan_print(const struct plan *p, int fd)
 		print_cgroups(p);
 		fprintf(out, "join pid=%d start=%llu\n", (int)p->join_pid, p->join_start);
 	}
-	if (p->mode != MODE_DELETE_LINK)
+	if (p->mode == MODE_RUN || p->mode == MODE_EXEC)
 		print_process(&p->proc);
 	if (p->mode == MODE_RUN)
 		print_after(p);

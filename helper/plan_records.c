@@ -295,6 +295,7 @@ static int r_seccomp(struct plan *p, char **f)
 #define R (1 << MODE_RUN)
 #define E (1 << MODE_EXEC)
 #define D (1 << MODE_DELETE_LINK)
+#define A (1 << MODE_ATTACH)
 const struct record_def records[] = {
 	{ "ns", 1, 6, 1, R, R, r_ns },
 	{ "rootfs", 1, 1, 1, R, R, r_rootfs },
@@ -341,7 +342,10 @@ const struct record_def records[] = {
 	{ "log", 4, 4, 1, R, 0, r_log },                /* path, cap in bytes, mode, raw|k8s-file */
 	{ "hold", 1, 1, 1, R, 0, r_hold },              /* a FIFO the command opens before its execve */
 	{ "restart", 5, 6, 1, R, 0, r_restart },        /* policy max first-ms cap-ms reset-ms [stopped-file] */
-	{ "trace", 1, 1, 1, R | E, 0, r_trace },        /* an fd for the step trace */
+	{ "console", 1, 1, 1, R, 0, r_console },        /* the socket the supervisor offers the console on */
+	{ "attached", 1, 1, 1, R, 0, r_attached },      /* detach keys (hex): the caller stays attached */
+	{ "attach", 4, 4, 1, A, A, r_attach },          /* socket, detach keys (hex), stdin, sig-proxy */
+	{ "trace", 1, 1, 1, R | E | A, 0, r_trace },    /* an fd for the step trace */
 	{ "join", 2, 2, 1, E, E, r_join },              /* pid and start time of the container's init */
 	{ "delete_link", 1, 1, 1, D, D, r_delete_link },
 };
@@ -359,8 +363,8 @@ const struct record_def *find_record(const char *k)
 /* The plan as a whole: its mode, the records that mode needs and allows, and what goes together. */
 int check_plan(struct plan *p, const int *seen)
 {
-	static const char *mode_names[] = { "a run", "an exec", "a delete_link" };
-	p->mode = p->delete_link ? MODE_DELETE_LINK : p->join_pid ? MODE_EXEC : MODE_RUN;
+	static const char *mode_names[] = { "a run", "an exec", "a delete_link", "an attach" };
+	p->mode = p->delete_link ? MODE_DELETE_LINK : p->join_pid ? MODE_EXEC : p->attach.socket ? MODE_ATTACH : MODE_RUN;
 	for (size_t i = 0; i < NRECORDS; i++) {
 		if (seen[i] && !(records[i].modes & (1 << p->mode)))
 			return fail(0, "the plan's record '%s' does not belong in %s plan", records[i].key, mode_names[p->mode]);
@@ -372,6 +376,8 @@ int check_plan(struct plan *p, const int *seen)
 		return fail(0, "the plan's records 'veth', 'ip' and 'bridge' go together");
 	if ((p->detach_id != NULL) != (p->log.path != NULL))
 		return fail(0, "the plan's records 'detach' and 'log' go together");
+	if (p->attach.caller && (p->detach_id == NULL || p->console == NULL))
+		return fail(0, "the plan's record 'attached' needs 'detach' and 'console'");
 	if (p->restart.policy != RESTART_NO && p->detach_id == NULL)
 		return fail(0, "the plan's record 'restart' needs 'detach': only a supervisor of its own can start a container again");
 	return 0;

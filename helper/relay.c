@@ -83,8 +83,8 @@ static int move(struct flow *f)
 	return write_all(f->to, buf, (size_t)n) < 0 ? 0 : 1;
 }
 
-/* Detached: the output goes into the log, line by line; a log that cannot be written never stops
- * the reading (log.c counts what is lost). */
+/* Detached: the output goes into the log, line by line, and to the console's client if one is
+ * attached; a log that cannot be written never stops the reading (log.c counts what is lost). */
 static int to_log(struct log *log, int stream, int from)
 {
 	char buf[16384];
@@ -94,6 +94,7 @@ static int to_log(struct log *log, int stream, int from)
 	if (n <= 0)
 		return 0;
 	log_write(log, stream, buf, (size_t)n);
+	console_output(stream, buf, (size_t)n);
 	return 1;
 }
 
@@ -147,14 +148,18 @@ int relay_wait(struct relay *r, unsigned int ms)
 		long long left = (long long)(end.tv_sec - now.tv_sec) * 1000 + (end.tv_nsec - now.tv_nsec) / 1000000;
 		if (left <= 0)
 			return 0;
-		struct pollfd fd = { .fd = r->sigfd, .events = POLLIN };
+		struct pollfd fds[4] = { { .fd = r->sigfd, .events = POLLIN } };
 		struct signalfd_siginfo si;
-		if (poll(&fd, 1, (int)(left > 60000 ? 60000 : left)) > 0 && read(r->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		int n = console_poll(r, fds, 1); /* clients may come and go meanwhile; input goes nowhere */
+		if (poll(fds, (nfds_t)n, (int)(left > 60000 ? 60000 : left)) <= 0)
+			continue;
+		if ((fds[0].revents & POLLIN) && read(r->sigfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGTERM)
 				r->stopping = 1;
 			while (si.ssi_signo == SIGCHLD && waitpid(-1, NULL, WNOHANG) > 0)
 				;
 		}
+		console_events(r, fds, 0);
 	}
 	return -1;
 }
@@ -165,23 +170,25 @@ int relay_run(struct relay *r, pid_t child, int *wstatus)
 	struct flow out[2] = { { r->out_from[0], r->out_to[0], 1 }, { r->out_from[1], r->out_to[1], 1 } };
 	int exited = 0;
 	for (;;) {
-		struct pollfd fds[4];
-		int n = 0, in_i = -1, out_i[2] = { -1, -1 };
+		struct pollfd fds[8];
+		int n = 0, in_i = -1, out_i[2] = { -1, -1 }, blocked = console_blocked();
 		fds[n++] = (struct pollfd){ .fd = r->sigfd, .events = POLLIN };
 		if (r->in_from >= 0 && !exited) {
 			in_i = n;
 			fds[n++] = (struct pollfd){ .fd = r->in_from, .events = POLLIN };
 		}
-		for (int i = 0; i < 2; i++) {
+		for (int i = 0; i < 2 && !blocked; i++) {
 			if (r->out_from[i] >= 0) {
 				out_i[i] = n;
 				fds[n++] = (struct pollfd){ .fd = r->out_from[i], .events = POLLIN };
 			}
 		}
-		if (exited && out_i[0] < 0 && out_i[1] < 0)
+		n = console_poll(r, fds, n);
+		if (exited && r->out_from[0] < 0 && r->out_from[1] < 0)
 			return 0;
-		/* Once the command is gone, nothing can write any more: drain what is buffered, without waiting. */
-		int ready = poll(fds, (nfds_t)n, exited ? 0 : -1);
+		/* Once the command is gone, nothing can write any more: drain what is buffered, waiting
+		 * only for a console client to take what it was sent. */
+		int ready = poll(fds, (nfds_t)n, exited ? (blocked ? 2000 : 0) : -1);
 		if (ready < 0) {
 			if (errno == EINTR)
 				continue;
@@ -202,6 +209,7 @@ int relay_run(struct relay *r, pid_t child, int *wstatus)
 				close(r->out_from[i]);
 			r->out_from[i] = -1;
 		}
+		console_events(r, fds, exited ? 0 : child);
 	}
 }
 

@@ -16,6 +16,8 @@
 #include "helper.h"
 
 struct report g_report;
+static char said[1024];
+static size_t said_len;
 
 static int vfail(int status, int err, const char *fmt, va_list ap)
 {
@@ -61,6 +63,24 @@ void report_print(const struct report *r)
 	}
 	line[at++] = '\n';
 	write_all(2, line, at);
+	if (said_len + at < sizeof(said)) {
+		memcpy(said + said_len, line, at);
+		said_len += at;
+		said[said_len] = '\0';
+	}
+}
+
+/* What report_print said since report_forget: a detached supervisor's stderr goes nowhere, so the
+ * console's client is told (console.c, the 'x' frame). */
+const char *report_said(void)
+{
+	return said;
+}
+
+void report_forget(void)
+{
+	said_len = 0;
+	said[0] = '\0';
 }
 
 /* In the container: the record goes to the supervisor, and the process ends. */

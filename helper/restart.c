@@ -39,15 +39,20 @@ static int stopped(const struct restart *r, const struct relay *rl)
 	return rl->stopping || (r->stopped_file && faccessat(AT_FDCWD, r->stopped_file, F_OK, AT_SYMLINK_NOFOLLOW) == 0);
 }
 
-int restart_next(const struct plan *p, unsigned int restarts, unsigned int *backoff_ms, struct relay *rl, int status,
-		 long long ran_ms)
+/* Whether the policy starts the container again after this run (no person stopped it). */
+int restart_wanted(const struct plan *p, unsigned int restarts, const struct relay *rl, int status)
+{
+	return wanted(&p->restart, restarts, status) && !stopped(&p->restart, rl);
+}
+
+/* The back-off before the next run. Returns 1 when it is to start again, 0 when a person stopped it
+ * meanwhile. */
+int restart_wait(const struct plan *p, unsigned int restarts, unsigned int *backoff_ms, struct relay *rl, long long ran_ms)
 {
 	const struct restart *r = &p->restart;
-	if (!wanted(r, restarts, status) || stopped(r, rl))
-		return 0;
 	if (ran_ms >= (long long)r->reset_ms)
 		*backoff_ms = 0;
 	*backoff_ms = *backoff_ms == 0 ? r->first_ms : *backoff_ms >= r->cap_ms / 2 ? r->cap_ms : *backoff_ms * 2;
-	TRACE("8", "restart", "status=%d ran-ms=%lld backoff-ms=%u restarts=%u", status, ran_ms, *backoff_ms, restarts);
+	TRACE("8", "restart", "ran-ms=%lld backoff-ms=%u restarts=%u", ran_ms, *backoff_ms, restarts);
 	return relay_wait(rl, *backoff_ms) == 0 && !stopped(r, rl);
 }

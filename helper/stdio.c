@@ -57,11 +57,14 @@ int prepare_stdio(const struct plan *p, struct channels *ch, struct relay *rl)
 		return fail(errno, "cannot open the host's /dev/null");
 	for (int i = 0; i < 3; i++)
 		ch->stdio[i] = ch->devnull;
+	if (p->detach_id && p->proc.tty)
+		return 0; /* the pty master, once it arrives, is both ends: the log's and the console's */
 	if (p->detach_id) {
-		/* Detached: no stdin; stdout and stderr go through the supervisor into the log (opened
-		 * once for every run, supervise.c). */
-		for (int i = 1; i <= 2 && ret >= 0; i++)
-			ret = rl->child_ends[i] = relay_pipe(&ch->stdio[i], &rl->out_from[i - 1], 0);
+		/* Detached: stdout and stderr go through the supervisor into the log (opened once for
+		 * every run, supervise.c) and to the console's client; with -i, stdin is a pipe that only
+		 * the console's client writes into. */
+		for (int i = p->proc.stdin_open ? 0 : 1; i <= 2 && ret >= 0; i++)
+			ret = rl->child_ends[i] = i == 0 ? relay_pipe(&ch->stdio[0], &rl->in_to, 1) : relay_pipe(&ch->stdio[i], &rl->out_from[i - 1], 0);
 		return ret;
 	}
 	if (p->proc.tty) {
@@ -127,6 +130,7 @@ int fail_start(const struct plan *p)
 	int status = g_report.status ? g_report.status : 125;
 	write_exitfile(p, status, 0, 0);
 	cleanup_after(p);
+	console_close();
 	return status;
 }
 

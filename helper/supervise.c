@@ -72,13 +72,18 @@ static pid_t clone_container(const struct plan *p, int *in_cgroup)
 }
 
 /* Step 0. The process the user started (box, exec'd into us) waits only until the command runs
- * (or is held), prints the plan's id and returns; a child, in a session of its own, goes on as the
- * supervisor. Returns, in that child, the fd on which to say "started". */
-static int detach_from_caller(const struct plan *p)
+ * (or is held), prints the plan's id and returns, or (box run -it) stays as the console's first
+ * client, holding the user's terminal (attach.c); a child, in a session of its own, goes on as the
+ * supervisor. Returns, in that child, the fd on which to say "started"; *client is its end of the
+ * caller's console connection, or -1. */
+static int detach_from_caller(const struct plan *p, int *client)
 {
-	int ready[2];
-	if (pipe2(ready, O_CLOEXEC) < 0)
+	int ready[2], pair[2] = { -1, -1 };
+	if (pipe2(ready, O_CLOEXEC) < 0 || (p->attach.caller && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0))
 		return fail(errno, "cannot create a pipe");
+	/* The hello goes first, so the console has its client before the container can say anything. */
+	if (p->attach.caller && attach_hello(pair[0], p->proc.stdin_open) < 0)
+		return -EIO;
 	pid_t pid = fork();
 	if (pid < 0)
 		return fail(errno, "cannot start the supervisor");
@@ -87,7 +92,11 @@ static int detach_from_caller(const struct plan *p)
 		int st = 0;
 		g_role = "caller";
 		close(ready[1]);
+		if (pair[1] >= 0)
+			close(pair[1]);
 		if (read(ready[0], &c, 1) == 1 && c == 'k') {
+			if (p->attach.caller)
+				_exit(attach_relay(pair[0], p->attach.keys, p->attach.n_keys, p->proc.stdin_open, p->attach.sig_proxy));
 			if (p->detach_id[0] && (write_all(1, p->detach_id, strlen(p->detach_id)) < 0 || write_all(1, "\n", 1) < 0))
 				_exit(125);
 			_exit(0);
@@ -102,6 +111,9 @@ static int detach_from_caller(const struct plan *p)
 		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 125);
 	}
 	close(ready[0]);
+	if (pair[0] >= 0)
+		close(pair[0]);
+	*client = pair[1];
 	setsid();
 	return ready[1];
 }
@@ -143,6 +155,7 @@ static int receive_terminal(const struct plan *p, int console_r, struct relay *r
 	if (master < 0)
 		return master; /* the container failed before: its report says why */
 	rl->pty_master = rl->out_from[0] = rl->in_to = master;
+	console_size(master);
 	if (p->detach_id == NULL) {
 		copy_winsize(isatty(STDIN_FILENO) ? STDIN_FILENO : STDOUT_FILENO, master);
 		if (p->proc.stdin_open && isatty(STDIN_FILENO))
@@ -316,19 +329,23 @@ int supervise_run(const struct plan *p)
 				.rl = { .in_from = -1, .in_to = -1, .out_from = { -1, -1 }, .out_to = { 1, 2 }, .pty_master = -1,
 					.sigfd = -1, .child_ends = { -1, -1, -1 } } };
 	unsigned int backoff_ms = 0;
-	int status, late;
+	int status, late, client = -1;
 
 	/* 0. */
-	if (p->detach_id && (s.ready = detach_from_caller(p)) < 0)
+	if (p->detach_id && (s.ready = detach_from_caller(p, &client)) < 0)
 		return fail_start(p);
 	/* 1. */
-	if (block_signals(&s.rl) < 0 || open_hold(p, &s.hold_fd) < 0 || (p->log.path && (s.rl.log = log_open(p)) == NULL))
+	if (block_signals(&s.rl) < 0 || open_hold(p, &s.hold_fd) < 0 || (p->log.path && (s.rl.log = log_open(p)) == NULL) ||
+	    (p->console && console_listen(p->console, p->proc.tty) < 0))
+		return fail_start(p);
+	if (client >= 0 && console_adopt(client) < 0)
 		return fail_start(p);
 	/* 2. */
 	if (prepare_network(p) < 0)
 		return fail_start(p);
 	for (;;) {
 		long long began = now_ms();
+		report_forget();
 		pid_t pid = start_run(&s, &late);
 		if (pid < 0 && s.restarts == 0)
 			return fail_start(p);
@@ -342,12 +359,17 @@ int supervise_run(const struct plan *p)
 		}
 		end_network(p);
 		/* 8. */
-		if (!restart_next(p, s.restarts, &backoff_ms, &s.rl, status, now_ms() - began))
+		if (!restart_wanted(p, s.restarts, &s.rl, status))
+			break;
+		console_ended(status, report_said());
+		if (!restart_wait(p, s.restarts, &backoff_ms, &s.rl, now_ms() - began))
 			break;
 		s.restarts++;
 	}
 	/* 9. */
 	log_close(s.rl.log);
 	cleanup_after(p);
+	console_ended(status, report_said());
+	console_close();
 	return status;
 }

@@ -1,13 +1,13 @@
 /**
  * box attach: box's terminal on a running container's console (the supervisor's socket; protocol in
- * src/container/attach.ts). Ctrl-P Ctrl-Q (or --detach-keys) leaves it running; when its command
- * ends, box ends with its status.
+ * helper/console.c), relayed by the helper in attach mode (src/container/console.ts). Ctrl-P Ctrl-Q
+ * (or --detach-keys) leaves it running; when its command ends, box ends with its status.
  */
 import { defineCommand, type ArgsDef } from "citty";
 import { existsSync } from "node:fs";
 import { globalArgs, type Globals } from "../cli/shared";
-import { DetachWatch, frame, hello, parseDetachKeys, ServerReader, winsizeFrame } from "../container/attach";
-import { killContainer } from "../container/signal";
+import { parseDetachKeys } from "../container/attach";
+import { attachTo } from "../container/console";
 import { isBusy } from "../container/state";
 import { BoxError } from "../errors";
 import { attachPath, resolveContainer, type ContainerRecord } from "../store/containers";
@@ -24,72 +24,17 @@ const args = {
 
 export const definition = defineCommand({ meta: { name: "attach", description: "Attach box's terminal to a running container" }, args });
 
-function writeAll(fd: 1 | 2, data: Uint8Array): void {
-  (fd === 1 ? process.stdout : process.stderr).write(data);
-}
-
-/** One attach session: resolves with the command's status, or 0 when detached. */
+/**
+ * One attach session: this process becomes a client of the container's console (helper/attach.c)
+ * and ends with the command's status, or 0 when detached.
+ */
 export async function attachSession(layout: Layout, c: ContainerRecord, word: string, opts: { stdin: boolean; keys: number[]; sigProxy: boolean }): Promise<number> {
   const path = attachPath(layout, c.id);
   if (!existsSync(path)) throw new BoxError(`cannot attach to container ${word}: its supervisor offers no console (this build of box's helper cannot attach yet)`, DAEMON_ERROR);
   const wantsStdin = opts.stdin && (c.request?.interactive ?? false);
   if (wantsStdin && c.request?.tty && !process.stdin.isTTY) throw new BoxError("the input device is not a TTY", 1);
-  const reader = new ServerReader();
-  const watch = new DetachWatch(opts.keys);
-  const rows = process.stdout.rows ?? 24, cols = process.stdout.columns ?? 80;
-  return new Promise<number>((resolve, reject) => {
-    let done = false;
-    const raw = wantsStdin && process.stdin.isTTY === true;
-    const finish = (fn: () => void) => {
-      if (done) return;
-      done = true;
-      if (raw) process.stdin.setRawMode(false);
-      process.stdin.pause();
-      process.removeAllListeners("SIGWINCH");
-      fn();
-    };
-    Bun.connect({
-      unix: path,
-      socket: {
-        open(sock) {
-          sock.write(hello(wantsStdin, rows, cols));
-          if (raw) process.stdin.setRawMode(true);
-          if (wantsStdin) {
-            process.stdin.on("data", (d: Buffer) => {
-              const { send, detach } = watch.feed(d);
-              if (send.length > 0) sock.write(frame("i", send));
-              if (detach) finish(() => (sock.end(), resolve(0)));
-            });
-            process.stdin.on("end", () => sock.write(frame("e")));
-            process.stdin.resume();
-          }
-          process.on("SIGWINCH", () => sock.write(winsizeFrame(process.stdout.rows ?? rows, process.stdout.columns ?? cols)));
-          if (opts.sigProxy && !c.request?.tty) {
-            for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => killContainer(layout, c.id, sig, c));
-          }
-        },
-        data(sock, chunk) {
-          try {
-            for (const e of reader.push(chunk)) {
-              if (e.kind === "error") finish(() => (sock.end(), reject(new BoxError(e.message, DAEMON_ERROR))));
-              else if (e.kind === "out") writeAll(1, e.data);
-              else if (e.kind === "err") writeAll(2, e.data);
-              else if (e.kind === "exit") finish(() => (sock.end(), resolve(e.status)));
-            }
-          } catch (err) {
-            finish(() => (sock.end(), reject(err)));
-          }
-        },
-        close() {
-          // The supervisor went without a word: the container ended (or was killed with it).
-          finish(() => resolve(isBusy(layout, c.id) ? DAEMON_ERROR : 137));
-        },
-        error(_sock, err) {
-          finish(() => reject(new BoxError(`lost the console of container ${word}: ${err.message}`, DAEMON_ERROR)));
-        },
-      },
-    }).catch((err: Error) => finish(() => reject(new BoxError(`cannot attach to container ${word}: ${err.message}`, DAEMON_ERROR))));
-  });
+  // docker's --sig-proxy is for a container without a terminal: with one, a signal ends box alone.
+  return attachTo(layout, c.id, { detachKeys: opts.keys, stdin: wantsStdin, sigProxy: opts.sigProxy && !c.request?.tty });
 }
 
 export async function main(tokens: string[], globals: Globals): Promise<number> {

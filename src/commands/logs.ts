@@ -5,7 +5,7 @@
  * stream goes back to where it came from: stdout to stdout, stderr to stderr.
  */
 import { defineCommand, type ArgsDef } from "citty";
-import { closeSync, fstatSync, openSync, readSync, statSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync, writeSync } from "node:fs";
 import { globalArgs, type Globals } from "../cli/shared";
 import { isBusy } from "../container/state";
 import { readLock } from "../sys/libc";
@@ -153,7 +153,8 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   if (line.words.length !== 1) throw new BoxError("box logs takes one container. See 'box logs --help'.");
   const layout = storeFor("logs", line, globals);
   const c = await asDaemon(() => resolveContainer(layout, line.words[0]!));
-  if (!c.detached) throw new BoxError(`container ${line.words[0]} was not detached: its output went to its terminal`, DAEMON_ERROR);
+  // A container with a terminal has a log too: its supervisor is detached from box's terminal.
+  if (!c.detached && !existsSync(logPath(layout, c.id))) throw new BoxError(`container ${line.words[0]} was not detached: its output went to its terminal`, DAEMON_ERROR);
   const timestamps = o.timestamps === true;
   const wanted = (l: LogLine) => (since === undefined || l.ms >= since) && (until === undefined || l.ms < until);
   const path = logPath(layout, c.id);

@@ -91,7 +91,9 @@ async function until(check: () => boolean, ms: number): Promise<boolean> {
 /** SIGTERM to the command (its supervisor forwards it), SIGKILL to its init after the grace period;
  * returns once the supervisor has recorded the end, cleaned up and let go of the container. */
 export async function stopContainer(layout: Layout, id: string, graceMs: number, sig = "SIGTERM", r?: ContainerRecord): Promise<void> {
-  if (!killContainer(layout, id, sig, r)) return;
+  // A container whose command has ended (nothing left to signal) may still be held by its
+  // supervisor while it records the end and cleans up: that is waited for too.
+  if (!killContainer(layout, id, sig, r) && !isBusy(layout, id)) return;
   if (!(await until(() => !isBusy(layout, id), graceMs))) killContainer(layout, id, "SIGKILL", r);
   await until(() => !isBusy(layout, id), 10_000);
 }

@@ -31,6 +31,7 @@ import type { Lock } from "../store/lock";
 import { inheritable } from "../sys/libc";
 import { withDns, withExtraHosts } from "./etc";
 import { portsToPublish } from "./publish";
+import { DEFAULT_DETACH_KEYS } from "./console";
 import { readRootFile, ROOT_FILE_CAP } from "./rootfiles";
 import { trace, traceOn, traceRecords } from "../trace";
 import type { Undo } from "./undo";
@@ -78,6 +79,8 @@ export interface StartOptions {
   foreground?: boolean;
   /** Whether the command reads box's stdin this time (box start -a without -i: no). */
   stdin?: boolean;
+  /** The detach keys of box's terminal when it stays attached (docker's --detach-keys; default Ctrl-P Ctrl-Q). */
+  detachKeys?: number[];
 }
 
 /** docker's RLIMIT names, as the OCI spec spells them. */
@@ -135,6 +138,12 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
   // its directory and records how it ended.
   trace("container/start.ts:4", "spec");
   const detached = req.detach && !opts.foreground;
+  // The process holding the user's terminal is never the supervisor: with a terminal (or a restart
+  // policy, which outlives box), the supervisor gets a session of its own as with -d, and box's
+  // process stays as its console's first client (helper/attach.c) until the command ends or the
+  // detach keys come; then the container runs on, its output in its log.
+  const restarts = req.restart !== undefined && req.restart.name !== "no";
+  const attached = !detached && (req.tty || restarts);
   const spec = buildSpec({
     process: {
       args: argv,
@@ -175,7 +184,7 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
     cleanupExec: net.cleanupExec,
     pidFile: pidPath(layout, id),
     exitFile: r.autoRemove ? undefined : exitPath(layout, id),
-    detach: detached ? { id: opts.announce ?? id, log: logPath(layout, id), logCap: req.logMaxSize ?? LOG_CAP, logFormat: "k8s-file" } : undefined,
+    detach: detached || attached ? { id: attached ? "" : (opts.announce ?? id), log: logPath(layout, id), logCap: req.logMaxSize ?? LOG_CAP, logFormat: "k8s-file" } : undefined,
     hostNamespaces: req.hostNamespaces,
     devices: (req.devices ?? []).map((d) => ({ path: d.container, type: "c", major: d.major, minor: d.minor })),
     rlimits: rlimits(req),
@@ -183,7 +192,8 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
     restart: req.restart,
     stoppedFile: stoppedPath(layout, id),
     // The console, for box attach: every container that may outlive box's terminal offers it.
-    attachSocket: detached || (req.tty && req.interactive) ? attachPath(layout, id) : undefined,
+    attachSocket: detached || attached ? attachPath(layout, id) : undefined,
+    attached: attached ? { detachKeys: opts.detachKeys ?? DEFAULT_DETACH_KEYS } : undefined,
   });
   // A --device's host path may differ from its path in the container: the plan binds from the
   // host's. Its records follow the default devices', in order.

@@ -15,7 +15,7 @@ export const FEATURE_RECORDS = {
   rlimit: "rlimit",
   sysctl: "sysctl_in",
   restart: "restart",
-  attach: "attach",
+  attach: "console",
 } as const;
 
 export type Feature = keyof typeof FEATURE_RECORDS;

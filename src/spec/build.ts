@@ -79,6 +79,7 @@ export interface SpecInput {
   restart?: Spec["box"]["restart"];
   stoppedFile?: string;
   attachSocket?: string;
+  attached?: Spec["box"]["attached"];
 }
 
 /** The container's environment: box's defaults, then -e entries (a later KEY replaces an earlier one). */
@@ -209,6 +210,7 @@ export function buildSpec(input: SpecInput): Spec {
       ...(input.restart && input.restart.name !== "no" ? { restart: input.restart } : {}),
       ...(input.stoppedFile ? { stoppedFile: input.stoppedFile } : {}),
       ...(input.attachSocket ? { attachSocket: input.attachSocket } : {}),
+      ...(input.attached ? { attached: input.attached } : {}),
     },
   };
 }

@@ -1,9 +1,8 @@
-import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { BoxError } from "../errors";
-import { DEFAULT_PATH } from "./build";
-import { capabilityMask } from "./capabilities";
+import { cgroupRecords, processRecords } from "./process-plan";
 import type { Spec } from "./types";
+
+export { cgroupRecords, COMMAND_UMASK, execRecords, processRecords, RLIMITS, rlimitRecord, searchPath } from "./process-plan";
 
 /**
  * The plan: the spec translated into the flat step list the helper executes (helper/plan.c reads
@@ -29,8 +28,6 @@ export const CLEANUP_ENV = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"];
 export const FILE_MODES = { log: "640", pidfile: "644", exitfile: "644" };
 /** docker's restart back-off: the first delay, doubled each time up to the cap; a run this long resets it. */
 export const RESTART_BACKOFF = { firstMs: 100, capMs: 60_000, resetMs: 10_000 };
-/** The command's umask, as a freshly started program expects it. */
-export const COMMAND_UMASK = "022";
 
 export type PlanRecord = [key: string, ...fields: string[]];
 
@@ -158,97 +155,32 @@ export function planRecords(spec: Spec): PlanRecord[] {
     const { firstMs, capMs, resetMs } = RESTART_BACKOFF;
     r.push(["restart", restart.name, String(restart.maximumRetryCount), String(firstMs), String(capMs), String(resetMs), ...(spec.box.stoppedFile ? [spec.box.stoppedFile] : [])]);
   }
+  if (spec.box.attachSocket) r.push(["console", spec.box.attachSocket]);
+  if (spec.box.attached) r.push(["attached", keysHex(spec.box.attached.detachKeys)]);
   if (spec.box.traceFd !== undefined) r.push(["trace", String(spec.box.traceFd)]);
   for (const c of spec.box.cleanup) r.push(["cleanup", c]);
   return r;
 }
 
-/** overlayfs stacks at most this many lower layers (OVL_MAX_STACK). */
-export const MAX_LAYERS = 500;
+/** Detach keys as the plan carries them: their bytes in hex. */
+function keysHex(keys: readonly number[]): string {
+  return Buffer.from(keys).toString("hex");
+}
 
 /**
- * How a new process gets into its cgroups. cgroup v2 (the spec has a clone_into directory): it is
- * born in it, or else the supervisor writes its pid into cgroup.procs. cgroup v1: it writes "0"
- * into each hierarchy's tasks file (beside cgroup.procs) itself, which moves only the writer and
- * spares the kernel's wait for an RCU grace period that moving another process costs (10-15 ms).
+ * box attach: a client of a running container's console (helper/attach.c), relaying box's
+ * terminal until the command ends (its status becomes box's) or the detach keys are typed.
  */
-export function cgroupRecords(spec: Spec, procs: readonly string[]): PlanRecord[] {
-  if (spec.box.cloneInto) return procs.map((c): PlanRecord => ["cgroup", c]);
-  return procs.map((c): PlanRecord => ["cgroup_tasks", join(dirname(c), "tasks")]);
+export function attachRecords(socket: string, opts: { detachKeys: readonly number[]; stdin: boolean; sigProxy: boolean }): PlanRecord[] {
+  return [["attach", socket, keysHex(opts.detachKeys), opts.stdin ? "1" : "0", opts.sigProxy ? "1" : "0"]];
 }
+
+/** overlayfs stacks at most this many lower layers (OVL_MAX_STACK). */
+export const MAX_LAYERS = 500;
 
 /** A sysctl's file under /proc/sys: docker's dotted name with '/' for '.', or a name given with '/'. */
 export function sysctlPath(name: string): string {
   return name.includes("/") ? name.replace(/^\/+/, "") : name.replaceAll(".", "/");
-}
-
-/** The kernel's numbers of the resource limits (<sys/resource.h>), by their OCI names. */
-export const RLIMITS: Record<string, number> = {
-  RLIMIT_CPU: 0, RLIMIT_FSIZE: 1, RLIMIT_DATA: 2, RLIMIT_STACK: 3, RLIMIT_CORE: 4, RLIMIT_RSS: 5, RLIMIT_NPROC: 6,
-  RLIMIT_NOFILE: 7, RLIMIT_MEMLOCK: 8, RLIMIT_AS: 9, RLIMIT_LOCKS: 10, RLIMIT_SIGPENDING: 11, RLIMIT_MSGQUEUE: 12,
-  RLIMIT_NICE: 13, RLIMIT_RTPRIO: 14, RLIMIT_RTTIME: 15,
-};
-
-/** rlimit RESOURCE SOFT HARD: the kernel's number, each limit decimal or "unlimited" (-1 in the spec). */
-export function rlimitRecord(l: { type: string; soft: number; hard: number }): PlanRecord {
-  const resource = RLIMITS[l.type];
-  if (resource === undefined) throw new Error(`unknown resource limit ${l.type}`);
-  const text = (v: number) => (v < 0 ? "unlimited" : String(v));
-  return ["rlimit", String(resource), text(l.soft), text(l.hard)];
-}
-
-/** Where a command without a '/' is looked up: the PATH of its environment, else the default one. */
-export function searchPath(env: readonly string[]): string {
-  const path = env.findLast((e) => e.startsWith("PATH="));
-  return path !== undefined ? path.slice(5) : DEFAULT_PATH;
-}
-
-/** The command and what confines it: shared by a new container and by exec into a running one. */
-export function processRecords(proc: Spec["process"], seccomp: string | undefined, sessionKeyring: boolean): PlanRecord[] {
-  const r: PlanRecord[] = [];
-  r.push(["argv", ...proc.args]);
-  r.push(["env", ...proc.env]);
-  r.push(["path", searchPath(proc.env)]);
-  r.push(["cwd", proc.cwd]);
-  const u = proc.user;
-  r.push(["user", String(u.uid), String(u.gid), ...u.additionalGids.map(String)]);
-  r.push(["umask", COMMAND_UMASK]);
-  const c = proc.capabilities;
-  r.push(["caps", ...[c.bounding, c.effective, c.permitted, c.inheritable, c.ambient].map(capabilityMask)]);
-  if (proc.noNewPrivileges) r.push(["nonewprivs"]);
-  if (seccomp !== undefined) r.push(["seccomp", seccomp]);
-  if (sessionKeyring) r.push(["keyring"]);
-  r.push(["tty", proc.terminal ? "1" : "0"]);
-  r.push(["stdin", proc.stdin ? "1" : "0"]);
-  for (const l of proc.rlimits ?? []) r.push(rlimitRecord(l));
-  return r;
-}
-
-/**
- * exec into a running container: join the namespaces and root of its init (by its host pid and
- * start time: the helper pins it with a pidfd and refuses a process that merely reuses the pid)
- * and its cgroups, then run the process with the container's own confinement.
- *
- * initStart is field 22 of /proc/PID/stat, which the supervisor records as the pidfile's 4th field.
- * Without it (a caller that does not pass it yet), it is read here, at once: the helper then
- * checks that the process it pins is still the one read now.
- */
-export function execRecords(spec: Spec, proc: Spec["process"], init: number, cgroupProcs: readonly string[], initStart?: string): PlanRecord[] {
-  return [
-    ["join", String(init), initStart ?? startTime(init)],
-    ...processRecords(proc, spec.linux.seccomp, spec.box.sessionKeyring),
-    ...cgroupRecords(spec, cgroupProcs),
-  ];
-}
-
-/** Field 22 of /proc/PID/stat; "0" (which no process has) when it is gone. */
-function startTime(pid: number): string {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? "0";
-  } catch {
-    return "0";
-  }
 }
 
 export function encodePlan(records: readonly PlanRecord[]): Uint8Array {

@@ -106,8 +106,11 @@ export interface Spec {
     restart?: { name: "no" | "on-failure" | "always" | "unless-stopped"; maximumRetryCount: number };
     /** Present while a person has stopped the container (box stop, box kill): no restart then. */
     stoppedFile?: string;
-    /** A unix socket the supervisor listens on for box attach (the console protocol: src/container/attach.ts). */
+    /** A unix socket the supervisor listens on for box attach (the console protocol: helper/console.c). */
     attachSocket?: string;
+    /** A detached run whose caller stays as the console's first client, holding the user's
+     * terminal (box run -it), with docker's detach keys (bytes; none when empty). */
+    attached?: { detachKeys: number[] };
     /** A detached run: the id printed once the command runs (nothing when empty), and the log its
      * output goes to: "raw" bytes, or "k8s-file" lines (timestamp, stream, F|P, content; helper/log.c). */
     detach?: { id: string; log: string; logCap: number; logFormat?: "raw" | "k8s-file" };

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveCapabilities } from "../../src/spec/capabilities";
 import { buildSpec, type SpecInput } from "../../src/spec/build";
-import { encodePlan, execRecords, planRecords, type PlanRecord } from "../../src/spec/plan";
+import { attachRecords, encodePlan, execRecords, planRecords, type PlanRecord } from "../../src/spec/plan";
 import { expectedCheck } from "./expected";
 import { HELPER } from "./helper";
 
@@ -76,6 +76,17 @@ const specs: Array<[string, (s: SpecInput) => void]> = [
     s.detach = { id: "c0ffee", log: "/var/lib/box/containers/c/log", logCap: 10 << 20, logFormat: "k8s-file" };
     s.restart = { name: "always", maximumRetryCount: 0 };
   }],
+  ["box run -it: a supervisor of its own, its console, the caller attached", (s) => {
+    Object.assign(s.process, { tty: true, stdin: true });
+    s.detach = { id: "", log: "/var/lib/box/containers/c/log", logCap: 10 << 20, logFormat: "k8s-file" };
+    s.attachSocket = "/run/box/c.attach";
+    s.attached = { detachKeys: [0x10, 0x11] };
+  }],
+  ["-d with a console, no detach keys", (s) => {
+    s.detach = { id: "c0ffee", log: "/var/lib/box/containers/c/log", logCap: 10 << 20, logFormat: "k8s-file" };
+    s.attachSocket = "/run/box/c.attach";
+    s.attached = { detachKeys: [] };
+  }],
   ["-it", (s) => Object.assign(s.process, { tty: true, stdin: true })],
   ["-d, held at a FIFO, with a step trace", (s) => {
     s.detach = { id: "c0ffee", log: "/var/lib/box/containers/c/log", logCap: 10 << 20, logFormat: "k8s-file" };
@@ -128,6 +139,17 @@ describe("box-helper --check: the C reader reads what TypeScript meant", () => {
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe(expectedCheck(records));
     expect(r.stdout).toContain("\njoin pid=4242 start=1234567\n");
+  });
+
+  test("box attach's plan", () => {
+    for (const records of [attachRecords("/run/box/c.attach", { detachKeys: [0x10, 0x11], stdin: true, sigProxy: false }), attachRecords("/r/c.attach", { detachKeys: [], stdin: false, sigProxy: true })]) {
+      const r = check(records);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe(expectedCheck(records));
+    }
+    expect(check(attachRecords("/run/box/c.attach", { detachKeys: [0x10, 0x11], stdin: true, sigProxy: false })).stdout).toBe(
+      "plan version=2 mode=attach\nattach socket=/run/box/c.attach keys=1011 stdin=on sig-proxy=off\n",
+    );
   });
 
   test("box network prune's plan", () => {

@@ -57,7 +57,7 @@ const NAMESPACE_ORDER = ["mount", "uts", "ipc", "net", "pid"];
 export function expectedCheck(records: readonly PlanRecord[]): string {
   const all = (key: string) => records.filter((r) => r[0] === key).map((r) => r.slice(1));
   const one = (key: string) => all(key)[0];
-  const mode_ = one("delete_link") ? "delete-link" : one("join") ? "exec" : "run";
+  const mode_ = one("delete_link") ? "delete-link" : one("join") ? "exec" : one("attach") ? "attach" : "run";
   const out: string[] = [`plan version=2 mode=${mode_}`];
   const trace = one("trace");
   if (trace) out.push(`trace fd=${trace[0]}`);
@@ -69,6 +69,13 @@ export function expectedCheck(records: readonly PlanRecord[]): string {
   }
   const hold = one("hold");
   if (hold) out.push(`hold fifo=${token(hold[0])}`);
+  const consoleRecord = one("console");
+  if (consoleRecord) out.push(`console socket=${token(consoleRecord[0])}`);
+  const keys = (hex: string) => (hex ? hex : "none");
+  const attached = one("attached");
+  if (attached) out.push(`attached keys=${keys(attached[0]!)} stdin=${one("stdin")![0] === "1" ? "on" : "off"} sig-proxy=on`);
+  const attach = one("attach");
+  if (attach) out.push(`attach socket=${token(attach[0])} keys=${keys(attach[1]!)} stdin=${attach[2] === "1" ? "on" : "off"} sig-proxy=${attach[3] === "1" ? "on" : "off"}`);
   const restart = one("restart");
   if (restart) {
     const [policy, max, first, cap, reset, stopped] = restart;
@@ -115,7 +122,7 @@ export function expectedCheck(records: readonly PlanRecord[]): string {
     const [pid, start] = one("join")!;
     out.push(...cgroups, `join pid=${pid} start=${start}`);
   }
-  if (mode_ !== "delete-link") {
+  if (mode_ === "run" || mode_ === "exec") {
     const [uid, gid, ...groups] = one("user")!;
     const [bounding, effective, permitted, inheritable, ambient] = one("caps")!;
     const hex = one("seccomp");

@@ -11,7 +11,7 @@
 import { describe, expect, test } from "bun:test";
 import { resolveCapabilities } from "../../src/spec/capabilities";
 import { buildSpec, type SpecInput } from "../../src/spec/build";
-import { encodePlan, execRecords, planRecords, type PlanRecord } from "../../src/spec/plan";
+import { attachRecords, encodePlan, execRecords, planRecords, type PlanRecord } from "../../src/spec/plan";
 import { HELPER, raw } from "./helper";
 
 const SEED = Number(process.env.BOX_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -49,9 +49,16 @@ function corpus(): PlanRecord[][] {
     traceFd: 3,
     sysctls: [["/proc/sys/x", "1"]],
     cleanupExec: [["/bin/true"]],
+    rlimits: [{ type: "RLIMIT_NOFILE", soft: 10, hard: -1 }],
+    containerSysctls: { "net.ipv4.ip_unprivileged_port_start": "80" },
+    restart: { name: "on-failure", maximumRetryCount: 3 },
+    stoppedFile: "/s",
+    attachSocket: "/run/c.attach",
+    attached: { detachKeys: [16, 17] },
   };
   const spec = buildSpec(input);
-  return [planRecords(spec), execRecords(spec, spec.process, 77, ["/c/cgroup.procs"], "9"), [["delete_link", "box0"]]];
+  const layered = buildSpec({ ...input, rootfs: { kind: "overlay", lowers: ["/l/a", "/l/b"], upper: "/u", work: "/w", merged: "/m" }, cgroup: { ...input.cgroup!, cloneInto: undefined } });
+  return [planRecords(spec), planRecords(layered), execRecords(spec, spec.process, 77, ["/c/cgroup.procs"], "9"), [["delete_link", "box0"]], attachRecords("/run/c.attach", { detachKeys: [16, 17], stdin: true, sigProxy: true })];
 }
 
 const HOSTILE = [
