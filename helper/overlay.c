@@ -8,7 +8,7 @@
  *   a. the new mount API (Linux 6.8 and later): fsopen("overlay"), one fsconfig "lowerdir+" per
  *      layer (top first), upperdir, workdir, create, fsmount with the plan's flags, move_mount
  *      onto the merged directory. Nothing is joined into one string: any count overlayfs allows.
- *   b. older kernels (fsopen missing, or "lowerdir+" unknown): mount(2) with one lowerdir=
+ *   b. older kernels (fsopen missing, or "lowerdir+" refused: EINVAL): mount(2) with one lowerdir=
  *      string. When the layers share a directory (the image store's short links, <images>/l/),
  *      the string names them relative to it, from inside it (chdir), which keeps it short; a
  *      string that still does not fit one page is refused with a sentence saying why.
@@ -77,22 +77,25 @@ static int mount_new_api(const struct overlay *o)
 		close(fsfd);
 		return fail(-ret, "cannot name the overlay filesystem");
 	}
-	for (int i = 0; ret >= 0 && i < o->n_lowers; i++) {
-		ret = set_string(fsfd, "lowerdir+", o->lowers[i]);
-		if (ret == -EINVAL && i == 0) {
-			close(fsfd);
-			return -ENOSYS; /* before Linux 6.8: no "lowerdir+" */
-		}
-		if (ret < 0)
-			ret = fail(-ret, "cannot use the image layer %s (layer %d of %d) in the overlay: %s", o->lowers[i], i + 1,
-				   o->n_lowers, kernel_says(fsfd, said, sizeof(said)));
+	/* Before Linux 6.8 there is no "lowerdir+": overlayfs of 6.5 to 6.7 refuses the key (EINVAL);
+	 * older ones take options through the legacy context, which collects any key and leaves the
+	 * refusal (EINVAL) to the create. Either way b. does the work, and says what is wrong if that
+	 * too fails. */
+	int refused = -1; /* the layer the kernel refused, if one was */
+	for (int i = 0; ret >= 0 && i < o->n_lowers; i++)
+		if ((ret = set_string(fsfd, "lowerdir+", o->lowers[i])) < 0)
+			refused = i;
+	if (ret >= 0 && (ret = set_string(fsfd, "upperdir", o->upper)) >= 0 && (ret = set_string(fsfd, "workdir", o->work)) >= 0)
+		ret = create(fsfd);
+	if (ret == -EINVAL) {
+		close(fsfd);
+		return -ENOSYS;
 	}
-	if (ret >= 0) {
-		if ((ret = set_string(fsfd, "upperdir", o->upper)) >= 0 && (ret = set_string(fsfd, "workdir", o->work)) >= 0)
-			ret = create(fsfd);
-		if (ret < 0)
-			ret = fail(-ret, "cannot create the overlay for %s: %s", o->merged, kernel_says(fsfd, said, sizeof(said)));
-	}
+	if (ret < 0 && refused >= 0)
+		ret = fail(-ret, "cannot use the image layer %s (layer %d of %d) in the overlay: %s", o->lowers[refused], refused + 1,
+			   o->n_lowers, kernel_says(fsfd, said, sizeof(said)));
+	else if (ret < 0)
+		ret = fail(-ret, "cannot create the overlay for %s: %s", o->merged, kernel_says(fsfd, said, sizeof(said)));
 	int mfd = ret < 0 ? -1 : (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, attr);
 	if (ret >= 0 && mfd < 0)
 		ret = fail(errno, "cannot mount the overlay for %s", o->merged);

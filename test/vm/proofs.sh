@@ -49,3 +49,11 @@ else
   fail cpus "got '$permille' leftovers=$(leftovers)"
 fi
 
+# An image of 150 layers, on a kernel without "lowerdir+": one page of mount options, the layers
+# named relative to the store's directory of short links.
+if [ -d /layers ]; then
+  out=$(box --root $ROOT load -i /layers 2>&1 && box --root $ROOT run --rm many:150 sh -c 'cat /order; ls /layers | wc -l' 2>&1)
+  if [ "$(echo "$out" | tail -2 | tr '\n' ' ')" = "149 149 " ] && [ "$(leftovers)" = 0 ]; then pass layers; else fail layers "$(echo "$out" | tr '\n' '|')"; fi
+else
+  fail layers "no image of many layers in the VM"
+fi
