@@ -213,7 +213,7 @@ describe("BOX_TRACE=1", () => {
       const start = /supervisor trace\.c:0 start monotonic-us=(\d+)$/.exec(raw.find((l) => l.includes("trace.c:0"))!)![1];
       expect(Number(start) - Number(exec)).toBeGreaterThanOrEqual(0);
       expect(Number(start) - Number(exec)).toBeLessThan(1_000_000);
-      expect(raw.some((l) => / command command\.c:l execve path=\/bin\/true$/.test(l))).toBe(true);
+      expect(raw.some((l) => / command command\.c:m execve path=\/bin\/true$/.test(l))).toBe(true);
     }));
 });
 
