@@ -74,7 +74,7 @@ int open_socket_dir(const char *path, const char **name)
 	return fd < 0 ? fail(errno, "cannot open the directory of the console socket %s", path) : fd;
 }
 
-/* Step 1 of the supervisor: the socket, mode 0600 (only its user may connect). A socket left
+/* Step 1 of the supervisor: the socket, mode 0700 (only its user may connect). A socket left
  * there by a supervisor that was killed is replaced. */
 int console_listen(const char *path, int tty)
 {

@@ -7,7 +7,7 @@ import { writeFileAtomic } from "../store/atomic";
 import { stoppedPath, type ContainerRecord } from "../store/containers";
 import type { Layout } from "../store/layout";
 import { isPid } from "../store/process";
-import { isBusy, signalContainer } from "./state";
+import { isBusy, live, signalContainer } from "./state";
 
 /** Signals the supervisor passes on to the command; the others go to the container's init itself. */
 const FORWARDED = new Set(["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGWINCH"]);
@@ -92,8 +92,9 @@ async function until(check: () => boolean, ms: number): Promise<boolean> {
  * returns once the supervisor has recorded the end, cleaned up and let go of the container. */
 export async function stopContainer(layout: Layout, id: string, graceMs: number, sig = "SIGTERM", r?: ContainerRecord): Promise<void> {
   // A container whose command has ended (nothing left to signal) may still be held by its
-  // supervisor while it records the end and cleans up: that is waited for too.
-  if (!killContainer(layout, id, sig, r) && !isBusy(layout, id)) return;
+  // supervisor, alive by its whole pidfile, while it records the end and cleans up: that is
+  // waited for too. A damaged pidfile names nobody to wait for.
+  if (!killContainer(layout, id, sig, r) && !(isBusy(layout, id) && live(layout, id))) return;
   if (!(await until(() => !isBusy(layout, id), graceMs))) killContainer(layout, id, "SIGKILL", r);
   await until(() => !isBusy(layout, id), 10_000);
 }
