@@ -225,6 +225,8 @@ _Noreturn void start_command(const struct process *proc, const struct channels *
 	close_fds_except(keep, 3);
 	if (ch->hold_fd >= 0 && hold(ch) < 0)
 		report_and_exit(ch->report_w);
+	if (run_hooks(g_oci, HOOK_START_CONTAINER, getpid()) < 0)
+		report_and_exit(ch->report_w);
 	exec_command(proc);
 	report_and_exit(ch->report_w);
 }

@@ -66,6 +66,7 @@ enum root_step_kind {
 	ROOT_SYMLINK,  /* a symbolic link */
 	ROOT_MASK,     /* hide a path: empty tmpfs over a directory, /dev/null over a file */
 	ROOT_READONLY, /* bind a path read-only onto itself */
+	ROOT_MKNOD,    /* a device node made in the container (oci.c): the runc CLI's linux.devices */
 };
 
 struct root_step {
@@ -76,6 +77,9 @@ struct root_step {
 	const char *host_device;   /* ROOT_DEVICE: the host's node */
 	unsigned int major, minor; /* ROOT_DEVICE */
 	const char *link_target;   /* ROOT_SYMLINK */
+	char node_type;            /* ROOT_MKNOD: 'c', 'b' or 'p' (mode holds the permission bits) */
+	uid_t uid;                 /* ROOT_MKNOD */
+	gid_t gid;                 /* ROOT_MKNOD */
 };
 
 /* The command and what confines it: the same for a new container and for box exec. */
@@ -140,6 +144,62 @@ enum log_format {
 	LOG_K8S_FILE,              /* CRI lines: timestamp, stream, F|P, content (log.c) */
 };
 
+/* ---- What the runc CLI (box-runc) asks for: records of plan_oci.c, carried out by oci.c, hooks.c */
+
+#define PLAN_MAX_HOOKS 32
+#define PLAN_MAX_NS_PATHS 8
+
+/* OCI hooks, in the order the runtime spec runs them. */
+enum hook_kind {
+	HOOK_PRESTART,         /* on the host, the container set up but not pivoted into yet */
+	HOOK_CREATE_RUNTIME,   /* the same moment, after the prestart hooks */
+	HOOK_CREATE_CONTAINER, /* in the container's namespaces, before pivot_root (container.c) */
+	HOOK_START_CONTAINER,  /* in the container, confined, just before the command's execve */
+	HOOK_POSTSTART,        /* on the host, once the command runs (run, not create) */
+	HOOK_POSTSTOP,         /* on the host, after the container ended and was cleaned up */
+	HOOK_KINDS,
+};
+
+struct hook {
+	enum hook_kind kind;
+	const char *path;          /* absolute, executed as it is */
+	char **argv;               /* NULL-terminated, argv[0] included */
+	char **env;                /* NULL-terminated; NULL: an empty environment */
+	unsigned int timeout;      /* seconds; 0: none */
+};
+
+/* A namespace joined by its path (/proc/PID/ns/net, /run/netns/NAME) rather than created. */
+struct ns_path {
+	int type;                  /* CLONE_NEWNET, ... */
+	const char *path;
+};
+
+enum report_format {
+	REPORT_BOX,                /* "box: sentence" on stderr (report.c) */
+	REPORT_TEXT,               /* runc's logfmt line: time="..." level=error msg="..." */
+	REPORT_JSON,               /* runc's JSON line: {"level":"error","msg":"...","time":"..."} */
+};
+
+struct oci {
+	int pid1;                  /* the command is the container's PID 1: no box init (container.c) */
+	int handoff;               /* return once the command is held (or runs): nothing of box stays, the
+				    * container's process is left to the reaper of box's caller (conmon) */
+	const char *pidfile;       /* the command's pid alone, as runc writes --pid-file */
+	const char *console_socket;/* the pty master goes to this unix socket, not to a relay */
+	unsigned short rows, cols; /* the terminal's size, when given */
+	struct ns_path ns[PLAN_MAX_NS_PATHS];
+	int n_ns;
+	int oom_score_adj;
+	int has_oom_score_adj;
+	const char *domainname;
+	unsigned long propagation_root; /* after pivot_root: the root mount's propagation, 0: private */
+	struct hook hooks[PLAN_MAX_HOOKS];
+	int n_hooks;
+	const char *state[3];      /* a hook's stdin: state[0] status state[1] pid state[2] */
+	enum report_format report_format;
+	const char *report_log;    /* runc's --log: the formatted line goes there, the sentence to stderr */
+};
+
 struct plan {
 	char *buf;                 /* owns every string below */
 	enum plan_mode mode;
@@ -194,6 +254,8 @@ struct plan {
 
 	int trace_fd;              /* -1: no step trace (trace.c) */
 	const char *delete_link;   /* MODE_DELETE_LINK */
+
+	struct oci oci;            /* what the runc CLI asks for besides (oci.c, hooks.c) */
 };
 
 /* plan.c */
@@ -202,6 +264,12 @@ int plan_read(int fd, struct plan *p);
 int plan_print(const struct plan *p, int fd);
 const char *mount_flag_names(unsigned long flags, char *buf, size_t len);
 const char *cap_names(uint64_t mask, char *buf, size_t len);
+/* plan_print_oci.c: the runc CLI's records, printed with plan_print.c's tokens. */
+struct root_step;
+void print_oci(const struct plan *p);
+void print_mknod(const struct root_step *s);
+void print_token(const char *s);
+void print_tokens(char **v);
 
 /* report.c: the failure of one step, as carried from the container to the supervisor. */
 struct report {
@@ -335,6 +403,25 @@ int nl_link_up(const char *name, int master);
 int nl_add_address(const char *name, const struct ipv4_cidr *cidr);
 int nl_default_route(struct in_addr gateway);
 int nl_delete_link(const char *name);
+
+/* oci.c: the runc CLI's steps (plan_oci.c reads their records). */
+extern const struct oci *g_oci; /* the plan's, once read (the report format and hooks need it) */
+int oci_before_clone(const struct plan *p, int *saved);
+int oci_after_clone(int saved);
+void oci_close_namespaces(void);
+int oci_join_namespaces(const struct plan *p);
+int oci_set_oom_score_adj(const struct plan *p, pid_t pid);
+int oci_set_domainname(const struct plan *p);
+int oci_root_propagation(const struct plan *p);
+int oci_send_console(const struct plan *p, int master);
+int oci_hand_terminal(const struct plan *p, int console_r);
+int oci_write_pidfile(const struct plan *p, pid_t pid);
+int step_mknod(int rootfd, const struct root_step *s);
+void oci_report_print(const struct report *r);
+/* hooks.c: OCI hooks, with the container's state on their stdin. */
+int has_hooks(const struct oci *o, enum hook_kind kind);
+int run_hooks(const struct oci *o, enum hook_kind kind, pid_t pid);
+int supervise_hooks(const struct oci *o, int report_r, int sync_w, pid_t pid);
 
 /* cleanup.c */
 int remove_tree(const char *path);

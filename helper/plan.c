@@ -112,6 +112,27 @@ int mount_spec(char **f, struct mount_spec *m)
 	return path(f[1], &m->target);
 }
 
+/* A BPF program in hex: 16 digits per struct sock_filter, at most BPF_MAXINSNS of them. */
+int filter_program(const char *hex, struct sock_filter **out, unsigned short *count)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t len = strlen(hex);
+	if (len == 0 || len % 16 != 0 || len / 16 > BPF_MAXINSNS)
+		return fail(0, "the plan's seccomp program has a bad length");
+	unsigned char *bytes = malloc(len / 2);
+	if (bytes == NULL)
+		return fail(ENOMEM, "cannot hold the seccomp program");
+	for (size_t i = 0; i < len / 2; i++) {
+		const char *hi = memchr(digits, hex[2 * i], 16), *lo = memchr(digits, hex[2 * i + 1], 16);
+		if (hi == NULL || lo == NULL || hex[2 * i] == '\0' || hex[2 * i + 1] == '\0')
+			return fail(0, "the plan's seccomp program is not hex");
+		bytes[i] = (unsigned char)((hi - digits) << 4 | (lo - digits));
+	}
+	*out = (struct sock_filter *)(void *)bytes; /* malloc'd: aligned for any type */
+	*count = (unsigned short)(len / 16);
+	return 0;
+}
+
 /* A bounded list: at most PLAN_MAX_LIST entries. */
 int list_slot(int *n)
 {

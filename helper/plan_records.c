@@ -45,7 +45,7 @@ static int r_host_mount(struct plan *p, char **f)
 }
 
 /* Root steps keep their plan order; the array grows as they come. */
-static struct root_step *root_step(struct plan *p, enum root_step_kind kind, const char *where)
+struct root_step *add_root_step(struct plan *p, enum root_step_kind kind, const char *where)
 {
 	static int capacity;
 	if (p->n_root_steps == capacity) {
@@ -67,7 +67,7 @@ static struct root_step *root_step(struct plan *p, enum root_step_kind kind, con
 
 static int r_mkdir_or_file(struct plan *p, char **f, enum root_step_kind kind)
 {
-	struct root_step *s = root_step(p, kind, f[0]);
+	struct root_step *s = add_root_step(p, kind, f[0]);
 	return s == NULL ? -EINVAL : mode(f[1], 07777, &s->mode);
 }
 static int r_mkdir(struct plan *p, char **f) { return r_mkdir_or_file(p, f, ROOT_MKDIR); }
@@ -75,14 +75,14 @@ static int r_file(struct plan *p, char **f) { return r_mkdir_or_file(p, f, ROOT_
 
 static int r_mount(struct plan *p, char **f)
 {
-	struct root_step *s = root_step(p, ROOT_MOUNT, f[1]);
+	struct root_step *s = add_root_step(p, ROOT_MOUNT, f[1]);
 	return s == NULL ? -EINVAL : mount_spec(f, &s->mount);
 }
 
 static int r_device(struct plan *p, char **f)
 {
 	unsigned long long major, minor;
-	struct root_step *s = root_step(p, ROOT_DEVICE, f[1]);
+	struct root_step *s = add_root_step(p, ROOT_DEVICE, f[1]);
 	int ret = s == NULL ? -EINVAL : path(f[0], &s->host_device);
 	if (ret < 0 || (ret = number(f[2], 10, 4095, &major)) < 0 || (ret = number(f[3], 10, 1048575, &minor)) < 0)
 		return ret;
@@ -93,14 +93,14 @@ static int r_device(struct plan *p, char **f)
 
 static int r_symlink(struct plan *p, char **f)
 {
-	struct root_step *s = root_step(p, ROOT_SYMLINK, f[1]);
+	struct root_step *s = add_root_step(p, ROOT_SYMLINK, f[1]);
 	if (s != NULL)
 		s->link_target = f[0];
 	return s == NULL ? -EINVAL : 0;
 }
 
-static int r_mask(struct plan *p, char **f) { return root_step(p, ROOT_MASK, f[0]) ? 0 : -EINVAL; }
-static int r_readonly(struct plan *p, char **f) { return root_step(p, ROOT_READONLY, f[0]) ? 0 : -EINVAL; }
+static int r_mask(struct plan *p, char **f) { return add_root_step(p, ROOT_MASK, f[0]) ? 0 : -EINVAL; }
+static int r_readonly(struct plan *p, char **f) { return add_root_step(p, ROOT_READONLY, f[0]) ? 0 : -EINVAL; }
 static int r_hostname(struct plan *p, char **f) { p->hostname = f[0]; return 0; }
 static int r_loopback(struct plan *p, char **f) { (void)f; p->net.loopback = 1; return 0; }
 
@@ -188,27 +188,8 @@ static int r_keyring(struct plan *p, char **f) { (void)f; p->proc.session_keyrin
 static int r_tty(struct plan *p, char **f) { return flag(f[0], &p->proc.tty); }
 static int r_stdin(struct plan *p, char **f) { return flag(f[0], &p->proc.stdin_open); }
 
-/* The seccomp program arrives as hex: 16 digits per struct sock_filter, at most BPF_MAXINSNS. */
-static int r_seccomp(struct plan *p, char **f)
-{
-	static const char digits[] = "0123456789abcdef";
-	const char *hex = f[0];
-	size_t len = strlen(hex);
-	if (len == 0 || len % 16 != 0 || len / 16 > BPF_MAXINSNS)
-		return fail(0, "the plan's seccomp program has a bad length");
-	unsigned char *out = malloc(len / 2);
-	if (out == NULL)
-		return fail(ENOMEM, "cannot hold the seccomp program");
-	for (size_t i = 0; i < len / 2; i++) {
-		const char *hi = memchr(digits, hex[2 * i], 16), *lo = memchr(digits, hex[2 * i + 1], 16);
-		if (hi == NULL || lo == NULL || hex[2 * i] == '\0' || hex[2 * i + 1] == '\0')
-			return fail(0, "the plan's seccomp program is not hex");
-		out[i] = (unsigned char)((hi - digits) << 4 | (lo - digits));
-	}
-	p->proc.seccomp = (struct sock_filter *)(void *)out; /* malloc'd: aligned for any type */
-	p->proc.seccomp_len = (unsigned short)(len / 16);
-	return 0;
-}
+/* The seccomp program arrives as hex: 16 digits per struct sock_filter (plan.c). */
+static int r_seccomp(struct plan *p, char **f) { return filter_program(f[0], &p->proc.seccomp, &p->proc.seccomp_len); }
 
 static int r_cgroup(struct plan *p, char **f)
 {
@@ -356,6 +337,21 @@ const struct record_def records[] = {
 	{ "trace", 1, 1, 1, R | E, 0, r_trace },        /* an fd for the step trace */
 	{ "join", 2, 2, 1, E, E, r_join },              /* pid and start time of the container's init */
 	{ "delete_link", 1, 1, 1, D, D, r_delete_link },
+	/* The runc CLI's (plan_oci.c). */
+	{ "pid1", 0, 0, 1, R, 0, r_pid1 },
+	{ "handoff", 0, 0, 1, R | E, 0, r_handoff },
+	{ "oci_pidfile", 1, 1, 1, R | E, 0, r_oci_pidfile },    /* path */
+	{ "console_socket", 1, 1, 1, R | E, 0, r_console_socket }, /* path of a unix socket */
+	{ "console_size", 2, 2, 1, R | E, 0, r_console_size },  /* rows cols */
+	{ "ns_path", 2, 2, 0, R, 0, r_ns_path },                /* type path */
+	{ "oom_score_adj", 1, 1, 1, R | E, 0, r_oom_score_adj },/* -1000..1000 */
+	{ "domainname", 1, 1, 1, R, 0, r_domainname },
+	{ "root_propagation", 1, 1, 1, R, 0, r_root_propagation }, /* mount flags */
+	{ "mknod", 7, 7, 0, R, 0, r_mknod },                    /* path type major minor mode uid gid */
+	{ "hook", 4, 4096, 0, R, 0, r_hook },               /* kind timeout path argv0 args... */
+	{ "hook_env", 0, 4096, 0, R, 0, r_hook_env },
+	{ "hook_state", 3, 3, 1, R, 0, r_hook_state },      /* before-status middle after-pid */
+	{ "report_format", 2, 2, 1, R | E | D, 0, r_report_format }, /* box|text|json, log path or "" */
 };
 const size_t n_records = sizeof(records) / sizeof(records[0]);
 #define NRECORDS n_records
@@ -384,6 +380,6 @@ int check_plan(struct plan *p, const int *seen)
 		return fail(0, "the plan's records 'veth', 'ip' and 'bridge' go together");
 	if ((p->detach_id != NULL) != (p->log.path != NULL))
 		return fail(0, "the plan's records 'detach' and 'log' go together");
-	return 0;
+	return check_oci(p);
 }
 

@@ -7,12 +7,14 @@
  *   0. detached: fork; the caller waits only until the command runs (or is held), then returns
  *   1. channels to the container, stdio, cgroup files, the hold FIFO, signals
  *   2. the bridge and sysctls the container's network needs            host.c
- *   3. clone(): the container's first process, in all its new namespaces at once; the pidfile
- *      (with a hold FIFO: in step 6, once the command waits there)
- *   4. its veth, its cgroups; sync 1 (container.c goes on from its step 1)
- *   5. tty: the pty master from the container, sized like ours, ours raw; sync 2
+ *   3. clone(): the container's first process, in all its new namespaces at once (namespaces
+ *      joined by path: oci.c); the pidfile (with a hold FIFO: in step 6, once the command waits)
+ *   4. its veth, its cgroups, its oom_score_adj; sync 1 (container.c goes on from its step 1)
+ *  4b. OCI prestart and createRuntime hooks, when the container asks (hooks.c)
+ *   5. tty: the pty master from the container, sized like ours, ours raw; sync 2 (or the master
+ *      goes to the runc CLI's console socket)
  *   6. the report pipe: EOF once the command executes, "held" at the hold FIFO, or a failed step;
- *      the detached caller is told
+ *      the detached caller is told; poststart hooks; with 'handoff', return here
  *   7. relay and wait; the OOM check, the exit file, the clean-up (finish)
  */
 #include <errno.h>
@@ -72,6 +74,13 @@ int prepare_stdio(const struct plan *p, struct channels *ch, struct relay *rl)
 		return fail(errno, "cannot open the host's /dev/null");
 	for (int i = 0; i < 3; i++)
 		ch->stdio[i] = ch->devnull;
+	if (p->oci.handoff) {
+		/* Nothing stays to relay: the command gets the caller's fds (conmon's pipes), as with
+		 * runc; the front end refuses a terminal among them. */
+		for (int i = 0; i < 3 && !p->proc.tty; i++)
+			ch->stdio[i] = fstat(i, &st) == 0 ? i : ch->devnull;
+		return 0;
+	}
 	if (p->detach_id) {
 		/* Detached: no stdin; stdout and stderr go through the supervisor into the log. */
 		if ((rl->log = log_open(p)) == NULL)
@@ -81,7 +90,7 @@ int prepare_stdio(const struct plan *p, struct channels *ch, struct relay *rl)
 		return ret;
 	}
 	if (p->proc.tty) {
-		rl->in_from = p->proc.stdin_open ? STDIN_FILENO : -1;
+		rl->in_from = p->proc.stdin_open && !p->oci.console_socket ? STDIN_FILENO : -1;
 		return 0; /* the pty master, once it arrives, is both ends */
 	}
 	for (int i = p->proc.stdin_open ? 0 : 1; i <= 2 && ret >= 0; i++) {
@@ -184,7 +193,7 @@ struct clone3_args {
 /* Step 3. On cgroup v2 the process is born directly in its cgroup (CLONE_INTO_CGROUP): moving it
  * afterwards waits for a kernel RCU grace period, often the longest single step of a start.
  * Kernels before 5.7 take the old way. *in_cgroup tells whether the cgroup join is done. */
-static pid_t clone_container(const struct plan *p, int *in_cgroup)
+static pid_t clone_in_namespaces(const struct plan *p, int *in_cgroup)
 {
 	*in_cgroup = 0;
 	if (p->clone_into) {
@@ -206,6 +215,18 @@ static pid_t clone_container(const struct plan *p, int *in_cgroup)
 	}
 	long pid = syscall(SYS_clone, p->clone_flags | SIGCHLD, 0, 0, 0, 0);
 	return pid < 0 ? fail(errno, "cannot create the container's namespaces") : (pid_t)pid;
+}
+
+/* Namespaces joined by path are opened first; a PID namespace is entered for the clone alone. */
+static pid_t clone_container(const struct plan *p, int *in_cgroup)
+{
+	int saved;
+	if (oci_before_clone(p, &saved) < 0)
+		return -1;
+	pid_t pid = clone_in_namespaces(p, in_cgroup);
+	if (pid != 0 && oci_after_clone(saved) < 0 && pid > 0)
+		return kill(pid, SIGKILL), waitpid(pid, NULL, 0), -1;
+	return pid;
 }
 
 /* Step 0. The process the user started (box, exec'd into us) waits only until the command runs
@@ -333,15 +354,19 @@ int supervise_run(const struct plan *p)
 	if (!p->hold_fifo && write_pidfile(p, pid) < 0)
 		return kill_and_fail(p, pid);
 	/* 4. */
-	if (connect_container(p, pid) < 0 || (in_cgroup ? (close_cgroups(&cg), 0) : join_cgroups(&cg, pid)) < 0)
+	if (connect_container(p, pid) < 0 || (in_cgroup ? (close_cgroups(&cg), 0) : join_cgroups(&cg, pid)) < 0 ||
+	    oci_set_oom_score_adj(p, pid) < 0)
 		return kill_and_fail(p, pid);
 	int ret = write_all(sync[1], "1", 1);
 	if (ret < 0 && ret != -EPIPE)
 		return fail(-ret, "cannot signal the container"), kill_and_fail(p, pid);
+	/* 4b. OCI prestart and createRuntime hooks, while the container waits (hooks.c). */
+	if ((ret = supervise_hooks(&p->oci, report[0], sync[1], pid)) != 0)
+		return ret > 0 ? (waitpid(pid, NULL, 0), fail_start(p)) : kill_and_fail(p, pid);
 	/* 5. */
 	if (p->proc.tty) {
 		close(console[1]);
-		if (receive_terminal(p, console[0], &rl) >= 0)
+		if ((p->oci.console_socket ? oci_hand_terminal(p, console[0]) : receive_terminal(p, console[0], &rl)) >= 0)
 			write_all(sync[1], "2", 1);
 		close(console[0]);
 	}
@@ -352,12 +377,19 @@ int supervise_run(const struct plan *p)
 		g_report = rep;
 		return fail_start(p);
 	}
-	if (p->hold_fifo && write_pidfile(p, pid) < 0)
+	if ((p->hold_fifo && write_pidfile(p, pid) < 0) || oci_write_pidfile(p, pid) < 0)
 		return kill_and_fail(p, pid);
 	release_caller(ready);
 	TRACE("6", "started", "held=%d", reported);
 	if (!reported)
 		close(report[0]);
+	/* OCI poststart hooks, once the command runs; a failure is only reported. */
+	if (!reported && run_hooks(&p->oci, HOOK_POSTSTART, pid) < 0)
+		report_print(&g_report);
+	/* The runc CLI's create and run -d: the container is set up and held (or runs); it is left to
+	 * our caller's reaper (conmon, a subreaper), and its clean-up to box-runc delete. */
+	if (p->oci.handoff)
+		return 0;
 	/* 7. */
 	return finish(p, pid, &rl, reported ? report[0] : -1);
 }
