@@ -37,6 +37,7 @@ pub fn build(b: *std.Build) void {
         "helper/plan_print_oci.c",
         "helper/oci.c",
         "helper/hooks.c",
+        "helper/oci_limits.c",
     }, &.{ "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-fno-sanitize=undefined" });
     helper.linkLibC();
     helper.strip = true;

@@ -108,8 +108,8 @@ int confine_process(const struct process *proc, const struct channels *ch)
 	/* c. */
 	int keep[] = { ch->report_w, ch->hold_fd, ch->tty_slave, ch->stdio[0], ch->stdio[1], ch->stdio[2], g_trace_fd, ch->pid_w };
 	close_fds_except(keep, sizeof(keep) / sizeof(keep[0]));
-	/* d. */
-	if ((ret = change_user(proc)) < 0)
+	/* d. (the runc CLI's rlimits first, while we are root) */
+	if ((ret = oci_set_rlimits(g_oci)) < 0 || (ret = change_user(proc)) < 0)
 		return ret;
 	/* e. We are past pivot_root (or chroot, for exec); still, check where we landed. */
 	if (chdir(proc->cwd) < 0)
@@ -141,7 +141,8 @@ int confine_process(const struct process *proc, const struct channels *ch)
 /* j. */
 static int setup_stdio(const struct process *proc, const struct channels *ch)
 {
-	if (setsid() < 0)
+	/* (The container's PID 1 leads its session already: the runc CLI's 'pid1'.) */
+	if (setsid() < 0 && getsid(0) != getpid())
 		return fail(errno, "cannot start a session for the command");
 	if (proc->tty) {
 		/* We lead a new session, so the slave becomes our controlling terminal. */

@@ -75,7 +75,7 @@ static int set_identity(const struct plan *p)
 	int ret;
 	if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0)
 		return fail(errno, "cannot set the hostname to %s", p->hostname);
-	if ((ret = oci_set_domainname(p)) < 0)
+	if ((ret = oci_set_domainname(p)) < 0 || (ret = oci_write_sysctls(p)) < 0)
 		return ret;
 	if (net->loopback && (ret = loopback_up()) < 0)
 		return ret;

@@ -180,6 +180,11 @@ enum report_format {
 	REPORT_JSON,               /* runc's JSON line: {"level":"error","msg":"...","time":"..."} */
 };
 
+struct rlimit_spec {
+	int resource;              /* RLIMIT_NOFILE, ... */
+	unsigned long long soft, hard;
+};
+
 struct oci {
 	int pid1;                  /* the command is the container's PID 1: no box init (container.c) */
 	int handoff;               /* return once the command is held (or runs): nothing of box stays, the
@@ -198,6 +203,10 @@ struct oci {
 	const char *state[3];      /* a hook's stdin: state[0] status state[1] pid state[2] */
 	enum report_format report_format;
 	const char *report_log;    /* runc's --log: the formatted line goes there, the sentence to stderr */
+	struct rlimit_spec rlimits[PLAN_MAX_LIST];
+	int n_rlimits;
+	struct sysctl sysctls_in[PLAN_MAX_LIST]; /* PATH relative to /proc/sys, set in the container */
+	int n_sysctls_in;
 };
 
 struct plan {
@@ -418,6 +427,10 @@ int oci_hand_terminal(const struct plan *p, int console_r);
 int oci_write_pidfile(const struct plan *p, pid_t pid);
 int step_mknod(int rootfd, const struct root_step *s);
 void oci_report_print(const struct report *r);
+/* oci_limits.c */
+int oci_set_rlimits(const struct oci *o);
+int oci_write_sysctls(const struct plan *p);
+const char *rlimit_name(int resource);
 /* hooks.c: OCI hooks, with the container's state on their stdin. */
 int has_hooks(const struct oci *o, enum hook_kind kind);
 int run_hooks(const struct oci *o, enum hook_kind kind, pid_t pid);

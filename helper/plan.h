@@ -52,5 +52,7 @@ int r_hook_env(struct plan *p, char **f);
 int r_hook_state(struct plan *p, char **f);
 int r_report_format(struct plan *p, char **f);
 int check_oci(const struct plan *p);
+int r_rlimit(struct plan *p, char **f);
+int r_sysctl_in(struct plan *p, char **f);
 
 #endif

@@ -4,6 +4,7 @@
  */
 #include <sched.h>
 #include <stdio.h>
+#include <sys/resource.h>
 
 #include "helper.h"
 
@@ -82,6 +83,19 @@ void print_oci(const struct plan *p)
 		print_token(o->state[1]);
 		fputs(" after=", out);
 		print_token(o->state[2]);
+		fputc('\n', out);
+	}
+	for (int i = 0; i < o->n_rlimits; i++) {
+		const struct rlimit_spec *l = &o->rlimits[i];
+		fprintf(out, "rlimit %s soft=", rlimit_name(l->resource));
+		fprintf(out, l->soft == (unsigned long long)RLIM_INFINITY ? "unlimited" : "%llu", l->soft);
+		fprintf(out, l->hard == (unsigned long long)RLIM_INFINITY ? " hard=unlimited\n" : " hard=%llu\n", l->hard);
+	}
+	for (int i = 0; i < o->n_sysctls_in; i++) {
+		fputs("sysctl-in path=", out);
+		print_token(o->sysctls_in[i].path);
+		fputs(" value=", out);
+		print_token(o->sysctls_in[i].value);
 		fputc('\n', out);
 	}
 	if (o->report_format != REPORT_BOX) {

@@ -352,6 +352,8 @@ const struct record_def records[] = {
 	{ "hook_env", 0, 4096, 0, R, 0, r_hook_env },
 	{ "hook_state", 3, 3, 1, R, 0, r_hook_state },      /* before-status middle after-pid */
 	{ "report_format", 2, 2, 1, R | E | D, 0, r_report_format }, /* box|text|json, log path or "" */
+	{ "rlimit", 3, 3, 0, R | E, 0, r_rlimit },              /* resource soft hard (oci_limits.c) */
+	{ "sysctl_in", 2, 2, 0, R, 0, r_sysctl_in },            /* path below /proc/sys, value */
 };
 const size_t n_records = sizeof(records) / sizeof(records[0]);
 #define NRECORDS n_records

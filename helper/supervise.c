@@ -151,6 +151,8 @@ int fail_start(const struct plan *p)
 	report_print(&g_report);
 	int status = g_report.status ? g_report.status : 125;
 	write_exitfile(p, status, 0);
+	if (status == 125 && p->oci.report_format != REPORT_BOX)
+		status = 1; /* runc's status for its own failures */
 	cleanup_after(p);
 	return status;
 }

@@ -50,8 +50,15 @@ function report(err: unknown): number {
   return EXIT.boxFailed;
 }
 
+/** The name box was started by: under one ending in "runc" (a link box-runc -> box), it answers
+ * runc's command line (src/oci/main.ts), for podman, conmon and containerd, which pass no word. */
+function runcName(): boolean {
+  const name = process.argv0.slice(process.argv0.lastIndexOf("/") + 1);
+  return name.endsWith("runc");
+}
+
 // No top-level await: the compiled executable is built with --bytecode, which needs none.
-main(rawArgs()).then(
+(runcName() ? import("./oci/main").then((m) => m.runcMain(rawArgs())) : main(rawArgs())).then(
   (code) => void (process.exitCode = code),
   (err) => void (process.exitCode = report(err)),
 );

@@ -1,0 +1,30 @@
+/** box-runc run: create and start; in the foreground box's helper supervises the container and
+ * removes it when it ends (unless --keep); with -d it returns once the command runs. */
+import { createContainer } from "../create";
+import { on, str, words } from "../flags";
+import type { Command } from "../main";
+import { CREATE_FLAGS, refusePreservedFds } from "./create";
+
+const command: Command = {
+  usage: "[command options] <container-id>",
+  summary: "create and run a container",
+  flags: [
+    ...CREATE_FLAGS,
+    { name: "detach", short: "d", kind: "bool", help: "return once the command runs" },
+    { name: "keep", kind: "bool", help: "keep the container's state when it ends (delete removes it)" },
+  ],
+  async run(p, ctx) {
+    const [id] = words(p, "run", 1);
+    refusePreservedFds(str(p, "preserve-fds"));
+    return createContainer(ctx.store, {
+      id: id!,
+      bundle: str(p, "bundle"),
+      pidFile: str(p, "pid-file"),
+      consoleSocket: str(p, "console-socket"),
+      noNewKeyring: on(p, "no-new-keyring"),
+      mode: on(p, "detach") ? "run-detached" : "run",
+      keep: on(p, "keep"),
+    });
+  },
+};
+export default command;
