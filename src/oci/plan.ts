@@ -10,6 +10,7 @@
  *   the cgroups the first process joins; hooks with the state they read
  *   create: held at the FIFO and handed over (handoff); run: supervised, cleaned up when it ends
  */
+import { statSync } from "node:fs";
 import { BoxError } from "../errors";
 import type { PlanRecord } from "../spec/plan";
 import type { OciConfig, OciHook } from "./config";
@@ -44,6 +45,25 @@ export interface PlanInput {
   cleanup: string[];
   report: { format: "text" | "json"; log?: string };
   warn?: (message: string) => void;
+}
+
+/** The namespaces that are the container's: new ones, and those joined by a path that is not
+ * one of box's own (a namespace of the host joined by path is the host's). */
+function ownNamespaces(namespaces: ReadonlyArray<{ type: string; path?: string }>): Set<string> {
+  const procName: Record<string, string> = { network: "net", mount: "mnt", ipc: "ipc", uts: "uts", pid: "pid", cgroup: "cgroup" };
+  const own = new Set<string>();
+  for (const n of namespaces) {
+    if (!n.path) own.add(n.type);
+    else {
+      try {
+        const a = statSync(n.path), b = statSync(`/proc/self/ns/${procName[n.type]}`);
+        if (a.ino !== b.ino || a.dev !== b.dev) own.add(n.type);
+      } catch {
+        own.add(n.type); // the helper says why it cannot be joined
+      }
+    }
+  }
+  return own;
 }
 
 /** Namespaced sysctls only (runc's rules): the others would change the host. */
@@ -112,8 +132,9 @@ export function planFor(input: PlanInput): PlanRecord[] {
     r.push(["domainname", config.domainname]);
   }
   if (created.has("network")) r.push(["loopback"]);
+  const own = ownNamespaces(namespaces);
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
-    checkSysctl(key, created);
+    checkSysctl(key, own);
     r.push(["sysctl_in", key.replace(/\./g, "/"), value]);
   }
   if (linux.rootfsPropagation) r.push(["root_propagation", String(PROPAGATION[linux.rootfsPropagation])]);
