@@ -117,7 +117,8 @@ int confine_process(const struct process *proc, const struct channels *ch)
 	if ((ret = check_cwd(proc->cwd)) < 0)
 		return ret;
 	/* f. */
-	if (proc->seccomp && !proc->no_new_privs && (ret = install_seccomp(proc->seccomp, proc->seccomp_len)) < 0)
+	if (proc->seccomp && !proc->no_new_privs &&
+	    ((ret = raise_effective()) < 0 || (ret = install_seccomp(proc->seccomp, proc->seccomp_len)) < 0))
 		return ret;
 	/* g. */
 	if ((ret = set_capabilities(proc)) < 0)

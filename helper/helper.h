@@ -401,6 +401,7 @@ int recv_fd(int sock);
 /* security.c */
 int drop_bounding(uint64_t keep);
 int set_capabilities(const struct process *proc);
+int raise_effective(void);
 int confine_init(const struct process *proc);
 int join_session_keyring(void);
 int install_seccomp(const struct sock_filter *filter, unsigned short len);

@@ -22,7 +22,7 @@ import { encodePlan } from "../spec/plan";
 import { Lock } from "../store/lock";
 import { inheritable } from "../sys/libc";
 import { checkCgroupsPath, createCgroups, hostCgroups, removeDirs } from "./cgroups";
-import { loadConfig, type OciConfig } from "./config";
+import { loadConfig, type OciConfig, type OciProcess } from "./config";
 import { deviceRules } from "./devices";
 import { log, warn } from "./log";
 import { planFor } from "./plan";
@@ -63,8 +63,8 @@ function hookState(saved: Saved): [string, string, string] {
 }
 
 /** Detached, nothing relays: the host's terminal would go to the container as it is. */
-function refuseTerminalStdio(config: OciConfig): void {
-  if (config.process?.terminal) return;
+function refuseTerminalStdio(process: OciProcess): void {
+  if (process.terminal) return;
   for (const fd of [0, 1, 2]) {
     let st;
     try {
@@ -84,12 +84,14 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<n
   // 1.
   const { config, ignored } = loadConfig(bundle);
   for (const k of ignored) warn(`config.json: the field ${k} is not known to box and is passed over`);
-  if (!config.process) throw new BoxError("config.json: process is missing", 1);
+  // Without a process (the runtime spec allows it) a container can be created, never started.
+  if (!config.process && o.mode !== "create") throw new BoxError("config.json: process is missing: there is nothing to run", 1);
+  const proc: OciProcess = config.process ?? { user: { uid: 0, gid: 0 }, args: ["/.box-runc: no process"], cwd: "/", noNewPrivileges: true };
   const rootfs = rootfsOf(config, bundle);
   const handoff = o.mode !== "run";
-  if (config.process.terminal && handoff && !o.consoleSocket) throw new BoxError("cannot allocate tty if box-runc will detach without setting console socket", 1);
-  if (!config.process.terminal && o.consoleSocket) throw new BoxError("cannot use console socket if the container does not have a terminal (process.terminal is false)", 1);
-  if (handoff) refuseTerminalStdio(config);
+  if (proc.terminal && handoff && !o.consoleSocket) throw new BoxError("cannot allocate tty if box-runc will detach without setting console socket", 1);
+  if (!proc.terminal && o.consoleSocket) throw new BoxError("cannot use console socket if the container does not have a terminal (process.terminal is false)", 1);
+  if (handoff) refuseTerminalStdio(proc);
 
   // 2.
   store.ensure();
@@ -142,7 +144,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<n
     // 5.
     const joined = host.hierarchies.map((h, i) => ({ dir: cg.dirs[i]!, mount: h.mount, controllers: h.controllers }));
     const records = planFor({
-      config,
+      config: { ...config, process: proc },
       bundle,
       rootfs,
       hookState: hookState(saved),

@@ -123,16 +123,16 @@ export function planFor(input: PlanInput): PlanRecord[] {
   r.push(...mkdirs(proc.cwd, seen));
   if (config.root?.readonly) r.push(["mount", "", "/", "", String(MS.bind | MS.remount | MS.rdonly), ""]);
 
+  const own = ownNamespaces(namespaces);
   if (config.hostname !== undefined) {
-    if (!created.has("uts")) throw new BoxError("config.json: hostname needs a UTS namespace of the container's own", 1);
+    if (!own.has("uts")) throw new BoxError("config.json: hostname needs a UTS namespace of the container's own", 1);
     r.push(["hostname", config.hostname]);
   }
   if (config.domainname !== undefined) {
-    if (!created.has("uts")) throw new BoxError("config.json: domainname needs a UTS namespace of the container's own", 1);
+    if (!own.has("uts")) throw new BoxError("config.json: domainname needs a UTS namespace of the container's own", 1);
     r.push(["domainname", config.domainname]);
   }
   if (created.has("network")) r.push(["loopback"]);
-  const own = ownNamespaces(namespaces);
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
     checkSysctl(key, own);
     r.push(["sysctl_in", key.replace(/\./g, "/"), value]);

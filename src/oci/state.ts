@@ -36,8 +36,9 @@ export interface Saved {
   host: HostCgroups;
   poststart: OciHook[];
   poststop: OciHook[];
-  /** The container's process, where exec starts from (its user, env, cwd, capabilities...). */
-  process: OciProcess;
+  /** The container's process, where exec starts from (its user, env, cwd, capabilities...);
+   * none when config.json had none (the container can then be created, not started). */
+  process?: OciProcess;
   /** The compiled seccomp filter (hex), applied to exec'd processes too. */
   seccomp?: string;
   noNewKeyring: boolean;
@@ -133,7 +134,7 @@ const SAVED: Check<Saved> = obj<Saved>({
   host: obj<HostCgroups>({ mode, hierarchies: arr(obj({ mount: str, controllers: strings, own: str })) }),
   poststart: arr(hook),
   poststop: arr(hook),
-  process: parseProcess,
+  process: opt(parseProcess),
   seccomp: opt(str),
   noNewKeyring: bool,
 });

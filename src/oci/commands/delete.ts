@@ -20,7 +20,7 @@ const command: Command = {
     try {
       const s = ctx.store.read(id!);
       const { status } = ctx.store.status(s);
-      if ((status === "running" || status === "paused" || status === "creating") && !force) {
+      if (status !== "stopped" && !force) {
         throw new BoxError(`cannot delete container ${id} that is not stopped: ${status}`, 1);
       }
       await destroy(ctx.store, s);

@@ -73,6 +73,7 @@ const command: Command = {
     if (file) proc = processFrom(file);
     else {
       const base = s.process;
+      if (!base) throw new BoxError("the container has no process to start from: give --process", 1);
       const caps = list(p, "cap").map((c) => (c.toUpperCase().startsWith("CAP_") ? c.toUpperCase() : `CAP_${c.toUpperCase()}`));
       const add = (set?: string[]) => [...new Set([...(set ?? []), ...caps])];
       proc = {

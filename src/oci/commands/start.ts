@@ -20,6 +20,7 @@ const command: Command = {
       if (status === "stopped") throw new BoxError("cannot start a container that has stopped", 1);
       if (status === "running" || status === "paused") throw new BoxError("cannot start an already running container", 1);
       if (status !== "created") throw new BoxError(`cannot start a container that is ${status}`, 1);
+      if (!s.process) throw new BoxError("cannot start a container without a process: its config.json has none", 1);
       await release(ctx.store, s);
       try {
         await runHooks("poststart", s.poststart, stateDocument(s, "running", pid));
