@@ -97,7 +97,8 @@ describe("box-runc: create, start, state, kill, delete", () => {
       expect((await create(env, "np", b)).code).toBe(0);
       const r = await env.runc(["start", "np"]);
       expect([r.code, r.stderr]).toEqual([1, expect.stringContaining("without a process")]);
-      expect((await env.runc(["delete", "--force", "np"])).code).toBe(0);
+      expect(await until(async () => (await status(env, "np")) === "stopped")).toBe(true);
+      expect((await env.runc(["delete", "np"])).code).toBe(0);
       const run = await env.runc(["run", "--bundle", b, "np2"]);
       expect(run.stderr).toContain("process is missing");
     }));
