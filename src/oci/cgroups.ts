@@ -114,9 +114,9 @@ export function createCgroups(host: HostCgroups, path: string, v2Controllers: st
     for (const h of host.hierarchies) {
       const dir = dirIn(h, path);
       const base = path.startsWith("/") ? h.mount : join(h.mount, h.own);
-      if (host.mode === "v2") enableV2(base, dir, v2Controllers);
       const before = made.length;
       makeDirs(base, dir, made);
+      if (host.mode === "v2") enableV2(base, dir, v2Controllers);
       if (h.controllers.includes("cpuset")) inheritCpuset(made.slice(before));
       dirs.push(dir);
     }

@@ -24,6 +24,7 @@ import { inheritable } from "../sys/libc";
 import { checkCgroupsPath, createCgroups, hostCgroups, removeDirs } from "./cgroups";
 import { loadConfig, type OciConfig, type OciProcess } from "./config";
 import { deviceRules } from "./devices";
+import { attachDeviceFilter } from "./devicefilter";
 import { log, warn } from "./log";
 import { planFor } from "./plan";
 import { heldCapabilities } from "./process";
@@ -115,6 +116,8 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<n
     const cg = createCgroups(host, checkCgroupsPath(config.linux?.cgroupsPath, id), v2Controllers(resources));
     undo.push(() => removeDirs(cg.made, 1000));
     writeResources(host, cg, resources, host.mode === "v2" ? undefined : deviceRules(config));
+    // cgroup v2 has no devices controller: the same rules as an eBPF program on the cgroup.
+    if (host.mode === "v2") attachDeviceFilter(cg.dirs[0]!, deviceRules(config));
 
     // 4.
     let seccomp: string | undefined;

@@ -44,6 +44,7 @@ done
 cp "$cache/overlay.ko" "$root/overlay.ko"
 cp "$top/test/vm/init.sh" "$root/init"
 cp "$top/test/vm/proofs.sh" "$root/proofs.sh"
-chmod 755 "$root/init" "$root/proofs.sh"
+cp "$top/test/vm/proofs-oci.sh" "$root/proofs-oci.sh"
+chmod 755 "$root/init" "$root/proofs.sh" "$root/proofs-oci.sh"
 (cd "$root" && find . | cpio -H newc -o --quiet | gzip -1) > "$out/initramfs.gz"
 rm -rf "$root"

@@ -43,6 +43,9 @@ describe("on a pure cgroup v2, minimal host (qemu)", () => {
     ["pids", "a fork bomb under --pids-limit 20 fails to fork and the container ends"],
     ["memory", "a memory hog under -m 32m is killed and reported, exit 137"],
     ["cpus", "--cpus 0.5 holds a busy loop to 0.3-0.7 CPU"],
+    ["oci-limits", "box-runc: a bundle's pids and memory limits on cgroup v2, seen in its own cgroup namespace"],
+    ["oci-devices", "box-runc: the device rules as an eBPF program (a disk made with mknod cannot be opened)"],
+    ["oci-lifecycle", "box-runc: create, state, start, delete --force, nothing left"],
   ] as const) {
     test(`${name}: ${what}`, () => {
       expect({ proof: name, result: proofs.get(name) ?? "missing" }).toEqual({ proof: name, result: expect.stringMatching(/^PASS/) });
