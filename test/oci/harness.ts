@@ -144,6 +144,15 @@ export async function create(env: Env, id: string, bundle: string, extra: string
   return { code, stdout: "", stderr: readFileSync(err, "utf8"), out, err } as never;
 }
 
+/** A command that leaves a process behind (exec --detach, run -d): its stdio are not pipes the test
+ * would wait on until that process ends, as conmon's are not. */
+export async function detached(env: Env, args: string[]): Promise<{ code: number; stderr: string }> {
+  const err = join(env.dir, `detached.${Math.floor(Math.random() * 1e9)}.err`);
+  const proc = Bun.spawn([BOXRUNC, "--root", env.root, ...args], { stdin: "ignore", stdout: "ignore", stderr: Bun.file(err) });
+  const code = await proc.exited;
+  return { code, stderr: readFileSync(err, "utf8") };
+}
+
 /** A console socket as conmon listens on one: it takes the pty master the runtime sends, writes
  * input into it, and prints the terminal's size and everything the container writes until it ends. */
 export const CONSOLE_RECEIVER = `

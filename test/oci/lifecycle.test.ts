@@ -7,7 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BOXRUNC, consoleReceiver, create, status, until, withEnv } from "./harness";
+import { BOXRUNC, consoleReceiver, create, detached, status, until, withEnv } from "./harness";
 
 describe("box-runc: create, start, state, kill, delete", () => {
   test("create holds the container set up (namespaces, root, cgroups) but its command not run; start runs it", () =>
@@ -173,7 +173,7 @@ describe("box-runc exec, ps, pause, resume, update", () => {
       const procFile = join(env.dir, "process.json");
       writeFileSync(procFile, JSON.stringify({ user: { uid: 0, gid: 0 }, args: ["sh", "-c", "echo from-file > /exec-out; sleep 100"], env: ["PATH=/bin:/usr/bin"], cwd: "/", capabilities: { bounding: ["CAP_KILL"], effective: ["CAP_KILL"], permitted: ["CAP_KILL"] } }));
       const pidFile = join(env.dir, "exec.pid");
-      const det = await env.runc(["exec", "--process", procFile, "--detach", "--pid-file", pidFile, "e"]);
+      const det = await detached(env, ["exec", "--process", procFile, "--detach", "--pid-file", pidFile, "e"]);
       expect(det.code).toBe(0);
       const pid = readFileSync(pidFile, "utf8");
       expect(await until(() => existsSync(join(b, "rootfs/exec-out")))).toBe(true);
