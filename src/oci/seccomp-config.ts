@@ -41,7 +41,11 @@ export const parseSeccomp: Check<OciSeccomp> = (v, at) => {
       defaultAction: action,
       defaultErrnoRet: int(0, 0xffff),
       architectures: list(oneOf("SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM", "SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64", "SCMP_ARCH_MIPS64N32", "SCMP_ARCH_MIPSEL", "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC", "SCMP_ARCH_PPC64", "SCMP_ARCH_PPC64LE", "SCMP_ARCH_S390", "SCMP_ARCH_S390X", "SCMP_ARCH_PARISC", "SCMP_ARCH_PARISC64", "SCMP_ARCH_RISCV64"), 32),
-      flags: list(oneOf(...SECCOMP_FLAGS), 8),
+      flags: list((v, a) => {
+        const f = oneOf(...SECCOMP_FLAGS)(v, a);
+        if (f !== "SECCOMP_FILTER_FLAG_TSYNC") invalid(a, `is ${f}: box installs its filter without seccomp(2) flags (TSYNC alone is accepted: the command is single-threaded)`);
+        return f;
+      }, 8),
       syscalls: list(rule, 4096),
     },
     { listenerPath: "box runs no seccomp agent", listenerMetadata: "box runs no seccomp agent" },

@@ -5,7 +5,7 @@
  * update. Each test ends with no state, process, cgroup or mount left (harness.ts).
  */
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readlinkSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BOXRUNC, consoleReceiver, create, detached, status, until, withEnv } from "./harness";
 
@@ -101,6 +101,23 @@ describe("box-runc: create, start, state, kill, delete", () => {
       expect((await env.runc(["delete", "np"])).code).toBe(0);
       const run = await env.runc(["run", "--bundle", b, "np2"]);
       expect(run.stderr).toContain("process is missing");
+    }));
+
+  test("a damaged state file is named; delete --force removes the directory anyway", () =>
+    withEnv(async (env) => {
+      const b = await env.bundle(["true"]);
+      expect((await create(env, "dmg", b)).code).toBe(0);
+      expect((await env.runc(["kill", "dmg", "KILL"])).code).toBe(0);
+      expect(await until(async () => (await status(env, "dmg")) === "stopped")).toBe(true);
+      writeFileSync(join(env.root, "dmg/state.json"), '{"id": "dmg", "bund');
+      const r = await env.runc(["state", "dmg"]);
+      expect([r.code, r.stderr]).toEqual([1, expect.stringContaining(`the state of container dmg (${join(env.root, "dmg/state.json")}) is damaged`)]);
+      expect((await env.runc(["delete", "dmg"])).code).toBe(1);
+      const forced = await env.runc(["delete", "--force", "dmg"]);
+      expect([forced.code, forced.stderr]).toEqual([0, expect.stringContaining("its directory is removed")]);
+      expect(existsSync(join(env.root, "dmg"))).toBe(false);
+      // What the state named is not known any more: the test removes the container's cgroups.
+      for (const d of env.cgroupDirs(`${env.cgroupParent}/1`)) rmdirSync(d);
     }));
 
   test("list shows the containers as a table, JSON and ids", () =>

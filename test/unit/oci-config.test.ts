@@ -45,6 +45,8 @@ describe("config.json, read strictly", () => {
     expect(refusal({ ...base(), linux: { namespaces: [{ type: "user" }] } })).toContain('linux.namespaces[0].type is "user"');
     expect(refusal({ ...base(), linux: { resources: { devices: [{ allow: true, access: "rwx" }] } } })).toContain('linux.resources.devices[0].access is "rwx"');
     expect(refusal({ ...base(), ociVersion: "0.9" })).toContain("box reads versions 1.x of the runtime spec");
+    expect(refusal({ ...base(), linux: { seccomp: { defaultAction: "SCMP_ACT_ALLOW", flags: ["SECCOMP_FILTER_FLAG_LOG"] } } })).toContain("linux.seccomp.flags[0] is SECCOMP_FILTER_FLAG_LOG: box installs its filter without seccomp(2) flags");
+    expect(refusal({ ...base(), linux: { seccomp: { defaultAction: "SCMP_ACT_ALLOW", flags: ["SECCOMP_FILTER_FLAG_TSYNC"] } } })).toBe("accepted");
     expect(refusal({ ...base(), root: undefined, hooks: { prestart: [{ path: "hook" }] } })).toBe('config.json: hooks.prestart[0].path is "hook", not an absolute path');
   });
 });
