@@ -38,6 +38,7 @@ pub fn build(b: *std.Build) void {
         "helper/oci.c",
         "helper/hooks.c",
         "helper/oci_limits.c",
+        "helper/copyup.c",
     }, &.{ "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-fno-sanitize=undefined" });
     helper.linkLibC();
     helper.strip = true;

@@ -225,10 +225,14 @@ _Noreturn void start_command(const struct process *proc, const struct channels *
 	/* Only what execve closes itself stays: the report pipe, the trace; and the hold FIFO. */
 	int keep[] = { ch->report_w, g_trace_fd, ch->hold_fd };
 	close_fds_except(keep, 3);
+	/* The runc CLI's create: a command that is not there fails the create, as with runc, not
+	 * the start (oci.c). */
+	if (ch->hold_fd >= 0 && g_oci->handoff && oci_command_found(proc) < 0)
+		report_and_exit(ch->report_w);
 	if (ch->hold_fd >= 0 && hold(ch) < 0)
-		report_and_exit(ch->report_w);
+		oci_late_failure(ch->report_w);
 	if (run_hooks(g_oci, HOOK_START_CONTAINER, getpid()) < 0)
-		report_and_exit(ch->report_w);
+		oci_late_failure(ch->report_w);
 	exec_command(proc);
-	report_and_exit(ch->report_w);
+	oci_late_failure(ch->report_w);
 }

@@ -67,6 +67,7 @@ enum root_step_kind {
 	ROOT_MASK,     /* hide a path: empty tmpfs over a directory, /dev/null over a file */
 	ROOT_READONLY, /* bind a path read-only onto itself */
 	ROOT_MKNOD,    /* a device node made in the container (oci.c): the runc CLI's linux.devices */
+	ROOT_MOUNT_COPYUP, /* a tmpfs mounted with the directory's contents copied in (copyup.c) */
 };
 
 struct root_step {
@@ -427,7 +428,11 @@ int oci_send_console(const struct plan *p, int master);
 int oci_hand_terminal(const struct plan *p, int console_r);
 int oci_write_pidfile(const struct plan *p, pid_t pid);
 int step_mknod(int rootfd, const struct root_step *s);
+/* copyup.c */
+int step_mount_copyup(int rootfd, const struct mount_spec *m);
 void oci_report_print(const struct report *r);
+int oci_command_found(const struct process *proc);
+_Noreturn void oci_late_failure(int report_w);
 /* oci_limits.c */
 int oci_set_rlimits(const struct oci *o);
 int oci_write_sysctls(const struct plan *p);

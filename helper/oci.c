@@ -245,6 +245,45 @@ int oci_write_pidfile(const struct plan *p, pid_t pid)
 	return 0;
 }
 
+/* Whether the command can be found and executed (what exec_command in command.c would find): for
+ * the runc CLI's create, checked before the hold, so a missing command fails the create. An empty
+ * argv[0] is a container without a process (never started): there is nothing to look up. */
+int oci_command_found(const struct process *proc)
+{
+	const char *file = proc->argv[0];
+	char buf[4096];
+	struct stat st;
+	int err = ENOENT;
+	if (file[0] == '\0')
+		return 0;
+	for (const char *dir = strchr(file, '/') ? "" : proc->search_path;;) {
+		const char *end = strchrnul(dir, ':');
+		size_t len = (size_t)(end - dir);
+		int n = strchr(file, '/') ? snprintf(buf, sizeof(buf), "%s", file)
+					  : snprintf(buf, sizeof(buf), "%.*s/%s", len ? (int)len : 1, len ? dir : ".", file);
+		if (n > 0 && (size_t)n < sizeof(buf) && stat(buf, &st) == 0) {
+			if (S_ISREG(st.st_mode) && access(buf, X_OK) == 0)
+				return 0;
+			err = EACCES;
+		}
+		if (strchr(file, '/') || *end == '\0')
+			break;
+		dir = end + 1;
+	}
+	if (err == ENOENT)
+		return fail_status(127, 0, "%s: command not found in the container", file);
+	return fail_status(126, err, "cannot execute %s in the container", file);
+}
+
+/* A failure after the container was handed over (create returned): nobody reads the report pipe,
+ * so the sentence also goes to the command's stderr (the caller's, conmon's log). */
+_Noreturn void oci_late_failure(int report_w)
+{
+	if (g_oci->handoff)
+		report_print(&g_report);
+	report_and_exit(report_w);
+}
+
 /* A message as a JSON or logfmt string: quotes and backslashes escaped, control bytes as \u00NN. */
 static size_t quoted(char *out, size_t len, const char *s)
 {

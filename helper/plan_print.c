@@ -145,9 +145,9 @@ static void print_mount(const char *step, const struct mount_spec *m)
 static void print_root_step(const struct root_step *s)
 {
 	static const char *kinds[] = { "mkdir", "file", "mount", "device", "symlink", "mask", "readonly" };
-	if (s->kind == ROOT_MOUNT || s->kind == ROOT_MKNOD) {
-		if (s->kind == ROOT_MOUNT)
-			print_mount("mount", &s->mount);
+	if (s->kind == ROOT_MOUNT || s->kind == ROOT_MKNOD || s->kind == ROOT_MOUNT_COPYUP) {
+		if (s->kind != ROOT_MKNOD)
+			print_mount(s->kind == ROOT_MOUNT ? "mount" : "mount-copyup", &s->mount);
 		else
 			print_mknod(s);
 		return;

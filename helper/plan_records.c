@@ -79,6 +79,12 @@ static int r_mount(struct plan *p, char **f)
 	return s == NULL ? -EINVAL : mount_spec(f, &s->mount);
 }
 
+static int r_mount_copyup(struct plan *p, char **f)
+{
+	struct root_step *s = add_root_step(p, ROOT_MOUNT_COPYUP, f[1]);
+	return s == NULL ? -EINVAL : mount_spec(f, &s->mount);
+}
+
 static int r_device(struct plan *p, char **f)
 {
 	unsigned long long major, minor;
@@ -348,6 +354,7 @@ const struct record_def records[] = {
 	{ "domainname", 1, 1, 1, R, 0, r_domainname },
 	{ "root_propagation", 1, 1, 1, R, 0, r_root_propagation }, /* mount flags */
 	{ "mknod", 7, 7, 0, R, 0, r_mknod },                    /* path type major minor mode uid gid */
+	{ "mount_copyup", 5, 5, 0, R, 0, r_mount_copyup },      /* as mount; the directory's contents copied in */
 	{ "hook", 4, 4096, 0, R, 0, r_hook },               /* kind timeout path argv0 args... */
 	{ "hook_env", 0, 4096, 0, R, 0, r_hook_env },
 	{ "hook_state", 3, 3, 1, R, 0, r_hook_state },      /* before-status middle after-pid */

@@ -137,6 +137,7 @@ const HELPER: Record<string, Words> = {
   // The runc CLI's steps (helper/oci.c, hooks.c).
   "join-namespace": (f) => `setns() into the existing namespace ${f.path}${f.type ? ` (${f.type}, for the clone)` : ""}, as config.json names it`,
   "root-propagation": (f) => `the new root's propagation set to ${f.flags}, among the container's own mounts`,
+  "mount-copyup": (f) => `${mountWords(f)}, the directory's former contents copied into it (tmpcopyup)`,
   mknod: (f) => `mknod ${f.path}: a device node of config.json's linux.devices, made inside the root`,
   "console-socket": (f) => `the pty master sent to the console socket ${f.path} (SCM_RIGHTS): the caller relays the terminal`,
   hook: (f) => `the ${f.kind} hook ${f.path} ran with the container's state on its stdin (wait status ${f.status})`,

@@ -115,7 +115,8 @@ const namespace: Check<OciNamespace> = (v, at) => {
 };
 
 const device: Check<OciDevice> = (v, at) =>
-  need(strict<OciDevice>({ path: absPath, type: oneOf("c", "b", "u", "p"), major: int64, minor: int64, fileMode: int(0, 0o7777), uid: uint32, gid: uint32 })(v, at), ["path", "type"], at);
+  // fileMode: podman gives the type's bits too (0o20644); only the permission bits are used.
+  need(strict<OciDevice>({ path: absPath, type: oneOf("c", "b", "u", "p"), major: int64, minor: int64, fileMode: uint32, uid: uint32, gid: uint32 })(v, at), ["path", "type"], at);
 
 const linux = strict<OciLinux>(
   {

@@ -13,7 +13,7 @@
  *        run          supervised in the foreground, removed when it ends (unless --keep)
  * Until step 5, each step's undo is kept; a failure undoes them all.
  */
-import { fstatSync, mkdirSync, realpathSync, rmSync, statSync } from "node:fs";
+import { chownSync, fstatSync, mkdirSync, realpathSync, rmSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { BoxError } from "../errors";
 import { Undo } from "../container/undo";
@@ -87,7 +87,7 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<n
   for (const k of ignored) warn(`config.json: the field ${k} is not known to box and is passed over`);
   // Without a process (the runtime spec allows it) a container can be created, never started.
   if (!config.process && o.mode !== "create") throw new BoxError("config.json: process is missing: there is nothing to run", 1);
-  const proc: OciProcess = config.process ?? { user: { uid: 0, gid: 0 }, args: ["/.box-runc: no process"], cwd: "/", noNewPrivileges: true };
+  const proc: OciProcess = config.process ?? { user: { uid: 0, gid: 0 }, args: [""], cwd: "/", noNewPrivileges: true };
   const rootfs = rootfsOf(config, bundle);
   const handoff = o.mode !== "run";
   if (proc.terminal && handoff && !o.consoleSocket) throw new BoxError("cannot allocate tty if box-runc will detach without setting console socket", 1);
@@ -108,7 +108,11 @@ export async function createContainer(store: Store, o: CreateOptions): Promise<n
   try {
     const lock = Lock.try(store.file(id, "lock"))!;
     undo.push(() => lock.release());
-    if (o.mode === "create") mkfifo(store.file(id, "exec.fifo"), 0o600);
+    if (o.mode === "create") {
+      // The held command opens it as the user it runs as.
+      mkfifo(store.file(id, "exec.fifo"), 0o600);
+      chownSync(store.file(id, "exec.fifo"), proc.user.uid, proc.user.gid);
+    }
 
     // 3.
     const host = hostCgroups();

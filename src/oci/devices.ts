@@ -58,8 +58,9 @@ export function deviceRecords(config: OciConfig, seen: Set<string>): PlanRecord[
     r.push(["mknod", d.path, t, String(t === "p" ? 0 : d.major), String(t === "p" ? 0 : d.minor), mode.toString(8), String(d.uid ?? 0), String(d.gid ?? 0)]);
   }
   if (ownDev) {
-    for (const [target, path] of DEFAULT_LINKS) r.push(["symlink", target, path]);
-    if ((config.mounts ?? []).some((m) => m.destination === "/dev/pts")) r.push(["symlink", "pts/ptmx", "/dev/ptmx"]);
+    // A link whose place linux.devices takes (podman --privileged lists /dev/ptmx) is not made.
+    for (const [target, path] of DEFAULT_LINKS) if (!listed.has(path)) r.push(["symlink", target, path]);
+    if ((config.mounts ?? []).some((m) => m.destination === "/dev/pts") && !listed.has("/dev/ptmx")) r.push(["symlink", "pts/ptmx", "/dev/ptmx"]);
   }
   return r;
 }

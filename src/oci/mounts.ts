@@ -45,8 +45,6 @@ export const PROPAGATION: Record<string, number> = {
 
 /** Options runc and crun know that box does not do: refused by name rather than passed on as data. */
 const REFUSED: Record<string, string> = {
-  tmpcopyup: "box does not copy the image's files into a tmpfs",
-  notmpcopyup: "box does not copy the image's files into a tmpfs",
   "copy-symlink": "box does not copy symlinks into mounts",
   idmap: "box does not make idmapped mounts",
   ridmap: "box does not make idmapped mounts",
@@ -56,6 +54,8 @@ for (const o of ["rro", "rrw", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec", 
 }
 
 export interface MountOptions {
+  /** tmpcopyup: the directory's contents copied into the new tmpfs (helper/copyup.c). */
+  copyup: boolean;
   flags: number;
   propagation: number[];
   bind: boolean;
@@ -64,11 +64,13 @@ export interface MountOptions {
 }
 
 export function mountOptions(options: readonly string[], at: string): MountOptions {
-  const out: MountOptions = { flags: 0, propagation: [], bind: false, recursive: false, data: "" };
+  const out: MountOptions = { copyup: false, flags: 0, propagation: [], bind: false, recursive: false, data: "" };
   const data: string[] = [];
   for (const o of options) {
     if (o in REFUSED) throw new BoxError(`config.json: ${at}: the option ${o} is not supported by box: ${REFUSED[o]}`, 1);
-    if (o === "bind" || o === "rbind") {
+    if (o === "tmpcopyup" || o === "notmpcopyup") {
+      out.copyup = o === "tmpcopyup";
+    } else if (o === "bind" || o === "rbind") {
       out.bind = true;
       out.recursive ||= o === "rbind";
     } else if (o in PROPAGATION) {
@@ -128,7 +130,8 @@ export function mountRecords(m: OciMount, at: string, bundle: string, seen: Set<
     const flags = o.flags & ~MS.remount;
     if (flags !== 0) r.push(["mount", "", dest, "", String(MS.bind | MS.remount | flags), ""]);
   } else {
-    r.push(["mount", source || type, dest, type, String(o.flags), o.data]);
+    if (o.copyup && type !== "tmpfs") throw new BoxError(`config.json: ${at}: tmpcopyup is for tmpfs mounts, not ${type}`, 1);
+    r.push([o.copyup ? "mount_copyup" : "mount", source || type, dest, type, String(o.flags), o.data]);
   }
   for (const p of o.propagation) r.push(["mount", "", dest, "", String(p), ""]);
   return r;

@@ -94,6 +94,7 @@ export function expectedCheck(records: readonly PlanRecord[]): string {
     for (const [key, ...f] of records) {
       if (key === "mkdir" || key === "file") out.push(`${key} ${token(f[0])} mode=${mode(f[1]!)}`);
       else if (key === "mount") out.push(mountLine("mount", f));
+      else if (key === "mount_copyup") out.push(mountLine("mount-copyup", f));
       else if (key === "device") out.push(`device ${token(f[1])} host=${token(f[0])} char=${f[2]}:${f[3]}`);
       else if (key === "symlink") out.push(`symlink ${token(f[1])} target=${token(f[0])}`);
       else if (key === "mask" || key === "readonly") out.push(`${key} ${token(f[0])}`);

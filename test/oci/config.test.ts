@@ -70,7 +70,8 @@ describe("config.json: process", () => {
         [(c) => (c.linux.resources.rdma = { mlx: { hcaHandles: 1 } }), "linux.resources.rdma is not supported by box"],
         [(c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_NOTIFY" }), "linux.seccomp.defaultAction is SCMP_ACT_NOTIFY"],
         [(c) => (c.process.newField = 1), "process.newField is not supported by box: box does not know this field"],
-        [(c) => (c.mounts[0].options = ["tmpcopyup"]), "the option tmpcopyup is not supported by box"],
+        [(c) => (c.mounts[0].options = ["idmap"]), "the option idmap is not supported by box: box does not make idmapped mounts"],
+        [(c) => (c.mounts[0].options = ["tmpcopyup"]), "tmpcopyup is for tmpfs mounts, not proc"],
         [(c) => (c.linux.sysctl = { "kernel.panic": "1" }), "linux.sysctl kernel.panic is not namespaced"],
         [(c) => (c.ociVersion = "2.0.0"), "box reads versions 1.x of the runtime spec"],
       ];
@@ -101,6 +102,16 @@ describe("config.json: root, mounts, devices, paths", () => {
         "touch: /x: Read-only file system\nfrom the host\ntouch: /data/y: Read-only file system\nfrom the host\ntmpfs rw,nosuid,relatime,size=1024k,mode=700\n/proc/self/fd\npts/ptmx\n" +
           "fd\nfull\nmqueue\nnull\nptmx\npts\nrandom\nshm\nstderr\nstdin\nstdout\ntty\nurandom\nzero\n",
       );
+    }));
+
+  test("tmpcopyup: a tmpfs over a directory of the image keeps its files (podman's --tmpfs, --read-only)", () =>
+    withEnv(async (env) => {
+      const r = await runIn(env, "cat /etc/alpine-release; stat -c '%a %U' /etc/shadow; readlink /etc/mtab; echo new > /etc/new-file && echo written; grep ' /etc ' /proc/self/mounts | cut -d' ' -f3", (c) => {
+        c.root.readonly = true;
+        c.mounts.push({ destination: "/etc", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "tmpcopyup"] });
+      });
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe("3.20.3\n640 root\n/proc/mounts\nwritten\ntmpfs\n");
     }));
 
   test("linux.devices are made in the container; the v1 device controller allows them and the defaults only", () =>

@@ -91,6 +91,21 @@ describe("box-runc: create, start, state, kill, delete", () => {
       expect((await env.runc(["delete", "h2"])).code).toBe(0);
     }));
 
+  test("a command that is not in the container fails the create (not the start), as with runc", () =>
+    withEnv(async (env) => {
+      const b = await env.bundle(["nosuchcmd"]);
+      const c = await create(env, "m", b);
+      expect([c.code, c.stderr]).toEqual([127, expect.stringContaining("nosuchcmd: command not found in the container")]);
+      expect(existsSync(join(env.root, "m"))).toBe(false);
+      const user = await env.bundle(["sh", "-c", "id -u > /tmp/uid"], (c) => (c.process.user = { uid: 1000, gid: 1000 }));
+      expect((await create(env, "u", user)).code).toBe(0);
+      expect((await env.runc(["start", "u"])).code).toBe(0);
+      expect(await until(() => existsSync(join(user, "rootfs/tmp/uid")))).toBe(true);
+      expect(readFileSync(join(user, "rootfs/tmp/uid"), "utf8")).toBe("1000\n");
+      expect(await until(async () => (await status(env, "u")) === "stopped")).toBe(true);
+      expect((await env.runc(["delete", "u"])).code).toBe(0);
+    }));
+
   test("a config without process: created, never started", () =>
     withEnv(async (env) => {
       const b = await env.bundle(["true"], (c) => delete c.process);

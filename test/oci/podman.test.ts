@@ -102,6 +102,26 @@ describe("podman --runtime box-runc", () => {
     expect(pids.stderr).toMatch(/can't fork/);
   }, 90_000);
 
+  test("--read-only with --tmpfs (tmpcopyup), --user, --privileged, a missing command (127), pause, unpause, restart, update", async () => {
+    const ro = await podman(runArgs("--rm", "--network", "none", "--read-only", "--tmpfs", "/scratch", "--user", "1000:1000", "alp", "sh", "-c", "touch /x 2>&1; touch /scratch/a /tmp/b && echo writable; cat /etc/alpine-release"));
+    expect(ro.stdout).toBe("touch: /x: Read-only file system\nwritable\n3.20.3\n");
+    const priv = await podman(runArgs("--rm", "--network", "none", "--privileged", "alp", "sh", "-c", "grep CapEff /proc/self/status; head -c1 /dev/zero | wc -c"));
+    expect(priv.stdout).toMatch(/^CapEff:\t0000[0-9a-f]{12}\n1\n$/);
+    const missing = await podman(runArgs("--rm", "--network", "none", "alp", "nosuchcmd"));
+    expect([missing.code, missing.stderr]).toEqual([127, expect.stringContaining("nosuchcmd: command not found in the container")]);
+    expect((await podman(runArgs("-d", "--name", "p1", "--network", "none", "alp", "sleep", "1000"))).code).toBe(0);
+    expect((await podman(["pause", "p1"])).code).toBe(0);
+    expect((await podman(["inspect", "p1", "--format", "{{.State.Status}}"])).stdout).toBe("paused\n");
+    expect((await podman(["unpause", "p1"])).code).toBe(0);
+    const pid1 = (await podman(["inspect", "p1", "--format", "{{.State.Pid}}"])).stdout;
+    expect((await podman(["restart", "-t", "0", "p1"])).code).toBe(0);
+    expect((await podman(["inspect", "p1", "--format", "{{.State.Status}}"])).stdout).toBe("running\n");
+    expect((await podman(["inspect", "p1", "--format", "{{.State.Pid}}"])).stdout).not.toBe(pid1);
+    expect((await podman(["update", "--memory", "100m", "p1"])).code).toBe(0);
+    expect((await podman(["exec", "p1", "sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max"])).stdout).toBe("104857600\n");
+    expect((await podman(["rm", "-f", "-t", "0", "p1"])).code).toBe(0);
+  }, 90_000);
+
   test("a published port, reached from the test's network namespace", async () => {
     const r = await podman(runArgs("-d", "--name", "web", "-p", "8080:80", "alp", "sh", "-c", 'while :; do printf "HTTP/1.0 200 OK\\r\\n\\r\\nhello from box\\n" | nc -l -p 80; done'));
     expect(r.code).toBe(0);

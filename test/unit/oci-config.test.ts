@@ -54,7 +54,8 @@ describe("config.json, read strictly", () => {
 describe("mount options, device rules, sysctls", () => {
   test("flags, their opposites, bind and propagation, the rest as data", () => {
     const o = mountOptions(["ro", "nosuid", "nodev", "rw", "rbind", "rslave", "size=1m", "mode=755"], "mounts[0]");
-    expect(o).toEqual({ flags: MS.nosuid | MS.nodev, propagation: [MS.slave | MS.rec], bind: true, recursive: true, data: "size=1m,mode=755" });
+    expect(o).toEqual({ copyup: false, flags: MS.nosuid | MS.nodev, propagation: [MS.slave | MS.rec], bind: true, recursive: true, data: "size=1m,mode=755" });
+    expect(mountOptions(["nosuid", "tmpcopyup"], "mounts[3]").copyup).toBe(true);
     expect(() => mountOptions(["rro"], "mounts[1]")).toThrow("the option rro is not supported by box: box does not set recursive mount attributes");
     expect(() => mountOptions(["a,b"], "mounts[2]")).toThrow("holds a comma");
   });
