@@ -41,6 +41,11 @@ pub fn build(b: *std.Build) void {
         "helper/security.c",
         "helper/netlink.c",
         "helper/cleanup.c",
+        "helper/plan_oci.c",
+        "helper/plan_print_oci.c",
+        "helper/oci.c",
+        "helper/hooks.c",
+        "helper/copyup.c",
     }, &.{ "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-fno-sanitize=undefined" });
     helper.linkLibC();
     helper.strip = true;

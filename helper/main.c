@@ -92,6 +92,7 @@ int main(int argc, char **argv)
 		report_print(&g_report);
 		return 125;
 	}
+	g_oci = &plan.oci;
 	release_plan_fd((int)fd);
 	if (check) {
 		if (plan_print(&plan, STDOUT_FILENO) < 0) {

@@ -129,7 +129,7 @@ int r_oom(struct plan *p, char **f)
 int r_rmcgroup(struct plan *p, char **f)
 {
 	unsigned long long tries, interval;
-	int i = list_slot(&p->n_rm_cgroups), ret;
+	int i = list_slot_max(&p->n_rm_cgroups, PLAN_MAX_RMCGROUPS), ret;
 	if (i < 0 || (ret = path(f[0], &p->rm_cgroups[i].dir)) < 0)
 		return i < 0 ? i : ret;
 	if ((ret = number(f[1], 10, 100000, &tries)) < 0 || (ret = number(f[2], 10, 10000, &interval)) < 0)

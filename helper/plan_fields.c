@@ -98,13 +98,15 @@ int mount_spec(char **f, struct mount_spec *m)
 	return path(f[1], &m->target);
 }
 
-/* A bounded list: at most PLAN_MAX_LIST entries. */
-int list_slot(int *n)
+/* A bounded list: at most max entries (list_slot: PLAN_MAX_LIST). */
+int list_slot_max(int *n, int max)
 {
-	if (*n >= PLAN_MAX_LIST)
-		return fail(0, "the plan has more than %d '%s' records", PLAN_MAX_LIST, g_key);
+	if (*n >= max)
+		return fail(0, "the plan has more than %d '%s' records", max, g_key);
 	return (*n)++;
 }
+
+int list_slot(int *n) { return list_slot_max(n, PLAN_MAX_LIST); }
 
 
 /* A MAC address as plan.ts writes it: six lower-case hex pairs joined by ':'. */

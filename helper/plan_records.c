@@ -71,7 +71,7 @@ static int r_host_mount(struct plan *p, char **f)
 }
 
 /* Root steps keep their plan order; the array grows as they come. */
-static struct root_step *root_step(struct plan *p, enum root_step_kind kind, const char *where)
+struct root_step *root_step(struct plan *p, enum root_step_kind kind, const char *where)
 {
 	static int capacity;
 	if (p->n_root_steps == capacity) {
@@ -348,6 +348,21 @@ const struct record_def records[] = {
 	{ "trace", 1, 1, 1, R | E | A, 0, r_trace },    /* an fd for the step trace */
 	{ "join", 2, 2, 1, E, E, r_join },              /* pid and start time of the container's init */
 	{ "delete_link", 1, 1, 1, D, D, r_delete_link },
+	{ "pid1", 0, 0, 1, R, 0, r_pid1 },                      /* the runc CLI's records: plan_oci.c */
+	{ "handoff", 0, 0, 1, R | E, 0, r_handoff },
+	{ "oci_pidfile", 1, 1, 1, R | E, 0, r_oci_pidfile },    /* path */
+	{ "console_socket", 1, 1, 1, R | E, 0, r_console_socket }, /* path of a unix socket */
+	{ "console_size", 2, 2, 1, R | E, 0, r_console_size },  /* rows cols */
+	{ "ns_path", 2, 2, 0, R, 0, r_ns_path },                /* type path */
+	{ "oom_score_adj", 1, 1, 1, R | E, 0, r_oom_score_adj },/* -1000..1000 */
+	{ "domainname", 1, 1, 1, R, 0, r_domainname },
+	{ "root_propagation", 1, 1, 1, R, 0, r_root_propagation }, /* mount flags */
+	{ "mknod", 7, 7, 0, R, 0, r_mknod },                    /* path type major minor mode uid gid */
+	{ "mount_copyup", 5, 5, 0, R, 0, r_mount_copyup },      /* as mount; the directory's contents copied in */
+	{ "hook", 4, 4096, 0, R, 0, r_hook },                   /* kind timeout path argv0 args... */
+	{ "hook_env", 0, 4096, 0, R, 0, r_hook_env },
+	{ "hook_state", 3, 3, 1, R, 0, r_hook_state },          /* before-status middle after-pid */
+	{ "report_format", 2, 2, 1, R | E | D, 0, r_report_format }, /* box|text|json, log path or "" */
 };
 const size_t n_records = sizeof(records) / sizeof(records[0]);
 #define NRECORDS n_records
@@ -380,6 +395,5 @@ int check_plan(struct plan *p, const int *seen)
 		return fail(0, "the plan's record 'attached' needs 'detach' and 'console'");
 	if (p->restart.policy != RESTART_NO && p->detach_id == NULL)
 		return fail(0, "the plan's record 'restart' needs 'detach': only a supervisor of its own can start a container again");
-	return 0;
+	return check_oci(p);
 }
-

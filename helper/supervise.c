@@ -47,7 +47,7 @@ struct clone3_args {
 /* Step 3. On cgroup v2 the process is born directly in its cgroup (CLONE_INTO_CGROUP): moving it
  * afterwards waits for a kernel RCU grace period, often the longest single step of a start.
  * Kernels before 5.7 take the old way. *in_cgroup tells whether the cgroup join is done. */
-static pid_t clone_container(const struct plan *p, int *in_cgroup)
+static pid_t clone_in_namespaces(const struct plan *p, int *in_cgroup)
 {
 	*in_cgroup = 0;
 	if (p->clone_into) {
@@ -69,6 +69,18 @@ static pid_t clone_container(const struct plan *p, int *in_cgroup)
 	}
 	long pid = syscall(SYS_clone, p->clone_flags | SIGCHLD, 0, 0, 0, 0);
 	return pid < 0 ? fail(errno, "cannot create the container's namespaces") : (pid_t)pid;
+}
+
+/* Namespaces joined by path are opened first; a PID namespace is entered for the clone alone. */
+static pid_t clone_container(const struct plan *p, int *in_cgroup)
+{
+	int saved;
+	if (oci_before_clone(p, &saved) < 0)
+		return -1;
+	pid_t pid = clone_in_namespaces(p, in_cgroup);
+	if (pid != 0 && oci_after_clone(saved) < 0 && pid > 0)
+		return kill(pid, SIGKILL), waitpid(pid, NULL, 0), -1;
+	return pid;
 }
 
 /* Step 0. The process the user started (box, exec'd into us) waits only until the command runs
@@ -264,13 +276,17 @@ static pid_t start_run(struct supervisor *s, int *late)
 	if (r.ch.hold_fd < 0 && write_pidfile(p, pid, s->restarts) < 0)
 		return abandon(&r, rl, pid);
 	/* 4. */
-	if (connect_container(p, pid) < 0 || (in_cgroup ? (close_cgroups(&r.cg), 0) : join_cgroups(&r.cg, pid)) < 0)
+	if (connect_container(p, pid) < 0 || (in_cgroup ? (close_cgroups(&r.cg), 0) : join_cgroups(&r.cg, pid)) < 0 ||
+	    oci_set_oom_score_adj(p, pid) < 0)
 		return abandon(&r, rl, pid);
 	int ret = write_all(r.sync[1], "1", 1);
 	if (ret < 0 && ret != -EPIPE)
 		return fail(-ret, "cannot signal the container"), abandon(&r, rl, pid);
-	/* 5. */
-	if (p->proc.tty && receive_terminal(p, r.console[0], rl) >= 0)
+	/* 4b. OCI prestart and createRuntime hooks, while the container waits (hooks.c). */
+	if ((ret = supervise_hooks(&p->oci, r.report[0], r.sync[1], pid)) != 0)
+		return ret > 0 ? (waitpid(pid, NULL, 0), fail_run(&r, rl)) : abandon(&r, rl, pid);
+	/* 5. (the runc CLI's console socket: the master goes there, nothing is relayed) */
+	if (p->proc.tty && (p->oci.console_socket ? oci_hand_terminal(p, r.console[0]) : receive_terminal(p, r.console[0], rl)) >= 0)
 		write_all(r.sync[1], "2", 1);
 	/* 6. */
 	int reported = read_report(r.report[0], &rep);
@@ -279,7 +295,7 @@ static pid_t start_run(struct supervisor *s, int *late)
 		waitpid(pid, NULL, 0);
 		return fail_run(&r, rl);
 	}
-	if (r.ch.hold_fd >= 0 && write_pidfile(p, pid, s->restarts) < 0)
+	if ((r.ch.hold_fd >= 0 && write_pidfile(p, pid, s->restarts) < 0) || oci_write_pidfile(p, pid) < 0)
 		return abandon(&r, rl, pid);
 	if (s->restarts > 0 && p->exitfile.path)
 		unlink(p->exitfile.path); /* how the last run ended: it runs again */
@@ -349,6 +365,13 @@ int supervise_run(const struct plan *p)
 		pid_t pid = start_run(&s, &late);
 		if (pid < 0 && s.restarts == 0)
 			return fail_start(p);
+		/* OCI poststart hooks once the command runs (a failure is only reported); the runc CLI's
+		 * create and run -d then leave the container to our caller's reaper (conmon, a subreaper),
+		 * and its clean-up to box-runc delete. */
+		if (pid > 0 && late < 0 && run_hooks(&p->oci, HOOK_POSTSTART, pid) < 0)
+			report_print(&g_report);
+		if (pid > 0 && p->oci.handoff)
+			return 0;
 		if (pid < 0) {
 			/* Started again, it could not start: that is how this run ended. */
 			status = g_report.status ? g_report.status : 125;
