@@ -15,6 +15,7 @@ import { BoxError, describeSystemError, EXIT } from "./errors";
 import { logger } from "./logger";
 import { trace } from "./trace";
 import { VERSION } from "./version";
+import { out } from "./sys/out";
 
 /** box --help ends by saying where the second CLI is. */
 const RUNC_FOOTER = `As an OCI runtime: box answers runc's command line when it is started under a name ending in
@@ -27,7 +28,7 @@ async function main(argv: string[]): Promise<number> {
     commandName: "",
   });
   if (line.options.version) {
-    process.stdout.write(`box version ${VERSION}\n`);
+    out(`box version ${VERSION}\n`);
     return 0;
   }
   const [name, ...rest] = line.words;
