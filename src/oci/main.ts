@@ -13,6 +13,7 @@ import { VERSION } from "../version";
 import { flagHelp, on, parseFlags, str, type FlagDef, type Parsed } from "./flags";
 import { log, say } from "./log";
 import { DEFAULT_ROOT, OCI_VERSION, Store } from "./state";
+import { out } from "../sys/out";
 
 export interface Ctx {
   store: Store;
@@ -110,14 +111,14 @@ export async function runcMain(argv: string[]): Promise<number> {
     const p = parseFlags(argv, GLOBAL, "box-runc");
     configure(p);
     if (on(p, "version")) {
-      process.stdout.write(`box-runc version ${VERSION}\nspec: ${OCI_VERSION}\n`);
+      out(`box-runc version ${VERSION}\nspec: ${OCI_VERSION}\n`);
       return 0;
     }
     const [name, ...rest] = p.words;
     if (name === undefined || on(p, "help") || name === "help") {
       const target = name === "help" ? rest[0] : undefined;
       if (target && commands[target]) return printCommandHelp(target, (await commands[target]!()).default);
-      process.stdout.write(help());
+      out(help());
       return 0;
     }
     if (name in REFUSED) throw new BoxError(`"${name}" is not supported: ${REFUSED[name]}`, 1);
@@ -142,6 +143,6 @@ export async function runcMain(argv: string[]): Promise<number> {
 }
 
 function printCommandHelp(name: string, cmd: Command): number {
-  process.stdout.write(`NAME:\n   box-runc ${name} - ${cmd.summary}\n\nUSAGE:\n   box-runc ${name} ${cmd.usage}\n\nOPTIONS:\n${flagHelp(cmd.flags)}\n`);
+  out(`NAME:\n   box-runc ${name} - ${cmd.summary}\n\nUSAGE:\n   box-runc ${name} ${cmd.usage}\n\nOPTIONS:\n${flagHelp(cmd.flags)}\n`);
   return 0;
 }

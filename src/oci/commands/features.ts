@@ -7,6 +7,7 @@ import type { Command } from "../main";
 import { PROPAGATION } from "../mounts";
 import { SECCOMP_FLAGS } from "../seccomp-config";
 import { OCI_VERSION } from "../state";
+import { out } from "../../sys/out";
 
 const MOUNT_OPTIONS = [
   "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "lazytime", "mand", "noatime", "nodev",
@@ -47,7 +48,7 @@ const command: Command = {
   flags: [],
   async run(p) {
     words(p, "features", 0, 0, "no argument");
-    process.stdout.write(JSON.stringify(features(), null, 2) + "\n");
+    out(JSON.stringify(features(), null, 2) + "\n");
     return 0;
   },
 };

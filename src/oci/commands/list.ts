@@ -4,6 +4,7 @@ import { BoxError } from "../../errors";
 import { on, str, words } from "../flags";
 import type { Command } from "../main";
 import { stateDocument } from "../state";
+import { out } from "../../sys/out";
 
 const command: Command = {
   usage: "[command options]",
@@ -31,12 +32,12 @@ const command: Command = {
         return [];
       }
     });
-    if (on(p, "quiet")) process.stdout.write(docs.map((d) => `${d.id}\n`).join(""));
-    else if (format === "json") process.stdout.write(JSON.stringify(docs) + "\n");
+    if (on(p, "quiet")) out(docs.map((d) => `${d.id}\n`).join(""));
+    else if (format === "json") out(JSON.stringify(docs) + "\n");
     else {
       const rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"], ...docs.map((d) => [d.id, d.pid, d.status, d.bundle, d.created, "root"].map(String))];
       const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-      process.stdout.write(rows.map((r) => r.map((c, i) => (i < r.length - 1 ? c.padEnd(widths[i]! + 2) : c)).join("") + "\n").join(""));
+      out(rows.map((r) => r.map((c, i) => (i < r.length - 1 ? c.padEnd(widths[i]! + 2) : c)).join("") + "\n").join(""));
     }
     return 0;
   },

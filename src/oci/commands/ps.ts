@@ -4,6 +4,7 @@ import { BoxError } from "../../errors";
 import { cgroupPids } from "../cgroups";
 import { str, words } from "../flags";
 import type { Command } from "../main";
+import { out } from "../../sys/out";
 
 const command: Command = {
   usage: "[command options] <container-id> [ps options]",
@@ -16,7 +17,7 @@ const command: Command = {
     const s = ctx.store.read(id!);
     const pids = cgroupPids(s.cgroups.dirs).sort((a, b) => a - b);
     if (format === "json") {
-      process.stdout.write(JSON.stringify(pids) + "\n");
+      out(JSON.stringify(pids) + "\n");
       return 0;
     }
     let r;
@@ -32,7 +33,7 @@ const command: Command = {
     if (col < 0) throw new BoxError("ps printed no PID column", 1);
     const wanted = new Set(pids.map(String));
     const rows = lines.slice(1).filter((l) => wanted.has(l.trim().split(/\s+/)[col] ?? ""));
-    process.stdout.write([header, ...rows].join("\n") + "\n");
+    out([header, ...rows].join("\n") + "\n");
     return 0;
   },
 };

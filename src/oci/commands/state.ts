@@ -2,6 +2,7 @@
 import { words } from "../flags";
 import type { Command } from "../main";
 import { stateDocument } from "../state";
+import { out } from "../../sys/out";
 
 const command: Command = {
   usage: "<container-id>",
@@ -11,7 +12,7 @@ const command: Command = {
     const [id] = words(p, "state", 1);
     const s = ctx.store.read(id!);
     const { status, pid } = ctx.store.status(s);
-    process.stdout.write(JSON.stringify(stateDocument(s, status, pid), null, 2) + "\n");
+    out(JSON.stringify(stateDocument(s, status, pid), null, 2) + "\n");
     return 0;
   },
 };
