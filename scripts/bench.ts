@@ -2,7 +2,7 @@
  * npm run bench: box against crun, runc, bwrap and unshare on the same rootfs, in one hyperfine run,
  * reported as ratios; unpacking the Alpine minirootfs, and a bigger layer, against GNU tar; a pull of
  * a multi-layer image from a registry on 127.0.0.1 against skopeo copy + umoci unpack of the same
- * image; box-runc against crun and runc as OCI runtimes (create+start+delete, run: bench-oci.ts); what box leaves resident per running container; and the size of dist/box.
+ * image; box-runc against crun and runc as OCI runtimes (create+start+delete, run: bench/oci.ts); what box leaves resident per running container; and the size of dist/box.
  *
  * Needs root, dist/box (npm run build), and Debian's crun, runc, bubblewrap, hyperfine,
  * docker-registry, skopeo and umoci (installed with apt-get when missing). crun refuses this machine's hybrid cgroup layout, so the whole run
@@ -14,6 +14,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync,
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { benchBatch } from "./bench/batch";
+import { benchOci } from "./bench/oci";
 import { benchRelay } from "./bench/relay";
 import { benchScale } from "./bench/scale";
 import { benchStartup } from "./bench/startup";
@@ -38,6 +39,7 @@ const parts: Record<string, (work: string, box: string, rootfs: string) => Promi
   scale: benchScale,
   batch: benchBatch,
   relay: benchRelay,
+  oci: benchOci,
 };
 const only = process.argv.slice(2);
 for (const name of only) if (!parts[name]) throw new Error(`no bench part "${name}": ${Object.keys(parts).join(", ")}`);
@@ -127,9 +129,8 @@ try {
   const per = (n: string) => mid(took[n]!.map((x, i) => x / took.off![i]!)).toFixed(2);
   const traceLine = `--explain: off ${eOff!.toFixed(1)} ms, on ${eOn!.toFixed(1)} ms (on / off ${(eOn! / eOff!).toFixed(2)}); a packed box (box pack) ${ePacked!.toFixed(1)} ms (packed / box ${(ePacked! / eOff!).toFixed(2)}); hyperfine medians of 100 runs; interleaved, 100 rounds: on / off ${per("explain")}, packed / box ${per("packed")}`;
 
-  // box as an OCI runtime (box-runc) against crun and runc, on one bundle (scripts/bench-oci.ts).
-  const { benchOci, ociTable } = await import("./bench-oci");
-  const oci = ociTable(await benchOci(work, rootfs));
+  // box as an OCI runtime (box-runc) against crun and runc, on one bundle (scripts/bench/oci.ts).
+  const oci = (await benchOci(work, BOX, rootfs)).join("\n");
 
   // What stays resident on the host per running container: its supervisor and its init, measured
   // with 20 detached `sleep` containers.
