@@ -12,6 +12,7 @@ import { shortId } from "../store/ids";
 import { readRootFile } from "./rootfiles";
 import { traceRecords } from "../trace";
 import { live } from "./state";
+import { readSpec } from "../store/container-spec";
 
 export interface ExecRequest {
   command: string[];
@@ -24,7 +25,7 @@ export interface ExecRequest {
 
 export async function execInContainer(layout: Layout, r: ContainerRecord, word: string, req: ExecRequest): Promise<never> {
   const l = live(layout, r.id);
-  const spec = r.spec;
+  const spec = readSpec(layout, r);
   if (!l || !spec) throw new BoxError(`container ${word} is not running`);
   // Users are looked up in the container's own root as it is now, through its init's view of it.
   const user = req.user !== undefined ? resolveUser(req.user, (path) => readRootFile(`/proc/${l.init}/root`, path)) : undefined;

@@ -36,6 +36,7 @@ import { readRootFile, ROOT_FILE_CAP } from "./rootfiles";
 import { trace, traceOn, traceRecords } from "../trace";
 import type { Undo } from "./undo";
 import { prepareMounts } from "./volumes";
+import { writeSpec } from "../store/container-spec";
 
 /** A detached container's log is rotated past this size (the older part kept as log.1). */
 export const LOG_CAP = 10 * 1024 * 1024;
@@ -207,7 +208,8 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
   // The host's UTS namespace keeps the host's name: the plan must not set one.
   const plan = spec.linux.namespaces.includes("uts") ? records : records.filter((rec) => rec[0] !== "hostname");
   if (traceOn() && spec.linux.seccomp) trace("container/start.ts:4", "seccomp-filter", summarizeFilter(spec.linux.seccomp));
-  const started: ContainerRecord = { ...r, startedAt: new Date().toISOString(), cgroups: cgroup.dirs, ports: net.ports, spec };
+  const started: ContainerRecord = { ...r, startedAt: new Date().toISOString(), cgroups: cgroup.dirs, ports: net.ports, spec: undefined };
+  writeSpec(layout, started, spec);
   writeRecord(layout, started);
 
   // 5. The helper, holding the container's lock from now on.
