@@ -263,6 +263,7 @@ static void run_quietly(char **argv, char **env)
 
 void cleanup_after(const struct plan *p)
 {
+	stop_net_tool();
 	for (int i = 0; i < p->n_cleanup_exec; i++)
 		run_quietly(p->cleanup_exec[i], p->cleanup_env);
 	/* The veth would go with the container's namespace, but only once the kernel tears it down,
@@ -271,6 +272,8 @@ void cleanup_after(const struct plan *p)
 		nl_delete_link(p->net.host_veth);
 	for (int i = 0; i < p->n_rm_cgroups; i++)
 		remove_cgroup(&p->rm_cgroups[i]);
+	if (remove_inside(p))
+		return;
 	for (int i = 0; i < p->n_cleanup_paths; i++)
 		if (remove_tree(p->cleanup_paths[i]) < 0)
 			report_print(&g_report);

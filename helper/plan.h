@@ -17,7 +17,7 @@ struct record_def {
 	int (*parse)(struct plan *p, char **fields); /* fields: NULL-terminated */
 };
 
-#define PLAN_RECORD_KINDS 64 /* at least the number of entries of records[] */
+#define PLAN_RECORD_KINDS 96 /* at least the number of entries of records[] */
 extern const struct record_def records[];
 extern const size_t n_records;
 extern const char *g_key;
@@ -33,5 +33,23 @@ int cidr(const char *s, struct ipv4_cidr *out);
 int mount_spec(char **f, struct mount_spec *m);
 int list_slot(int *n);
 int check_plan(struct plan *p, const int *seen);
+
+/* plan_userns.c: the user namespace, the time namespace, the user-mode network. */
+int parse_uid_map(struct plan *p, char **f);
+int parse_gid_map(struct plan *p, char **f);
+int parse_map_exec(struct plan *p, char **f);
+int parse_setgroups(struct plan *p, char **f);
+int parse_mounter(struct plan *p, char **f);
+int parse_idmap(struct plan *p, char **f);
+int parse_mount_exec(struct plan *p, char **f);
+int parse_cleanup_inside(struct plan *p, char **f);
+int parse_clock_from_start(struct plan *p, char **f);
+int parse_net_tool(struct plan *p, char **f);
+int parse_net_api(struct plan *p, char **f);
+int parse_nosetgroups(struct plan *p, char **f);
+int parse_join_ns(struct plan *p, char **f);
+int parse_userns_tool(struct plan *p, char **f);
+int parse_reexec(struct plan *p, char **f);
+int check_userns(const struct plan *p);
 
 #endif

@@ -218,7 +218,7 @@ static void print_host(const struct plan *p)
 {
 	static const struct { unsigned long flag; const char *name; } ns[] = {
 		{ CLONE_NEWNS, "mount" }, { CLONE_NEWUTS, "uts" }, { CLONE_NEWIPC, "ipc" },
-		{ CLONE_NEWNET, "net" }, { CLONE_NEWPID, "pid" },
+		{ CLONE_NEWNET, "net" }, { CLONE_NEWPID, "pid" }, { CLONE_NEWUSER, "user" },
 	};
 	char a[64], b[64];
 	fputs("namespaces", out);
@@ -317,7 +317,7 @@ static void print_after(const struct plan *p)
 
 int plan_print(const struct plan *p, int fd)
 {
-	static const char *modes[] = { "run", "exec", "delete-link" };
+	static const char *modes[] = { "run", "exec", "delete-link", "userns" };
 	out = fdopen(fd, "w");
 	if (out == NULL)
 		return fail(errno, "cannot write the plan");
@@ -354,9 +354,17 @@ int plan_print(const struct plan *p, int fd)
 		}
 		fprintf(out, "join pid=%d start=%llu\n", (int)p->join_pid, p->join_start);
 	}
-	if (p->mode != MODE_DELETE_LINK)
+	userns_print(p, out, token);
+	if (p->mode == MODE_USERNS && p->proc.argv) {
+		fputs("argv", out);
+		tokens(p->proc.argv);
+		fputs("\nenv", out);
+		tokens(p->proc.env);
+		fputc('\n', out);
+	}
+	if (p->mode == MODE_RUN || p->mode == MODE_EXEC)
 		print_process(&p->proc);
-	if (p->mode == MODE_RUN)
+	if (p->mode == MODE_RUN || p->mode == MODE_USERNS)
 		print_after(p);
 	if (fflush(out) != 0 || ferror(out))
 		return fail(errno, "cannot write the plan");

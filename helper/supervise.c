@@ -8,8 +8,10 @@
  *   1. channels to the container, stdio, cgroup files, the hold FIFO, signals
  *   2. the bridge and sysctls the container's network needs            host.c
  *   3. clone(): the container's first process, in all its new namespaces at once; the pidfile
- *      (with a hold FIFO: in step 6, once the command waits there)
- *   4. its veth, its cgroups; sync 1 (container.c goes on from its step 1)
+ *      (with a hold FIFO: in step 6, once the command waits there); 3a. with a user namespace of
+ *      its own, its ids (sync 0: it waits for them before anything else; userns.c)
+ *   4. its veth, its cgroups; 4a. the mounter; 4b. pasta or slirp4netns (nettool.c); sync 1
+ *      (container.c goes on from its step 1)
  *   5. tty: the pty master from the container, sized like ours, ours raw; sync 2
  *   6. the report pipe: EOF once the command executes, "held" at the hold FIFO, or a failed step;
  *      the detached caller is told
@@ -17,6 +19,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -322,6 +325,11 @@ int supervise_run(const struct plan *p)
 	TRACE("3", "clone", "pid=%d in-cgroup=%d", (int)pid, in_cgroup);
 	if (g_trace_fd >= 0)
 		trace_namespaces(pid);
+	/* 3a. Its own user namespace gets its ids (sync 0); it is kept for the clean-up (userns.c). */
+	if (p->clone_flags & CLONE_NEWUSER) {
+		if (map_user_namespace(p, pid) < 0 || open_user_namespace(p, pid) < 0 || write_all(sync[1], "0", 1) < 0)
+			return kill_and_fail(p, pid);
+	}
 	close(report[1]);
 	close(sync[0]);
 	for (int i = 0; i < 3; i++)
@@ -332,8 +340,10 @@ int supervise_run(const struct plan *p)
 	close(ch.devnull);
 	if (!p->hold_fifo && write_pidfile(p, pid) < 0)
 		return kill_and_fail(p, pid);
-	/* 4. */
-	if (connect_container(p, pid) < 0 || (in_cgroup ? (close_cgroups(&cg), 0) : join_cgroups(&cg, pid)) < 0)
+	/* 4. 4a: the mounter makes the root's mounts from outside (userns.c); 4b: pasta or
+	 * slirp4netns (nettool.c). */
+	if (connect_container(p, pid) < 0 || (in_cgroup ? (close_cgroups(&cg), 0) : join_cgroups(&cg, pid)) < 0 ||
+	    run_mounter(p, pid) < 0 || start_net_tool(p, pid) < 0)
 		return kill_and_fail(p, pid);
 	int ret = write_all(sync[1], "1", 1);
 	if (ret < 0 && ret != -EPIPE)
