@@ -45,6 +45,7 @@ export const commands: CommandTable = {
   version: () => import("./version"),
   completion: () => import("./completion"),
   "container-prune": () => import("./container-prune"),
+  __unpack: () => import("./unpack-worker"),
 };
 
 export { hidden, summaries } from "./summaries";

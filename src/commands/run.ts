@@ -8,6 +8,7 @@ import { startContainer } from "../container/start";
 import { checkHelperSupport } from "../container/support";
 import { Undo } from "../container/undo";
 import { writeFileAtomic } from "../store/atomic";
+import { sayOnce } from "../userns/notes";
 import { requireTerminal, showCommandHelp, storeFor } from "./common";
 
 export const definition = defineCommand({
@@ -32,6 +33,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   const options = checkOptions(line.options); // bad flags are named before anything else
   if (!options.detach) requireTerminal(options.interactive, options.tty);
   const layout = storeFor("run", line, globals);
+  if (options.isolation.networkNote) sayOnce(layout, "network", options.isolation.networkNote);
   const request = await runRequest(layout, line, options, "run");
   checkHelperSupport(request);
   const undo = new Undo();

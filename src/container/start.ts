@@ -11,8 +11,7 @@
 import { existsSync, rmSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import { join } from "node:path";
-import { detect as detectCgroups } from "../cgroup/detect";
-import { createCgroup, oomMessages, removeCgroup } from "../cgroup/setup";
+import { oomMessages, removeCgroup } from "../cgroup/setup";
 import { BoxError } from "../errors";
 import { logger } from "../logger";
 import { prepareNetwork } from "../net/setup";
@@ -31,6 +30,9 @@ import { withDns, withExtraHosts } from "./etc";
 import { portsToPublish } from "./publish";
 import { readRootFile, ROOT_FILE_CAP } from "./rootfiles";
 import { monotonicUs, trace } from "../trace";
+import { releaseRange } from "../userns/auto";
+import type { IdMapping } from "../userns/ids";
+import { cgroupFor, checkMapped, namespacesFor } from "./namespaces";
 import type { Undo } from "./undo";
 
 /** A detached container's log is rotated past this size (the older part kept as log.1). */
@@ -95,7 +97,8 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
   const root = await rootOf(layout, r, req);
   const userSpec = req.user ?? (root.config.User || undefined);
   trace("container/start.ts:1", "user", { user: userSpec ?? "0" });
-  const user = resolveUser(userSpec, root.readFile);
+  let user = resolveUser(userSpec, root.readFile);
+  if (layout.userns) user = checkMapped(layout.userns, user);
 
   // 2. The network, and the /etc files that go with it. With the host's network, the host's name
   // and name resolution come along (as docker does).
@@ -118,10 +121,17 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
   writeFileAtomic(etcFiles.hosts, withExtraHosts(net.hosts, req, net.bridge?.gateway), 0o644, false);
   writeFileAtomic(etcFiles.resolvConf, withDns(net.resolvConf, req), 0o644, false);
 
+  // The user, time and rootless network namespaces (./namespaces.ts).
+  const ns = namespacesFor(layout, id, req, root.assembly, etcFiles, publish);
+  if (ns.userns && req.userns === "auto") {
+    if (r.autoRemove) undo.push(() => releaseRange(layout.lib, id));
+    user = checkMapped(ns.userns.mapping as IdMapping, user);
+  }
+
   // 3. The cgroup, with its limits, ready for the container's first process.
   const argv = r.argv;
   trace("container/start.ts:3", "cgroup", { parent: req.cgroupParent });
-  const cgroup = createCgroup(detectCgroups(), id, req.limits, req.cgroupParent);
+  const cgroup = cgroupFor(layout, id, req);
   undo.push(() => removeCgroup(cgroup.dirs));
   const [oomKilled, oomOther] = cgroup.oom ? oomMessages(cgroup.oom.limit, argv[0]!) : ["", ""];
 
@@ -150,13 +160,14 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
       mounts: cgroup.mounts,
       oom: cgroup.oom ? { file: cgroup.oom.file, killed: oomKilled, other: oomOther } : undefined,
     },
-    rootfs: root.assembly,
+    rootfs: ns.assembly,
     etcFiles,
     // Claims (name, address, ports) go before the directory: a claim counts as held while its
     // container's directory exists, so nobody takes one back while it is still ours to remove.
     cleanup: [
       ...(r.autoRemove && r.name !== undefined ? [namePath(layout, r.name)] : []),
       ...net.cleanupPaths,
+      ...(r.autoRemove ? ns.cleanup : ns.cleanup.filter((p) => p.startsWith(layout.run))),
       ...(r.autoRemove ? [dir] : []),
       attachPath(layout, id),
       pidPath(layout, id),
@@ -174,6 +185,9 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
     restart: req.restart,
     // The console, for box attach: every container that may outlive box's terminal offers it.
     attachSocket: detached || (req.tty && req.interactive) ? attachPath(layout, id) : undefined,
+    userns: ns.userns,
+    time: ns.time,
+    netTool: ns.netTool,
   });
   // A --device's host path may differ from its path in the container: the plan binds from the
   // host's. Its records follow the default devices', in order.

@@ -42,7 +42,9 @@ export class ImageFs {
 
   private isOpaque(i: number, rel: string): boolean {
     try {
-      return this.dir(i).getxattr(rel || ".", "trusted.overlay.opaque")?.toString() === "y";
+      // trusted.* in a root's store; user.* in a rootless one (mounted with userxattr).
+      const d = this.dir(i);
+      return d.getxattr(rel || ".", "trusted.overlay.opaque")?.toString() === "y" || d.getxattr(rel || ".", "user.overlay.opaque")?.toString() === "y";
     } catch {
       return false;
     }

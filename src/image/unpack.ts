@@ -19,40 +19,28 @@
  * directory opaque (xattr trusted.overlay.opaque=y). An entry of the same layer wins over a
  * whiteout of its name. trusted.overlay.* attributes from an archive are dropped: only these
  * two markers may steer overlayfs.
+ *
+ * Rootless (inNamespace: box's own process, run as root of the user's namespace by the helper,
+ * src/image/store/ns-unpack.ts): owners map through the namespace, so a file of the container's
+ * uid 1000 belongs to the user's subordinate id start+999 on the host; opaque directories get
+ * user.overlay.opaque (the overlay is mounted with userxattr); device nodes other than whiteouts
+ * are skipped (only the host's root may make them); with squash (a namespace of the user's id
+ * alone) every owner becomes root.
  */
 import { closeSync } from "node:fs";
 import { BoxError } from "../errors";
 import { byFd, Dir, isFsError, show, writeAll, type Time } from "../fs/dir";
 import type { TarEntry, TarReader } from "./tar";
+import { explain, memberBytes, PATH_MAX, refuse } from "./unpack-names";
 
-export function refuse(entry: string, why: string): never {
-  throw new BoxError(`refusing the archive entry "${entry}": ${why}`);
-}
+export { memberBytes, memberPath, refuse } from "./unpack-names";
 
-const PATH_MAX = 4095;
 const EMPTY = Buffer.alloc(0);
-
-/**
- * An archive member name as a clean relative path ("" for the root itself). Absolute names and
- * `..` components are refused rather than rewritten: an archive that needs them is not a root
- * filesystem box should trust.
- */
-export function memberBytes(name: Buffer, shown = show(name)): Buffer {
-  if (name[0] === 0x2f) refuse(shown, "it is an absolute path");
-  const parts = name.toString("latin1").split("/").filter((p) => p !== "" && p !== ".");
-  if (parts.includes("..")) refuse(shown, "it contains '..'");
-  const out = Buffer.from(parts.join("/"), "latin1");
-  if (out.length > PATH_MAX) refuse(shown, `its name is longer than ${PATH_MAX} bytes`);
-  return out;
-}
-
-/** memberBytes for a text name (tests, messages). */
-export function memberPath(name: string): string {
-  return memberBytes(Buffer.from(name), name).toString("utf8");
-}
 
 export interface UnpackStats {
   entries: number;
+  /** Device nodes left out (rootless: only the host's root may make them). */
+  devicesSkipped?: number;
   /** Bytes of regular file data written. */
   bytes: number;
   /** The newest modification time of any entry (seconds since the epoch). */
@@ -62,6 +50,8 @@ export interface UnpackStats {
 export interface UnpackOptions {
   /** Sees every entry before it is unpacked, with its clean path (may throw to stop). */
   onEntry?(entry: TarEntry, path: Buffer): void;
+  /** Unpacking as root of a user namespace (rootless): see above. */
+  inNamespace?: { squash: boolean };
 }
 
 /** Directory fds of parents, so each entry costs one *at call, not a path walk. */
@@ -105,8 +95,10 @@ const OVERLAY_XATTR = /^(trusted|user)\.overlay\./;
  * Throws BoxError naming the entry on anything refused or failed.
  */
 export async function unpackLayer(tar: TarReader, dest: Dir, opts: UnpackOptions = {}): Promise<UnpackStats> {
-  const stats: UnpackStats = { entries: 0, bytes: 0, newest: 0 };
+  const stats: UnpackStats = { entries: 0, bytes: 0, newest: 0, ...(opts.inNamespace ? { devicesSkipped: 0 } : {}) };
   const parents = new Parents(dest);
+  const ns = opts.inNamespace;
+  const opaque = ns ? "user.overlay.opaque" : "trusted.overlay.opaque";
   const dirs: Array<{ rel: Buffer; mode: number; mtime: Time; ino: bigint; dev: string }> = [];
   try {
     for (let e = await tar.next(); e; e = await tar.next()) {
@@ -158,15 +150,22 @@ export async function unpackLayer(tar: TarReader, dest: Dir, opts: UnpackOptions
   function xattrs(e: TarEntry, set: (name: string, value: Buffer) => void): void {
     for (const [name, value] of e.xattrs) {
       if (OVERLAY_XATTR.test(name)) continue;
+      // trusted.* (and security.* other than file capabilities) belong to the host's root.
+      if (ns && !name.startsWith("user.") && name !== "security.capability") continue;
       set(name, value);
     }
+  }
+
+  /** The entry's owner: as written, or root in a namespace of one id. */
+  function owner(e: TarEntry): [number, number] {
+    return ns?.squash ? [0, 0] : [e.uid, e.gid];
   }
 
   async function unpackEntry(e: TarEntry, rel: Buffer, shown: string): Promise<void> {
     if (rel.length === 0) {
       // The root itself: only its metadata.
       if (e.type !== "dir") refuse(shown, "it would replace the root of the image");
-      dest.chown("", e.uid, e.gid);
+      dest.chown("", ...owner(e));
       const st = dest.lstat("");
       dirs.unshift({ rel: Buffer.from("."), mode: e.mode, mtime: e.mtime, ino: st.ino, dev: st.dev });
       return;
@@ -178,7 +177,7 @@ export async function unpackLayer(tar: TarReader, dest: Dir, opts: UnpackOptions
     if (base.length > 4 && base.subarray(0, 4).toString("latin1") === ".wh.") {
       const parent = parents.get(parentPath);
       const hidden = base.subarray(4);
-      if (hidden.toString("latin1") === ".wh..opq") parent.setxattr("", "trusted.overlay.opaque", Buffer.from("y"));
+      if (hidden.toString("latin1") === ".wh..opq") parent.setxattr("", opaque, Buffer.from("y"));
       else if (hidden.subarray(0, 4).toString("latin1") === ".wh.") {
         /* other AUFS metadata (.wh..wh.plnk, .wh..wh.aufs): not content */
       } else if (!parent.tryLstat(hidden)) parent.mknod(hidden, "char", 0, 0, 0);
@@ -197,7 +196,7 @@ export async function unpackLayer(tar: TarReader, dest: Dir, opts: UnpackOptions
             parent.mkdir(base, 0o700);
           }
         }
-        parent.chown(base, e.uid, e.gid);
+        parent.chown(base, ...owner(e));
         xattrs(e, (n, v) => parent.setxattr(base, n, v));
         const st = parent.lstat(base);
         dirs.push({ rel, mode: e.mode, mtime: e.mtime, ino: st.ino, dev: st.dev });
@@ -212,7 +211,7 @@ export async function unpackLayer(tar: TarReader, dest: Dir, opts: UnpackOptions
             stats.bytes += chunk.length;
           }
           // chown first: it clears setuid bits and file capabilities, which come after.
-          byFd.chown(fd, e.uid, e.gid);
+          byFd.chown(fd, ...owner(e));
           byFd.chmod(fd, e.mode);
           xattrs(e, (n, v) => byFd.setxattr(fd, n, v));
           byFd.utimes(fd, e.mtime, e.mtime);
@@ -225,7 +224,7 @@ export async function unpackLayer(tar: TarReader, dest: Dir, opts: UnpackOptions
         if (e.linkname.length === 0) refuse(shown, "it is a symbolic link to nothing");
         if (e.linkname.length > PATH_MAX) refuse(shown, `its link target is longer than ${PATH_MAX} bytes`);
         create(parent, base, rel, () => parent.symlink(e.linkname, base));
-        parent.chown(base, e.uid, e.gid);
+        parent.chown(base, ...owner(e));
         xattrs(e, (n, v) => {
           try {
             parent.setxattr(base, n, v);
@@ -253,8 +252,12 @@ export async function unpackLayer(tar: TarReader, dest: Dir, opts: UnpackOptions
       case "char":
       case "block":
       case "fifo": {
+        if (ns && e.type !== "fifo" && !(e.type === "char" && e.devmajor === 0 && e.devminor === 0)) {
+          stats.devicesSkipped!++;
+          return;
+        }
         create(parent, base, rel, () => parent.mknod(base, e.type as "char" | "block" | "fifo", 0o600, e.devmajor, e.devminor));
-        parent.chown(base, e.uid, e.gid);
+        parent.chown(base, ...owner(e));
         parent.chmod(base, e.mode);
         xattrs(e, (n, v) => parent.setxattr(base, n, v));
         parent.utimes(base, e.mtime, e.mtime);
@@ -262,24 +265,6 @@ export async function unpackLayer(tar: TarReader, dest: Dir, opts: UnpackOptions
       }
     }
   }
-}
-
-/** A failed file operation as a sentence naming the entry (and the link in the way, if any). */
-function explain(err: unknown, dest: Dir, e: TarEntry, rel: Buffer, shown: string): Error {
-  if (isFsError(err, "ELOOP", "ENOTDIR")) {
-    const paths = e.type === "link" ? [rel, memberBytes(e.linkname)] : [rel];
-    for (const p of paths) {
-      const parts = p.toString("latin1").split("/");
-      for (let i = 1; i <= parts.length; i++) {
-        const prefix = Buffer.from(parts.slice(0, i).join("/"), "latin1");
-        const st = dest.tryLstat(prefix);
-        if (st?.type === "symlink" && i < parts.length) return new BoxError(`refusing the archive entry "${shown}": it would be written through the symbolic link "${show(prefix)}"`);
-        if (st && st.type !== "dir" && st.type !== "symlink" && i < parts.length) return new BoxError(`refusing the archive entry "${shown}": "${show(prefix)}" is not a directory`);
-      }
-    }
-  }
-  const msg = err instanceof Error ? err.message : String(err);
-  return new BoxError(`cannot unpack the archive entry "${shown}": ${msg}`);
 }
 
 /** Convenience: a tar byte stream into a host directory (tests, imports). */

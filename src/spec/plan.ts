@@ -1,7 +1,10 @@
 import { readFileSync } from "node:fs";
 import { DEFAULT_PATH } from "./build";
 import { capabilityMask } from "./capabilities";
+import { execJoinRecords, usernsRecords } from "./plan-userns";
 import type { Spec } from "./types";
+
+export { idMapRecords } from "./plan-userns";
 
 /**
  * The plan: the spec translated into the flat step list the helper executes (helper/plan.c reads
@@ -75,6 +78,8 @@ const NS_NAMES: Record<Spec["linux"]["namespaces"][number], string> = {
   network: "net",
   pid: "pid",
   cgroup: "cgroup",
+  user: "user",
+  time: "time",
 };
 
 /** mkdir -p, one record per component, so each component is checked inside the root. */
@@ -93,7 +98,9 @@ export function planRecords(spec: Spec): PlanRecord[] {
   // The root is nodev: a device node made in it cannot be opened.
   const root = spec.box.rootfs;
   if (root.kind === "overlay") {
-    r.push(["host_mount", "overlay", root.merged, "overlay", String(MS.nodev), `lowerdir=${root.lowers.join(":")},upperdir=${root.upper},workdir=${root.work}`]);
+    const layers = `lowerdir=${root.lowers.join(":")},upperdir=${root.upper},workdir=${root.work}`;
+    // fuse-overlayfs mounts it itself, run by the mounter (spec.box.userns.mountExec).
+    if (!root.fuse) r.push(["host_mount", "overlay", root.merged, "overlay", String(MS.nodev), layers + (root.userxattr ? ",userxattr" : "")]);
   } else {
     r.push(["host_mount", root.path, root.path, "", String(MS.bind | MS.rec), ""]);
     r.push(["host_mount", "", root.path, "", String(MS.bind | MS.remount | MS.nodev), ""]);
@@ -132,7 +139,8 @@ export function planRecords(spec: Spec): PlanRecord[] {
   for (const [path, value] of spec.box.sysctls) r.push(["sysctl", path, value]);
   for (const argv of spec.box.cleanupExec) r.push(["cleanup_exec", ...argv] as PlanRecord);
   if (spec.box.cleanupExec.length > 0) r.push(["cleanup_env", ...CLEANUP_ENV]);
-  r.push(...processRecords(spec.process, spec.linux.seccomp, spec.box.sessionKeyring));
+  r.push(...usernsRecords(spec));
+  r.push(...processRecords(spec.process, spec.linux.seccomp, spec.box.sessionKeyring, spec.box.userns?.single));
   for (const c of spec.box.cgroupProcs) r.push(["cgroup", c]);
   if (spec.box.cloneInto) r.push(["clone_into", spec.box.cloneInto]);
   if (spec.box.oom) r.push(["oom", spec.box.oom.file, spec.box.oom.killed, spec.box.oom.other]);
@@ -156,7 +164,7 @@ export function searchPath(env: readonly string[]): string {
 }
 
 /** The command and what confines it: shared by a new container and by exec into a running one. */
-export function processRecords(proc: Spec["process"], seccomp: string | undefined, sessionKeyring: boolean): PlanRecord[] {
+export function processRecords(proc: Spec["process"], seccomp: string | undefined, sessionKeyring: boolean, noSetgroups = false): PlanRecord[] {
   const r: PlanRecord[] = [];
   r.push(["argv", ...proc.args]);
   r.push(["env", ...proc.env]);
@@ -170,6 +178,7 @@ export function processRecords(proc: Spec["process"], seccomp: string | undefine
   if (proc.noNewPrivileges) r.push(["nonewprivs"]);
   if (seccomp !== undefined) r.push(["seccomp", seccomp]);
   if (sessionKeyring) r.push(["keyring"]);
+  if (noSetgroups) r.push(["nosetgroups"]);
   r.push(["tty", proc.terminal ? "1" : "0"]);
   r.push(["stdin", proc.stdin ? "1" : "0"]);
   return r;
@@ -187,7 +196,8 @@ export function processRecords(proc: Spec["process"], seccomp: string | undefine
 export function execRecords(spec: Spec, proc: Spec["process"], init: number, cgroupProcs: readonly string[], initStart?: string): PlanRecord[] {
   return [
     ["join", String(init), initStart ?? startTime(init)],
-    ...processRecords(proc, spec.linux.seccomp, spec.box.sessionKeyring),
+    ...execJoinRecords(spec),
+    ...processRecords(proc, spec.linux.seccomp, spec.box.sessionKeyring, spec.box.userns?.single),
     ...cgroupProcs.map((c): PlanRecord => ["cgroup", c]),
   ];
 }

@@ -86,6 +86,11 @@ export interface RunRequest {
   /** --init was given (box always runs its init: this only shows in inspect). */
   init?: boolean;
   cidfile?: string;
+  /** --userns=auto (root): ids of the container's own (src/userns/auto.ts). */
+  userns?: "auto";
+  /** --time-ns: a time namespace (private, the default where the kernel has one), its clocks from
+   * the container's start, or the host's (none). */
+  timeNs?: "private" | "from-start" | "host";
 }
 
 const checkImage: Check<ImageSource> = (v, at) => {
@@ -109,7 +114,7 @@ export const checkRequest: Check<RunRequest> = obj<RunRequest>({
   tty: bool,
   detach: bool,
   autoRemove: bool,
-  network: oneOf("none", "host", "bridge"),
+  network: oneOf("none", "host", "bridge", "pasta", "slirp4netns"),
   publish: arr(obj<Publish>({ hostIp: opt(str), hostPort: int, containerPort: int, proto: oneOf("tcp", "udp") })),
   security: obj<SecurityInput>({ capabilities: arr(str), noNewPrivileges: bool, seccomp: bool, systemPaths: bool, privileged: bool }),
   limits: obj<Limits>({ pids: int, memory: opt(int), memorySwap: opt(int), cpus: opt(num), cpuShares: opt(int), cpuWeight: opt(int) }),
@@ -130,4 +135,6 @@ export const checkRequest: Check<RunRequest> = obj<RunRequest>({
   publishAll: opt(bool),
   init: opt(bool),
   cidfile: opt(str),
+  userns: opt(oneOf("auto")),
+  timeNs: opt(oneOf("private", "from-start", "host")),
 });
