@@ -111,7 +111,7 @@ static int setup(const struct plan *p, struct channels *ch, int resumed)
 	 * process belongs to the namespace (userns.c). */
 	if ((p->clone_flags & CLONE_NEWUSER) && !resumed) {
 		wait_sync(ch->sync_r);
-		if ((ret = reexec_in_namespace(p, ch)) < 0)
+		if ((ret = become_namespace_root(p)) < 0 || (ret = reexec_in_namespace(p, ch)) < 0)
 			return ret;
 	}
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)

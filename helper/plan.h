@@ -41,7 +41,7 @@ int parse_map_exec(struct plan *p, char **f);
 int parse_setgroups(struct plan *p, char **f);
 int parse_mounter(struct plan *p, char **f);
 int parse_idmap(struct plan *p, char **f);
-int parse_mount_exec(struct plan *p, char **f);
+int parse_fuse_mount(struct plan *p, char **f);
 int parse_cleanup_inside(struct plan *p, char **f);
 int parse_clock_from_start(struct plan *p, char **f);
 int parse_net_tool(struct plan *p, char **f);

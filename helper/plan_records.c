@@ -366,7 +366,7 @@ const struct record_def records[] = {
 	{ "setgroups", 1, 1, 1, R | U, 0, parse_setgroups },    /* deny|allow, before gid_map */
 	{ "mounter", 1, 1, 1, R, 0, parse_mounter },            /* host|container: who makes the host mounts */
 	{ "idmap", 1, 1, 0, R, 0, parse_idmap },                /* a layer covered by an idmapped clone */
-	{ "mount_exec", 1, 64, 0, R, 0, parse_mount_exec },     /* a program the mounter runs (fuse-overlayfs) */
+	{ "fuse_mount", 4, 64, 1, R, 0, parse_fuse_mount },     /* target fstype options daemon [args] */
 	{ "cleanup_inside", 0, 0, 1, R, 0, parse_cleanup_inside }, /* clean-up as root of the user namespace */
 	{ "clock_from_start", 0, 0, 1, R, 0, parse_clock_from_start }, /* the time namespace's clocks start at 0 */
 	{ "net_tool", 2, 64, 1, R, 0, parse_net_tool },         /* ready timeout (ms), program, arguments */

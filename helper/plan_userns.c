@@ -65,13 +65,15 @@ int parse_idmap(struct plan *p, char **f)
 	return path(f[0], &p->userns.idmap[p->userns.n_idmap++]);
 }
 
-int parse_mount_exec(struct plan *p, char **f)
+/* target fstype options program [arguments...] */
+int parse_fuse_mount(struct plan *p, char **f)
 {
 	const char *program;
-	if (p->userns.n_mount_exec >= USERNS_MAX_RANGES)
-		return fail(0, "the plan has more than %d '%s' records", USERNS_MAX_RANGES, g_key);
-	p->userns.mount_exec[p->userns.n_mount_exec++] = f;
-	return path(f[0], &program);
+	int ret = path(f[0], &p->userns.fuse.target);
+	p->userns.fuse.fstype = f[1];
+	p->userns.fuse.options = f[2];
+	p->userns.fuse.argv = &f[3];
+	return ret < 0 ? ret : path(f[3], &program);
 }
 
 int parse_net_tool(struct plan *p, char **f)
@@ -122,8 +124,8 @@ int check_userns(const struct plan *p)
 		return fail(0, "the plan's user namespace and its 'uid_map' and 'gid_map' records go together");
 	if ((u->mounter != MOUNTER_NONE || u->cleanup_inside || u->reexec) && !(p->clone_flags & CLONE_NEWUSER))
 		return fail(0, "the plan's records 'mounter', 'cleanup_inside' and 'reexec' need a user namespace");
-	if ((u->n_idmap > 0 && u->mounter != MOUNTER_HOST) || (u->n_mount_exec > 0 && u->mounter == MOUNTER_NONE))
-		return fail(0, "the plan's records 'idmap' and 'mount_exec' need a 'mounter' (idmap: host)");
+	if ((u->n_idmap > 0 && u->mounter != MOUNTER_HOST) || ((u->fuse.target != NULL) != (u->mounter == MOUNTER_CONTAINER)))
+		return fail(0, "the plan's records 'idmap' and 'fuse_mount' go with a 'mounter' (host and container)");
 	if (p->timens.from_start && !p->timens.on)
 		return fail(0, "the plan's record 'clock_from_start' needs a time namespace");
 	if (p->net_tool.n_requests > 0 && p->net_tool.argv == NULL)
@@ -178,8 +180,15 @@ void userns_print(const struct plan *p, FILE *f, void (*token)(const char *))
 		fprintf(out, "mounter %s\n", mounters[u->mounter]);
 	for (int i = 0; i < u->n_idmap; i++)
 		line("idmap ", u->idmap[i]);
-	for (int i = 0; i < u->n_mount_exec; i++)
-		argv_line("mount-exec", u->mount_exec[i]);
+	if (u->fuse.target) {
+		fputs("fuse-mount target=", out);
+		tok(u->fuse.target);
+		fputs(" type=", out);
+		tok(u->fuse.fstype);
+		fputs(" options=", out);
+		tok(u->fuse.options);
+		argv_line(" daemon", u->fuse.argv);
+	}
 	if (u->cleanup_inside)
 		fputs("cleanup-inside on\n", out);
 	if (u->reexec)

@@ -52,7 +52,7 @@ static int write_file(const char *path, const char *text)
 }
 
 /* Runs argv (an absolute path) with stdin and stdout on /dev/null and every signal unblocked;
- * its stderr's first line goes into msg. Returns its wait status, or a negative errno. */
+ * the last line of its stderr goes into msg. Returns its wait status, or a negative errno. */
 static int run_program(char *const argv[], char *msg, size_t len)
 {
 	static char *no_env[] = { NULL };
@@ -85,8 +85,12 @@ static int run_program(char *const argv[], char *msg, size_t len)
 			break;
 		got += (size_t)n;
 	}
+	while (got > 0 && msg[got - 1] == '\n')
+		got--;
 	msg[got] = '\0';
-	msg[strcspn(msg, "\n")] = '\0';
+	char *last = strrchr(msg, '\n');
+	if (last != NULL)
+		memmove(msg, last + 1, strlen(last + 1) + 1);
 	close(err[0]);
 	int status;
 	while (waitpid(pid, &status, 0) < 0)
@@ -188,19 +192,18 @@ static int idmap_over(const char *dir, int userns)
 	return ret;
 }
 
-/* Step 4a, in the mounter. The container's first process waits at sync 1 meanwhile: nothing of it
- * has run past its own set-up, and its mount namespace is still a copy of the host's. */
-static int mount_from_outside(const struct plan *p, pid_t pid)
+/* Step 4a, in the mounter, as the host's root: idmapped layers and the overlay on them, in the
+ * container's mount namespace. The container's first process waits at sync 1 meanwhile: nothing of
+ * it has run past its own set-up, and its mount namespace is still a copy of the host's. */
+static int mount_as_host(const struct plan *p, pid_t pid)
 {
 	const struct userns_plan *u = &p->userns;
-	char path[64], msg[300];
+	char path[64];
 	int ret;
 	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
 	int userns = open(path, O_RDONLY | O_CLOEXEC);
 	if (userns < 0)
 		return fail(errno, "cannot open the container's user namespace");
-	if (u->mounter == MOUNTER_CONTAINER && setns(userns, CLONE_NEWUSER) < 0)
-		return fail(errno, "cannot enter the container's user namespace");
 	if ((ret = enter_ns(pid, "mnt", CLONE_NEWNS)) < 0)
 		return ret;
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
@@ -211,17 +214,53 @@ static int mount_from_outside(const struct plan *p, pid_t pid)
 		TRACE("4a", "idmap", "path=%s", trace_token(u->idmap[i]));
 	}
 	close(userns);
-	if ((ret = run_host_mounts(p)) < 0)
-		return ret;
-	for (int i = 0; i < u->n_mount_exec; i++) {
-		int status = run_program(u->mount_exec[i], msg, sizeof(msg));
-		if (status < 0)
-			return fail(-status, "cannot run %s", u->mount_exec[i][0]);
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-			return fail(0, "%s could not mount the container's root: %s", u->mount_exec[i][0], msg[0] ? msg : "it failed without a word");
-		TRACE("4a", "mount-exec", "program=%s", trace_token(u->mount_exec[i][0]));
+	return run_host_mounts(p);
+}
+
+/* Step 4a, in the mounter, as root of the container's user namespace: a FUSE filesystem. The
+ * mount itself is made in the container's mount namespace (by a child), on a connection to
+ * /dev/fuse opened here; its daemon is started here, in the host's mount namespace, on that
+ * connection: it reaches the layers by their host paths, and holds nothing of the container, so
+ * once the container's mount namespace is gone the kernel ends the connection and the daemon. */
+static int mount_fuse(const struct plan *p, pid_t pid)
+{
+	const struct userns_plan *u = &p->userns;
+	char path[64], data[1024], dev[32], msg[300];
+	int ret, status, count = 0;
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	int userns = open(path, O_RDONLY | O_CLOEXEC);
+	if (userns < 0 || setns(userns, CLONE_NEWUSER) < 0)
+		return fail(errno, "cannot enter the container's user namespace");
+	close(userns);
+	int fuse = open("/dev/fuse", O_RDWR); /* inherited by the daemon */
+	if (fuse < 0)
+		return fail(errno, "cannot open /dev/fuse");
+	snprintf(data, sizeof(data), "fd=%d,%s", fuse, u->fuse.options);
+	pid_t child = fork();
+	if (child == 0) {
+		if (enter_ns(pid, "mnt", CLONE_NEWNS) < 0 || mount(p->userns.fuse.argv[0], u->fuse.target, u->fuse.fstype, MS_NOSUID | MS_NODEV, data) < 0)
+			_exit(errno ? errno : 1);
+		_exit(0);
 	}
+	if (child < 0 || waitpid(child, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return fail(child < 0 ? errno : WIFEXITED(status) ? WEXITSTATUS(status) : 0, "cannot mount %s on %s", u->fuse.fstype, u->fuse.target);
+	while (u->fuse.argv[count])
+		count++;
+	char *argv[count + 1];
+	snprintf(dev, sizeof(dev), "/dev/fd/%d", fuse);
+	for (int i = 0; i <= count; i++)
+		argv[i] = u->fuse.argv[i] && strcmp(u->fuse.argv[i], "{fd}") == 0 ? dev : u->fuse.argv[i];
+	if ((ret = run_program(argv, msg, sizeof(msg))) < 0)
+		return fail(-ret, "cannot run %s", argv[0]);
+	if (!WIFEXITED(ret) || WEXITSTATUS(ret) != 0)
+		return fail(0, "%s could not serve the container's root: %s", argv[0], msg[0] ? msg : "it failed without a word");
+	TRACE("4a", "fuse", "daemon=%s", trace_token(argv[0]));
 	return 0;
+}
+
+static int mount_from_outside(const struct plan *p, pid_t pid)
+{
+	return p->userns.mounter == MOUNTER_HOST ? mount_as_host(p, pid) : mount_fuse(p, pid);
 }
 
 int run_mounter(const struct plan *p, pid_t pid)

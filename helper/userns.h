@@ -29,7 +29,8 @@ enum mounter_kind {
 	MOUNTER_NONE,      /* the container's first process makes its host mounts itself (container.c) */
 	MOUNTER_HOST,      /* a process of the supervisor's, with the host's privileges, in the
 			    * container's mount namespace: idmapped layers and an overlay on them (root) */
-	MOUNTER_CONTAINER, /* the same, as root of the container's user namespace (fuse-overlayfs) */
+	MOUNTER_CONTAINER, /* the same, as root of the container's user namespace: a FUSE mount whose
+			    * daemon stays outside the container's mount and PID namespaces */
 };
 
 struct userns_plan {
@@ -40,8 +41,10 @@ struct userns_plan {
 	enum mounter_kind mounter;
 	const char *idmap[USERNS_MAX_RANGES]; /* directories covered by an idmapped clone of themselves */
 	int n_idmap;
-	char **mount_exec[USERNS_MAX_RANGES]; /* programs the mounter runs after the host mounts */
-	int n_mount_exec;
+	struct {                         /* a FUSE filesystem the mounter mounts (fuse-overlayfs) */
+		const char *target, *fstype, *options;
+		char **argv;             /* its daemon; a field "{fd}" becomes /dev/fd/N, the connection */
+	} fuse;
 	int cleanup_inside;              /* the clean-up paths are removed as root of the user namespace */
 	int reexec;                      /* the first process executes the helper again once mapped */
 	int tool;                        /* MODE_USERNS: a namespace for a tool (argv) or a removal */
@@ -74,6 +77,7 @@ int open_user_namespace(const struct plan *p, pid_t pid);
 int remove_inside(const struct plan *p);
 int userns_tool(const struct plan *p);
 extern int g_plan_fd;
+int become_namespace_root(const struct plan *p);
 int reexec_in_namespace(const struct plan *p, const struct channels *ch);
 int resume_arguments(const char *text, struct channels *ch);
 

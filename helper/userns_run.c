@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +33,15 @@
  * The plan is read again from its fd; the channels' fds cross the execve by number.
  */
 int g_plan_fd = -1;
+
+/* Container step 0, once mapped: root of the namespace, which is the host's id the plan mapped to 0
+ * (as root, the process came from the host's root, whose id the namespace does not map). */
+int become_namespace_root(const struct plan *p)
+{
+	if ((!p->userns.deny_setgroups && setgroups(0, NULL) < 0) || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		return fail(errno, "cannot become root of the user namespace");
+	return 0;
+}
 
 int reexec_in_namespace(const struct plan *p, const struct channels *ch)
 {
@@ -67,7 +77,7 @@ int resume_arguments(const char *text, struct channels *ch)
 		if (end == s || v < -2 || v > 1 << 20 || *end != (i + 1 < sizeof(slots) / sizeof(slots[0]) ? ',' : '\0'))
 			return fail(0, "the helper's second start got malformed channels '%s'", text);
 		*slots[i] = (int)v;
-		if (v >= 0)
+		if (v > 2) /* 0-2 may be the command's stdio, handed over as they are */
 			fcntl((int)v, F_SETFD, FD_CLOEXEC);
 		s = end + 1;
 	}

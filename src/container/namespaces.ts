@@ -11,7 +11,7 @@
  *         boot-time clocks count from the container's start)
  *   net   rootless: pasta or slirp4netns (src/net/usermode.ts)
  */
-import { chmodSync, chownSync, realpathSync } from "node:fs";
+import { accessSync, chmodSync, chownSync, constants, realpathSync } from "node:fs";
 import { release as osRelease } from "node:os";
 import { join } from "node:path";
 import { BoxError } from "../errors";
@@ -20,7 +20,7 @@ import { toolLine } from "../net/usermode";
 import { NET_TOOL_READY_MS } from "../spec/plan-userns";
 import type { RunRequest } from "../spec/request";
 import type { SpecInput } from "../spec/build";
-import type { RootAssembly } from "../spec/types";
+import type { RootAssembly, Spec } from "../spec/types";
 import type { User } from "../spec/user";
 import { containerDir } from "../store/containers";
 import type { Layout } from "../store/layout";
@@ -44,13 +44,23 @@ export interface Namespaces {
 
 /** The root as a rootless container mounts it. BOX_ROOTLESS_OVERLAY=fuse-overlayfs asks for the
  * fuse way even where the kernel's would do (a test of it; a kernel whose overlay misbehaves). */
-function rootlessRoot(a: RootAssembly): { assembly: RootAssembly; mountExec?: string[][] } {
+function rootlessRoot(a: RootAssembly): { assembly: RootAssembly; fuse?: NonNullable<Spec["box"]["userns"]>["fuse"] } {
   if (a.kind !== "overlay") return { assembly: a };
   const forced = process.env.BOX_ROOTLESS_OVERLAY === "fuse-overlayfs";
   if (!forced && kernelOverlayInUserns()) return { assembly: { ...a, userxattr: true } };
   const fuse = findTool("fuse-overlayfs");
   if (!fuse) throw new BoxError(`a rootless container's root needs overlayfs in a user namespace (Linux 5.11; this is ${osRelease()}) or fuse-overlayfs (Debian's fuse-overlayfs package)`);
-  return { assembly: { ...a, fuse }, mountExec: [[fuse, "-o", `lowerdir=${a.lowers.join(":")},upperdir=${a.upper},workdir=${a.work}`, a.merged]] };
+  try {
+    accessSync("/dev/fuse", constants.R_OK | constants.W_OK);
+  } catch {
+    throw new BoxError("fuse-overlayfs needs /dev/fuse, which you cannot open here: an admin can allow it (chmod 0666 /dev/fuse, the usual mode)");
+  }
+  // Its daemon serves the connection the mounter opened (/dev/fd/N): it mounts nothing itself.
+  const options = "rootmode=40000,user_id=0,group_id=0,default_permissions,allow_other";
+  return {
+    assembly: { ...a, fuse },
+    fuse: { target: a.merged, fstype: "fuse.fuse-overlayfs", options, argv: [fuse, "-o", `lowerdir=${a.lowers.join(":")},upperdir=${a.upper},workdir=${a.work}`, "{fd}"] },
+  };
 }
 
 /** The user must exist among the namespace's ids. */
@@ -92,7 +102,7 @@ export function namespacesFor(
   if (layout.userns) {
     const root = rootlessRoot(assembly);
     out.assembly = root.assembly;
-    out.userns = { mapping: layout.userns, cleanupInside: true, reexec: true, ...(root.mountExec ? { mounter: "container" as const, mountExec: root.mountExec } : {}) };
+    out.userns = { mapping: layout.userns, cleanupInside: true, reexec: true, ...(root.fuse ? { mounter: "container" as const, fuse: root.fuse } : {}) };
     if (req.network === "pasta" || req.network === "slirp4netns") {
       const socket = join(layout.run, `${id.slice(0, 12)}.slirp`);
       const line = toolLine(req.network, publish, socket);

@@ -37,7 +37,7 @@ export function usernsRecords(spec: Spec): PlanRecord[] {
     r.push(...idMapRecords({ uid: rangesOf(spec.linux.uidMappings), gid: rangesOf(spec.linux.gidMappings), tools: u.tools, single: u.single }));
     if (u.mounter) r.push(["mounter", u.mounter]);
     for (const dir of u.idmap ?? []) r.push(["idmap", dir]);
-    for (const argv of u.mountExec ?? []) r.push(["mount_exec", ...argv] as PlanRecord);
+    if (u.fuse) r.push(["fuse_mount", u.fuse.target, u.fuse.fstype, u.fuse.options, ...u.fuse.argv] as PlanRecord);
     if (u.cleanupInside) r.push(["cleanup_inside"]);
     if (u.reexec) r.push(["reexec"]);
   }

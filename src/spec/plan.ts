@@ -99,7 +99,7 @@ export function planRecords(spec: Spec): PlanRecord[] {
   const root = spec.box.rootfs;
   if (root.kind === "overlay") {
     const layers = `lowerdir=${root.lowers.join(":")},upperdir=${root.upper},workdir=${root.work}`;
-    // fuse-overlayfs mounts it itself, run by the mounter (spec.box.userns.mountExec).
+    // fuse-overlayfs's root is the mounter's (spec.box.userns.fuse).
     if (!root.fuse) r.push(["host_mount", "overlay", root.merged, "overlay", String(MS.nodev), layers + (root.userxattr ? ",userxattr" : "")]);
   } else {
     r.push(["host_mount", root.path, root.path, "", String(MS.bind | MS.rec), ""]);

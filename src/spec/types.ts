@@ -124,14 +124,16 @@ export interface Spec {
     traceFd?: number;
     /** The user namespace: how its ids are written (newuidmap/newgidmap, or directly; single: the
      * user's own ids alone, setgroups denied), who mounts the root (the mounter: the host's root
-     * with idmapped layers, or root of the namespace running fuse-overlayfs), and whether the
+     * with idmapped layers, or root of the namespace with fuse-overlayfs), and whether the
      * clean-up runs as root of the namespace (rootless: the container's files are its ids'). */
     userns?: {
       tools?: { uid: string; gid: string };
       single: boolean;
       mounter?: "host" | "container";
       idmap?: string[];
-      mountExec?: string[][];
+      /** A FUSE root (fuse-overlayfs): mounted by the mounter, its daemon outside the container;
+       * "{fd}" in argv is the /dev/fuse connection. */
+      fuse?: { target: string; fstype: string; options: string; argv: string[] };
       cleanupInside?: boolean;
       /** Rootless: the container's first process executes the helper again once mapped, so its
        * user may join it (box exec; helper/userns.c). */
