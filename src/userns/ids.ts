@@ -13,7 +13,6 @@
  * subordinate id start+999.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { userInfo } from "node:os";
 
 export interface IdRange {
   /** First id in the namespace. */
@@ -93,13 +92,13 @@ export interface HostIds {
   newgidmap?: string;
 }
 
+/** The user's name, from /etc/passwd (newuidmap looks it up the same way); undefined without one. */
+export function userName(uid: number, passwd = readText("/etc/passwd")): string | undefined {
+  return passwd.split("\n").map((l) => l.split(":")).find((f) => f.length >= 7 && f[2] === String(uid))?.[0];
+}
+
 export function hostIds(): HostIds {
-  let name: string | undefined;
-  try {
-    name = userInfo().username;
-  } catch {
-    /* a uid without a passwd entry: only numeric lines apply */
-  }
+  const name = userName(process.getuid!());
   return {
     uid: process.getuid!(),
     gid: process.getgid!(),
