@@ -79,12 +79,12 @@ export function checkMapped(m: IdMapping, user: User): User {
  * upper layer and /etc files its own.
  */
 function autoNamespace(layout: Layout, id: string, a: RootAssembly, etc: SpecInput["etcFiles"]): { mapping: IdMapping; idmap: string[] } {
+  if (a.kind !== "overlay") throw new BoxError("--userns=auto needs an image: a --rootfs directory's files keep the owners they have");
   const mapping = claimRange(layout.lib, id);
   const uid = mapping.uid[0]!.outside, gid = mapping.gid[0]!.outside;
   for (const dir of [layout.lib, layout.containers, containerDir(layout, id)]) chmodSync(dir, 0o711);
   for (const file of [etc.hostname, etc.hosts, etc.resolvConf]) chownSync(file, uid, gid);
-  if (a.kind === "overlay") chownSync(a.upper, uid, gid);
-  else throw new BoxError("--userns=auto needs an image: a --rootfs directory's files keep the owners they have");
+  chownSync(a.upper, uid, gid);
   return { mapping, idmap: a.lowers.map((l) => realpathSync(l)) };
 }
 
