@@ -13,6 +13,10 @@ import { cpus, totalmem } from "node:os";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { benchBatch } from "./bench/batch";
+import { benchRelay } from "./bench/relay";
+import { benchScale } from "./bench/scale";
+import { benchStartup } from "./bench/startup";
 
 const top = resolve(import.meta.dir, "..");
 const BOX = join(top, "dist/box");
@@ -28,8 +32,32 @@ if (missing.length) {
   await $`apt-get install -y -qq ${missing.map(([, pkg]) => pkg)}`.env({ ...process.env, DEBIAN_FRONTEND: "noninteractive" }).quiet();
 }
 
+// The parts that stand alone, by name: `npm run bench -- scale relay` runs only those.
+const parts: Record<string, (work: string, box: string, rootfs: string) => Promise<string[]>> = {
+  startup: (work, box) => benchStartup(work, box),
+  scale: benchScale,
+  batch: benchBatch,
+  relay: benchRelay,
+};
+const only = process.argv.slice(2);
+for (const name of only) if (!parts[name]) throw new Error(`no bench part "${name}": ${Object.keys(parts).join(", ")}`);
+
+async function standalone(work: string, rootfs: string, names: string[]): Promise<string[]> {
+  const lines: string[] = [];
+  for (const name of names) lines.push("", ...(await parts[name]!(work, BOX, rootfs)));
+  return lines;
+}
+
 const work = mkdtempSync(join(tmpdir(), "box-bench-"));
 try {
+  if (only.length > 0) {
+    const rootfs = join(work, "rootfs");
+    mkdirSync(rootfs);
+    await $`tar -xzf ${TARBALL} -C ${rootfs}`;
+    console.log((await standalone(work, rootfs, only)).join("\n"));
+    rmSync(work, { recursive: true, force: true });
+    process.exit(0);
+  }
   // One rootfs for everyone, and an OCI bundle over it for crun and runc.
   const rootfs = join(work, "rootfs");
   mkdirSync(rootfs);
@@ -45,10 +73,13 @@ try {
   const state = join(work, "box-root");
   // The first box run unpacks nothing (--rootfs), but warm the page cache for every tool alike.
   await $`${BOX} --root ${state} run --network none --rootfs ${rootfs} /bin/true`;
+  await $`${BOX} --root ${state} run --rm --network none true`;
 
   const commands: Array<[string, string]> = [
     // --network none: like the others, a network namespace with loopback, no veth or bridge.
     ["box", `${BOX} --root ${state} run --network none --rootfs ${rootfs} /bin/true`],
+    // The embedded Alpine, on a warm store (an overlay of its layer, as for any image).
+    ["box (image)", `${BOX} --root ${state} run --rm --network none true`],
     ["crun", `crun --root ${join(work, "crun")} run --bundle ${bundle} bench-crun`],
     ["runc", `runc --root ${join(work, "runc")} run --bundle ${bundle} bench-runc`],
     ["bwrap", `bwrap --unshare-all --bind ${rootfs} / --proc /proc --dev /dev /bin/true`],
@@ -208,6 +239,7 @@ try {
   console.log(traceLine);
   console.log(`resident per running container (supervisor + init, mean of 20 detached): ${resident} kB (target under 2048)`);
   console.log(`dist/box: ${(size / 2 ** 20).toFixed(1)} MiB`);
+  console.log((await standalone(work, rootfs, Object.keys(parts))).join("\n"));
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

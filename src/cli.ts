@@ -15,6 +15,7 @@ import { BoxError, describeSystemError, EXIT } from "./errors";
 import { logger } from "./logger";
 import { trace } from "./trace";
 import { VERSION } from "./version";
+import { out } from "./sys/out";
 
 async function main(argv: string[]): Promise<number> {
   trace("cli.ts:1", "start");
@@ -23,7 +24,7 @@ async function main(argv: string[]): Promise<number> {
     commandName: "",
   });
   if (line.options.version) {
-    process.stdout.write(`box version ${VERSION}\n`);
+    out(`box version ${VERSION}\n`);
     return 0;
   }
   const [name, ...rest] = line.words;

@@ -1,3 +1,4 @@
+import { isatty } from "../sys/terminal";
 /**
  * box attach: box's terminal on a running container's console (the supervisor's socket; protocol in
  * helper/console.c), relayed by the helper in attach mode (src/container/console.ts). Ctrl-P Ctrl-Q
@@ -32,7 +33,7 @@ export async function attachSession(layout: Layout, c: ContainerRecord, word: st
   const path = attachPath(layout, c.id);
   if (!existsSync(path)) throw new BoxError(`cannot attach to container ${word}: its supervisor offers no console (this build of box's helper cannot attach yet)`, DAEMON_ERROR);
   const wantsStdin = opts.stdin && (c.request?.interactive ?? false);
-  if (wantsStdin && c.request?.tty && !process.stdin.isTTY) throw new BoxError("the input device is not a TTY", 1);
+  if (wantsStdin && c.request?.tty && !isatty(0)) throw new BoxError("the input device is not a TTY", 1);
   // docker's --sig-proxy is for a container without a terminal: with one, a signal ends box alone.
   return attachTo(layout, c.id, { detachKeys: opts.keys, stdin: wantsStdin, sigProxy: opts.sigProxy && !c.request?.tty });
 }

@@ -13,6 +13,7 @@ import type { RunRequest } from "../spec/request";
 import { containerDir, resolveContainer, type ContainerRecord } from "../store/containers";
 import { shortId } from "../store/ids";
 import { parseOrHelp, storeFor } from "./common";
+import { out } from "../sys/out";
 
 const args = {
   container: { type: "positional", required: true, valueHint: "CONTAINER", description: "Name, id or unique id prefix" },
@@ -88,7 +89,7 @@ async function commit(tokens: string[], globals: Globals): Promise<number> {
       name,
       source: `commit of container ${shortId(r.id)}`,
     });
-    process.stdout.write(id + "\n");
+    out(id + "\n");
   } finally {
     upper.close();
   }

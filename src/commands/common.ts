@@ -1,3 +1,4 @@
+import { isatty } from "../sys/terminal";
 import type { ArgsDef, CommandDef } from "citty";
 import { parseLine, type ParsedLine, type ParseRules } from "../cli/argv";
 import { tableText } from "../cli/format";
@@ -9,6 +10,7 @@ import { DamagedRecord, ensureDirs, resolveContainer, type ContainerRecord } fro
 import { layoutFor, type Layout } from "../store/layout";
 import { isRootless, rootlessMapping } from "../userns/ids";
 import { sayOnce } from "../userns/notes";
+import { out } from "../sys/out";
 
 /** The few commands that act on the host itself (box's bridge): root's alone. */
 export function requireRoot(command: string, why: string): void {
@@ -31,7 +33,7 @@ export async function showCommandHelp(def: CommandDef<any>, footer?: string): Pr
 
 /** A table in docker's style (its tabwriter: columns padded to their widest cell plus 3, at least 10). */
 export function printTable(rows: string[][]): void {
-  process.stdout.write(tableText(rows));
+  out(tableText(rows));
 }
 
 /**
@@ -58,7 +60,7 @@ export function warnDamaged(err: DamagedRecord): void {
 
 /** docker's check: -it reads a terminal, so box's stdin must be one (exit 1, as docker's). */
 export function requireTerminal(interactive: boolean, tty: boolean): void {
-  if (interactive && tty && !process.stdin.isTTY) throw new BoxError("the input device is not a TTY", 1);
+  if (interactive && tty && !isatty(0)) throw new BoxError("the input device is not a TTY", 1);
 }
 
 /** docker's status for a command that reached the store and failed there (no such container, not running): 1. */
@@ -105,7 +107,7 @@ export async function forEachContainer(
         id = err.id;
       }
       await fn(record, word, id);
-      process.stdout.write(word + "\n");
+      out(word + "\n");
     } catch (err) {
       if (!(err instanceof BoxError)) throw err;
       logger.error(err.message);

@@ -13,6 +13,7 @@ import { parseOrHelp } from "./common";
 import { listImages } from "./image-access";
 import type { CommandTable } from "./index";
 import { hidden, summaries } from "./summaries";
+import { out } from "../sys/out";
 
 const args = {
   shell: { type: "positional", required: true, valueHint: "bash|zsh|fish", description: "The shell to print a script for (names KIND: what the script asks box for)" },
@@ -213,12 +214,12 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   const root = (line.options.root as string | undefined) ?? globals.root;
   if (shell === "names" && kind !== undefined && rest.length === 0 && ["containers", "running", "images"].includes(kind)) {
     const list = names(kind, root);
-    process.stdout.write(list.map((n) => n + "\n").join(""));
+    out(list.map((n) => n + "\n").join(""));
     return 0;
   }
   if (line.words.length !== 1 || !["bash", "zsh", "fish"].includes(shell ?? "")) throw new BoxError("box completion takes one shell: bash, zsh or fish. See 'box completion --help'.");
   if (!globals.commands) throw new BoxError("box completion needs box's command table");
   const specs = await commandSpecs(globals.commands);
-  process.stdout.write(shell === "bash" ? bash(specs) : shell === "zsh" ? zsh(specs) : fish(specs));
+  out(shell === "bash" ? bash(specs) : shell === "zsh" ? zsh(specs) : fish(specs));
   return 0;
 }

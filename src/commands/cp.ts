@@ -9,6 +9,7 @@ import { BoxError } from "../errors";
 import { logger } from "../logger";
 import { resolveContainer } from "../store/containers";
 import { parseOrHelp, storeFor } from "./common";
+import { isatty } from "../sys/terminal";
 
 const args = {
   src: { type: "positional", required: true, valueHint: "CONTAINER:SRC_PATH|SRC_PATH|-", description: "What to copy (- : a tar stream on stdin)" },
@@ -49,7 +50,7 @@ async function copy(tokens: string[], globals: Globals): Promise<number> {
   const abs = path.startsWith("/") ? path : `/${path}`;
 
   if (from.container !== undefined) {
-    if (to.path === "-" && process.stdout.isTTY) throw new BoxError("box cp will not write a tar stream to a terminal: redirect stdout, or give a path");
+    if (to.path === "-" && isatty(1)) throw new BoxError("box cp will not write a tar stream to a terminal: redirect stdout, or give a path");
     const view = await openView(layout, record, "read");
     try {
       const src = containerSource(view, abs, opts);

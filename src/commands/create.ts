@@ -8,6 +8,7 @@ import { Undo } from "../container/undo";
 import { sayOnce } from "../userns/notes";
 import { showCommandHelp, storeFor } from "./common";
 import { writeCidfile } from "./run";
+import { out } from "../sys/out";
 
 /** run's options, but -d (a created container is started by box start, detached unless -a). */
 const { detach: _detach, ...createArgs } = containerArgs;
@@ -36,7 +37,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
     writeCidfile(options.cidfile, record.id, undo);
     lock.release();
     undo.commit();
-    process.stdout.write(record.id + "\n");
+    out(record.id + "\n");
     return 0;
   } catch (err) {
     undo.unwind();

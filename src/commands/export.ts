@@ -11,6 +11,7 @@ import { logger } from "../logger";
 import { resolveContainer } from "../store/containers";
 import { onInterrupt } from "../store/interrupt";
 import { parseOrHelp, storeFor } from "./common";
+import { isatty } from "../sys/terminal";
 
 const args = {
   container: { type: "positional", required: true, valueHint: "CONTAINER", description: "Name, id or unique id prefix" },
@@ -34,7 +35,7 @@ async function exportContainer(tokens: string[], globals: Globals): Promise<numb
   if (!line) return 0;
   if (line.words.length !== 1) throw new BoxError("box export takes one container. See 'box export --help'.");
   const output = line.options.output as string | undefined;
-  if (output === undefined && process.stdout.isTTY) throw new BoxError("box export will not write an archive to a terminal: use -o FILE or redirect stdout");
+  if (output === undefined && isatty(1)) throw new BoxError("box export will not write an archive to a terminal: use -o FILE or redirect stdout");
   const layout = storeFor("export", line, globals);
   const tree = await openExportTree(layout, resolveContainer(layout, line.words[0]!));
   const warn = (m: string) => logger.warn(m);

@@ -3,6 +3,7 @@ import { parseLine } from "../cli/argv";
 import { globalArgs, type Globals } from "../cli/shared";
 import { BoxError } from "../errors";
 import { showCommandHelp, storeFor } from "./common";
+import { out } from "../sys/out";
 
 const args = {
   command: { type: "positional", required: true, valueHint: "inspect|ls|rm|pull|load|save|import|prune", description: "What to do" },
@@ -60,7 +61,7 @@ async function prune(tokens: string[], globals: Globals): Promise<number> {
   const { collectGarbage, openStore } = await import("../image/store");
   const { imagesOfContainers } = await import("./rmi");
   const p = await openStore(layout);
-  const out = await collectGarbage(p, imagesOfContainers(layout, p));
-  for (const id of out.images) process.stdout.write(`Deleted: ${id}\n`);
+  const gone = await collectGarbage(p, imagesOfContainers(layout, p));
+  for (const id of gone.images) out(`Deleted: ${id}\n`);
   return 0;
 }

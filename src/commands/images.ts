@@ -9,6 +9,7 @@ import { imageProblem, imageSize, listImageIds, loadImage, openStore, peekStore,
 import { listRefs } from "../image/store/refs";
 import { layoutFor } from "../store/layout";
 import { parseOrHelp, printTable } from "./common";
+import { out } from "../sys/out";
 
 const args = {
   reference: { type: "positional", required: false, valueHint: "[REPOSITORY[:TAG]]", description: "Only images of this repository (and tag)" },
@@ -81,13 +82,13 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
     .sort((a, b) => (b.created || 0) - (a.created || 0) || a.Repository.localeCompare(b.Repository) || a.Tag.localeCompare(b.Tag, undefined, { numeric: true }));
   if (line.options.quiet === true) {
     const ids = [...new Set(shownRows.map((r) => r.ID))];
-    if (ids.length) process.stdout.write(ids.join("\n") + "\n");
+    if (ids.length) out(ids.join("\n") + "\n");
     return 0;
   }
   const since = (r: Row) => (Number.isNaN(r.created) ? "N/A" : `${humanDuration(Date.now() - r.created)} ago`);
   const sizeOf = (r: Row) => (r.damaged ? "damaged" : humanSize(r.size));
   if (format === "json") {
-    const out = shownRows.map((r) =>
+    const docs = shownRows.map((r) =>
       JSON.stringify({
         Containers: "N/A",
         CreatedAt: Number.isNaN(r.created) ? "" : new Date(r.created).toISOString().replace("T", " ").replace(/\.\d+Z$/, " +0000 UTC"),
@@ -102,7 +103,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
         VirtualSize: sizeOf(r),
       }),
     );
-    if (out.length) process.stdout.write(out.join("\n") + "\n");
+    if (docs.length) out(docs.join("\n") + "\n");
     return 0;
   }
   printTable([

@@ -4,6 +4,7 @@ import { BoxError } from "../errors";
 import { importArchive } from "../image/obtain";
 import { collectStaleScratch } from "../image/store";
 import { parseOrHelp, storeFor } from "./common";
+import { out } from "../sys/out";
 
 const args = {
   file: { type: "positional", required: true, valueHint: "FILE|-", description: "A .tar, .tar.gz, .tgz, .tar.xz or .tar.zst root filesystem (docker export, minirootfs, debootstrap); - reads stdin" },
@@ -23,6 +24,6 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   const layout = storeFor("import", line, globals);
   collectStaleScratch(layout);
   const { image } = await importArchive(layout, file, name, changes);
-  process.stdout.write(`${image.record.id}\n`);
+  out(`${image.record.id}\n`);
   return 0;
 }

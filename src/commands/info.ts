@@ -9,6 +9,7 @@ import { listContainers } from "../store/containers";
 import { VERSION } from "../version";
 import { parseOrHelp, storeFor } from "./common";
 import { listImages } from "./image-access";
+import { out } from "../sys/out";
 
 const args = {
   format: { type: "string", alias: "f", valueHint: "TEMPLATE", description: "A Go template, like '{{.ContainersRunning}}' or '{{json .}}'" },
@@ -62,10 +63,10 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   };
   const format = line.options.format as string | undefined;
   if (format !== undefined) {
-    process.stdout.write(formatDocument(format, info));
+    out(formatDocument(format, info));
     return 0;
   }
-  process.stdout.write(
+  out(
     [
       "Client:",
       ` Version:    ${VERSION}`,

@@ -8,6 +8,7 @@ import { parseOrHelp, storeFor } from "./common";
 import { containerDoc } from "./container-doc";
 import { facts } from "./container-rows";
 import { configOf, imageDoc } from "./image-access";
+import { out } from "../sys/out";
 
 const args = {
   name: { type: "positional", required: true, valueHint: "NAME|ID...", description: "Containers (name, id or unique id prefix) or images (NAME[:TAG] or id)" },
@@ -59,9 +60,9 @@ export function inspectWords(words: readonly string[], format: string | undefine
     docs.push(doc);
   }
   if (format !== undefined) {
-    for (const d of docs) process.stdout.write(formatDocument(format, d));
+    for (const d of docs) out(formatDocument(format, d));
   } else {
-    process.stdout.write(JSON.stringify(docs, null, 4) + "\n");
+    out(JSON.stringify(docs, null, 4) + "\n");
   }
   return code;
 }

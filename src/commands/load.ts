@@ -1,10 +1,11 @@
 import { defineCommand, type ArgsDef } from "citty";
 import { globalArgs, type Globals } from "../cli/shared";
-import { isatty } from "node:tty";
+import { isatty } from "../sys/terminal";
 import { BoxError } from "../errors";
 import { familiar } from "../image/reference";
 import { collectStaleScratch } from "../image/store";
 import { parseOrHelp, storeFor } from "./common";
+import { out } from "../sys/out";
 
 const args = {
   input: { type: "string", alias: "i", valueHint: "FILE|DIR|-", description: "An archive from docker save, podman save or skopeo (docker-archive or oci-archive, compressed or not), or an OCI layout directory (default: stdin)" },
@@ -25,8 +26,8 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   const { loadImages } = await import("../image/load");
   const loaded = await loadImages(layout, input);
   if (line.options.quiet !== true) {
-    const out = loaded.flatMap((l) => (l.names.length ? l.names.map((n) => `Loaded image: ${familiar(n)}`) : [`Loaded image ID: ${l.id}`]));
-    process.stdout.write(out.join("\n") + "\n");
+    const lines = loaded.flatMap((l) => (l.names.length ? l.names.map((n) => `Loaded image: ${familiar(n)}`) : [`Loaded image ID: ${l.id}`]));
+    out(lines.join("\n") + "\n");
   }
   return 0;
 }

@@ -4,6 +4,7 @@ import { globalArgs, type Globals } from "../cli/shared";
 import { BoxError } from "../errors";
 import { logger } from "../logger";
 import { parseOrHelp, storeFor } from "./common";
+import { out } from "../sys/out";
 
 const args = {
   registry: { type: "positional", required: false, valueHint: "[REGISTRY]", description: "Registry host[:port] (default docker.io)" },
@@ -36,6 +37,6 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   const reg = new Registry(registry, DEFAULT_HTTP, { username, password }, insecureList((line.options["insecure-registry"] as string[] | undefined) ?? []));
   await reg.ping();
   saveCredentials(layout.lib, registry, { username, password });
-  process.stdout.write("Login Succeeded\n");
+  out("Login Succeeded\n");
   return 0;
 }

@@ -2,6 +2,7 @@ import { defineCommand, type ArgsDef } from "citty";
 import { globalArgs, type Globals } from "../cli/shared";
 import { BoxError } from "../errors";
 import { parseOrHelp, storeFor } from "./common";
+import { out } from "../sys/out";
 
 const args = {
   registry: { type: "positional", required: false, valueHint: "[REGISTRY]", description: "Registry host[:port] (default docker.io)" },
@@ -18,6 +19,6 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   const registry = registryKey(line.words[0] ?? "docker.io");
   const layout = storeFor("logout", line, globals);
   if (!removeCredentials(layout.lib, registry)) throw new BoxError(`box has no credentials for ${registry}`);
-  process.stdout.write(`Removing login credentials for ${registry}\n`);
+  out(`Removing login credentials for ${registry}\n`);
   return 0;
 }

@@ -4,6 +4,7 @@ import { BoxError } from "../errors";
 import { resolveContainer } from "../store/containers";
 import { asDaemon, DAEMON_ERROR, parseOrHelp, storeFor } from "./common";
 import { facts, publishedPorts } from "./container-rows";
+import { out } from "../sys/out";
 
 const args = {
   container: { type: "positional", required: true, valueHint: "CONTAINER", description: "Name, id or unique id prefix" },
@@ -32,9 +33,9 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   if (want) {
     const found = ports.filter((p) => p.containerPort === want!.port && p.proto === want!.proto);
     if (found.length === 0) throw new BoxError(`no public port '${want.port}/${want.proto}' published for ${word}`, DAEMON_ERROR);
-    process.stdout.write(found.map((p) => address(p) + "\n").join(""));
+    out(found.map((p) => address(p) + "\n").join(""));
     return 0;
   }
-  process.stdout.write(ports.map((p) => `${p.containerPort}/${p.proto} -> ${address(p)}\n`).join(""));
+  out(ports.map((p) => `${p.containerPort}/${p.proto} -> ${address(p)}\n`).join(""));
   return 0;
 }

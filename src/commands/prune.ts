@@ -10,10 +10,11 @@ import { logger } from "../logger";
 import { containerDir, listContainers } from "../store/containers";
 import type { Layout } from "../store/layout";
 import { dirSize, humanSize } from "./container-rows";
+import { out } from "../sys/out";
 
 /** docker's "[y/N]" question, answered on stdin; anything but y or yes is no. */
 export function confirm(question: string): boolean {
-  process.stdout.write(`${question} [y/N] `);
+  out(`${question} [y/N] `);
   const buf = Buffer.alloc(256);
   let answer = "";
   for (;;) {
@@ -50,9 +51,9 @@ export function pruneContainers(layout: Layout): Pruned {
 }
 
 export function reportPruned(what: string, pruned: Pruned): void {
-  if (pruned.ids.length > 0) process.stdout.write(`Deleted ${what}:\n${pruned.ids.join("\n")}\n\n`);
+  if (pruned.ids.length > 0) out(`Deleted ${what}:\n${pruned.ids.join("\n")}\n\n`);
 }
 
 export function reportTotal(bytes: number): void {
-  process.stdout.write(`Total reclaimed space: ${humanSize(bytes)}\n`);
+  out(`Total reclaimed space: ${humanSize(bytes)}\n`);
 }

@@ -7,6 +7,7 @@ import type { Layout } from "../store/layout";
 import { parseOrHelp, storeFor, warnDamaged } from "./common";
 import { facts, psRow, PS_HEADERS, PS_TABLE, type Facts } from "./container-rows";
 import { findImage, imageOf, sizeOf } from "./image-access";
+import { out } from "../sys/out";
 
 const args = {
   all: { type: "boolean", alias: "a", description: "Show every container (default: running ones)" },
@@ -81,12 +82,12 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   rows = rows.filter((r) => (all || r.f.status === "running" || r.f.status === "restarting") && match(r));
   const noTrunc = o["no-trunc"] === true;
   if (o.quiet === true) {
-    process.stdout.write(rows.map((r) => (noTrunc ? r.c.id : r.c.id.slice(0, 12)) + "\n").join(""));
+    out(rows.map((r) => (noTrunc ? r.c.id : r.c.id.slice(0, 12)) + "\n").join(""));
     return 0;
   }
   const size = o.size === true;
   const shown = rows.map((r) => psRow(layout, r.c, r.f, { noTrunc, size, imageSize: size ? sizeOf(layout, r.c.imageId) : 0 }));
   const format = o.format as string | undefined;
-  process.stdout.write(formatListing({ headers: PS_HEADERS, table: size ? `${PS_TABLE}\t{{.Size}}` : PS_TABLE }, shown, format));
+  out(formatListing({ headers: PS_HEADERS, table: size ? `${PS_TABLE}\t{{.Size}}` : PS_TABLE }, shown, format));
   return 0;
 }

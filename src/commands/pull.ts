@@ -5,6 +5,7 @@ import { logger } from "../logger";
 import { parseReference, parseRef, familiar, fullName } from "../image/reference";
 import { collectStaleScratch } from "../image/store";
 import { parseOrHelp, storeFor } from "./common";
+import { out } from "../sys/out";
 
 const args = {
   image: { type: "positional", required: true, valueHint: "[REGISTRY/]NAME[:TAG|@DIGEST]", description: "nginx, python:3.12, ghcr.io/owner/app@sha256:..., 127.0.0.1:5000/app:1" },
@@ -31,13 +32,13 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   if (mirror !== undefined) {
     const { pullAlpine, pullOptions } = await import("../image/alpine-images");
     const { image } = await pullAlpine(layout, parseRef(word)!, pullOptions(mirror, timeout));
-    process.stdout.write(`${image.record.id}\n`);
+    out(`${image.record.id}\n`);
     return 0;
   }
   const { pullImage, registryOptions } = await import("../image/registry/pull");
   const opts = registryOptions({ timeout, insecure: (line.options["insecure-registry"] as string[] | undefined) ?? [], quiet: line.options.quiet === true });
   const id = await pullImage(layout, ref, opts);
   if (line.options.quiet !== true) logger.info(`pulled ${familiar(fullName(ref))} (${id.slice(0, 19)})`);
-  process.stdout.write(`${id}\n`);
+  out(`${id}\n`);
   return 0;
 }

@@ -10,6 +10,8 @@ import { listContainers, type ContainerRecord } from "../store/containers";
 import { shortId } from "../store/ids";
 import type { Layout } from "../store/layout";
 import { parseOrHelp, storeFor } from "./common";
+import { out } from "../sys/out";
+import { logger } from "../logger";
 
 const args = {
   image: { type: "positional", required: true, valueHint: "IMAGE...", description: "Images to remove, by name (alpine:3.20), digest (alpine@sha256:...) or ID" },
@@ -50,10 +52,10 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   for (const word of line.words) {
     try {
       const lines = await removeImageRef(p, word, line.options.force === true, inUse);
-      process.stdout.write(lines.map((l) => l + "\n").join(""));
+      out(lines.map((l) => l + "\n").join(""));
     } catch (err) {
       if (!(err instanceof BoxError)) throw err;
-      process.stderr.write(`box: ${err.message}\n`);
+      logger.error(err.message);
       code = 125;
     }
   }

@@ -1,6 +1,6 @@
 import { defineCommand, type ArgsDef } from "citty";
 import { globalArgs, type Globals } from "../cli/shared";
-import { isatty } from "node:tty";
+import { isatty } from "../sys/terminal";
 import { BoxError } from "../errors";
 import { parseOrHelp, storeFor } from "./common";
 

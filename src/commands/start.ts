@@ -13,6 +13,7 @@ import { lockPath, resolveContainer } from "../store/containers";
 import type { Layout } from "../store/layout";
 import { Lock } from "../store/lock";
 import { asDaemon, DAEMON_ERROR, parseOrHelp, requireTerminal, storeFor } from "./common";
+import { out } from "../sys/out";
 
 const args = {
   container: { type: "positional", required: true, valueHint: "CONTAINER...", description: "Name, id or unique id prefix" },
@@ -39,7 +40,7 @@ export async function startOne(layout: Layout, word: string, opts: { attach: boo
   if (!lock) {
     // Running already: docker's start says its name, or (with -a) attaches to it.
     if (!opts.attach) {
-      process.stdout.write(word + "\n");
+      out(word + "\n");
       return 0;
     }
     const { attachSession } = await import("./attach");

@@ -7,6 +7,8 @@ import { listContainers, resolveContainer, type ContainerRecord } from "../store
 import type { Layout } from "../store/layout";
 import { asDaemon, parseOrHelp, storeFor, warnDamaged } from "./common";
 import { facts, humanSize } from "./container-rows";
+import { out } from "../sys/out";
+import { isatty } from "../sys/terminal";
 
 const args = {
   container: { type: "positional", required: false, valueHint: "CONTAINER...", description: "Containers (default: every running one)" },
@@ -85,7 +87,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
     }
     const rows = list.map((t) => row(t, before.get(t.c.id), now.get(t.c.id), noTrunc));
     const text = formatListing({ headers: HEADERS, table: TABLE }, rows, format);
-    process.stdout.write(o["no-stream"] !== true && process.stdout.isTTY ? `\x1b[2J\x1b[H${text}` : text);
+    out(o["no-stream"] !== true && isatty(1) ? `\x1b[2J\x1b[H${text}` : text);
     if (o["no-stream"] === true) return 0;
     before = now;
     await Bun.sleep(1000);

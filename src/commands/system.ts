@@ -12,6 +12,7 @@ import { dirSize, humanSize } from "./container-rows";
 import { imageOf, listImages, pruneUnusedImages } from "./image-access";
 import { confirm, pruneContainers, reportPruned, reportTotal } from "./prune";
 import { selfCommand } from "./start";
+import { out } from "../sys/out";
 
 const args = {
   action: { type: "positional", required: true, valueHint: "df|prune|info", description: "df: disk use; prune: remove what is unused; info: as box info" },
@@ -40,7 +41,7 @@ function df(layout: Layout, format: string | undefined): void {
     { Type: "Build Cache", TotalCount: "0", Active: "0", Size: "0B", Reclaimable: "0B" },
   ];
   const headers = { Type: "TYPE", TotalCount: "TOTAL", Active: "ACTIVE", Size: "SIZE", Reclaimable: "RECLAIMABLE" };
-  process.stdout.write(formatListing({ headers, table: "{{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}" }, rows, format));
+  out(formatListing({ headers, table: "{{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}" }, rows, format));
 }
 
 async function prune(layout: Layout, all: boolean, force: boolean, root: string | undefined): Promise<number> {
@@ -55,11 +56,11 @@ async function prune(layout: Layout, all: boolean, force: boolean, root: string 
   const { BRIDGE, bridgeExists } = await import("../net/bridge");
   if (existsSync(join(layout.lib, "network", `${BRIDGE}.json`)) && bridgeExists()) {
     const child = Bun.spawn([...selfCommand(), ...(root !== undefined ? ["--root", root] : []), "network", "prune"], { stdin: "ignore", stdout: "ignore", stderr: "inherit" });
-    if ((await child.exited) === 0) process.stdout.write("Deleted Networks:\nbox0\n\n");
+    if ((await child.exited) === 0) out("Deleted Networks:\nbox0\n\n");
   }
   const images = all ? await pruneUnusedImages(layout) : { lines: [], bytes: 0 };
   // docker's words here are lower-case: "untagged: alpine:latest", "deleted: sha256:...".
-  if (images.lines.length > 0) process.stdout.write(`Deleted Images:\n${images.lines.map((l) => l[0]!.toLowerCase() + l.slice(1)).join("\n")}\n\n`);
+  if (images.lines.length > 0) out(`Deleted Images:\n${images.lines.map((l) => l[0]!.toLowerCase() + l.slice(1)).join("\n")}\n\n`);
   reportTotal(containers.bytes + images.bytes);
   return 0;
 }

@@ -6,6 +6,7 @@ import { isBusy } from "../container/state";
 import { BoxError } from "../errors";
 import { resolveContainer } from "../store/containers";
 import { asDaemon, DAEMON_ERROR, parseOrHelp, printTable, storeFor } from "./common";
+import { out } from "../sys/out";
 
 const args = {
   container: { type: "positional", required: true, valueHint: "CONTAINER", description: "Name, id or unique id prefix" },
@@ -82,7 +83,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   const c = await asDaemon(() => resolveContainer(layout, word));
   if (!isBusy(layout, c.id) || c.cgroups.length === 0) throw new BoxError(`container ${word} is not running`, DAEMON_ERROR);
   const pids = containerPids(c.cgroups);
-  if (psOptions.length > 0) process.stdout.write(await hostPs(psOptions, pids));
+  if (psOptions.length > 0) out(await hostPs(psOptions, pids));
   else printTable(psEf(pids));
   return 0;
 }

@@ -8,6 +8,7 @@
 import { defineCommand, type ArgsDef } from "citty";
 import { type Globals } from "../cli/shared";
 import { BoxError } from "../errors";
+import { out } from "../sys/out";
 import { parseOrHelp } from "./common";
 
 const args = {
@@ -27,7 +28,7 @@ export async function main(tokens: string[], _globals: Globals): Promise<number>
   try {
     const stdin = Bun.stdin.stream() as unknown as AsyncIterable<Uint8Array>;
     const stats = await unpackLayer(new TarReader(stdin), dest, { inNamespace: { squash: line.options.squash === true } });
-    process.stdout.write(JSON.stringify(stats) + "\n");
+    out(JSON.stringify(stats) + "\n");
   } finally {
     dest.close();
   }

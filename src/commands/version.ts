@@ -4,6 +4,7 @@ import { formatDocument } from "../cli/format";
 import { globalArgs, type Globals } from "../cli/shared";
 import { VERSION } from "../version";
 import { parseOrHelp } from "./common";
+import { out } from "../sys/out";
 
 const args = {
   format: { type: "string", alias: "f", valueHint: "TEMPLATE", description: "A Go template, like '{{.Client.Version}}' or '{{json .}}'" },
@@ -39,11 +40,11 @@ export async function main(tokens: string[], _globals: Globals): Promise<number>
   const doc = versionDoc();
   const format = line.options.format as string | undefined;
   if (format !== undefined) {
-    process.stdout.write(formatDocument(format, doc));
+    out(formatDocument(format, doc));
     return 0;
   }
   const c = doc.Client, s = doc.Server;
-  process.stdout.write(
+  out(
     [
       "Client:",
       ` Version:           ${c.Version}`,

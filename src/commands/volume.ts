@@ -10,6 +10,8 @@ import type { Layout } from "../store/layout";
 import { volumeSize } from "../volume/size";
 import { DamagedVolume, ensureVolume, listVolumes, readVolume, removeVolume, volumeData, volumeUsers, withVolumeLock, type VolumeRecord } from "../volume/store";
 import { printTable, showCommandHelp, storeFor } from "./common";
+import { out } from "../sys/out";
+import { errOut } from "../sys/out";
 
 const args = {
   command: { type: "positional", required: true, valueHint: "create|ls|inspect|rm|prune", description: "What to do" },
@@ -87,7 +89,7 @@ async function create(layout: Layout, words: string[], o: Options): Promise<numb
   }
   const name = words[0] ?? crypto.getRandomValues(new Uint8Array(32)).reduce((s, b) => s + b.toString(16).padStart(2, "0"), "");
   await withVolumeLock(layout, name, () => ensureVolume(layout, name, { labels }));
-  process.stdout.write(name + "\n");
+  out(name + "\n");
   return 0;
 }
 
@@ -114,8 +116,8 @@ async function ls(layout: Layout, o: Options): Promise<number> {
     const dangling = m[1] === "true" || m[1] === "1";
     vols = vols.filter((v) => (volumeUsers(layout, v.name).length === 0) === dangling);
   }
-  if (o.quiet === true) process.stdout.write(vols.map((v) => v.name + "\n").join(""));
-  else if (format === "json") process.stdout.write(vols.map((v) => JSON.stringify(document(layout, v)) + "\n").join(""));
+  if (o.quiet === true) out(vols.map((v) => v.name + "\n").join(""));
+  else if (format === "json") out(vols.map((v) => JSON.stringify(document(layout, v)) + "\n").join(""));
   else printTable([["DRIVER", "VOLUME NAME"], ...vols.map((v) => ["local", v.name])]);
   return 0;
 }
@@ -135,7 +137,7 @@ async function inspect(layout: Layout, words: string[]): Promise<number> {
       code = 125;
     }
   }
-  process.stdout.write(JSON.stringify(docs, null, 4) + "\n");
+  out(JSON.stringify(docs, null, 4) + "\n");
   return code;
 }
 
@@ -166,7 +168,7 @@ async function rm(layout: Layout, words: string[], force: boolean): Promise<numb
         if (why) throw new BoxError(why);
         removeVolume(layout, name);
       });
-      process.stdout.write(name + "\n");
+      out(name + "\n");
     } catch (err) {
       if (!(err instanceof BoxError)) throw err;
       logger.error(err.message);
@@ -179,7 +181,7 @@ async function rm(layout: Layout, words: string[], force: boolean): Promise<numb
 /** Unused anonymous volumes (-a: every unused one), after asking unless --force. */
 async function prune(layout: Layout, o: Options): Promise<number> {
   if (o.force !== true) {
-    process.stderr.write(`WARNING! This will remove ${o.all === true ? "all" : "anonymous"} local volumes not used by at least one container.\nAre you sure you want to continue? [y/N] `);
+    errOut(`WARNING! This will remove ${o.all === true ? "all" : "anonymous"} local volumes not used by at least one container.\nAre you sure you want to continue? [y/N] `);
     const answer = (await Bun.stdin.text().catch(() => "")).split("\n")[0]!.trim().toLowerCase();
     if (answer !== "y" && answer !== "yes") return 0;
   }
@@ -194,6 +196,6 @@ async function prune(layout: Layout, o: Options): Promise<number> {
       deleted.push(v.name);
     });
   }
-  process.stdout.write(`${deleted.length ? `Deleted Volumes:\n${deleted.map((n) => n + "\n").join("")}\n` : ""}Total reclaimed space: ${humanSize(reclaimed)}\n`);
+  out(`${deleted.length ? `Deleted Volumes:\n${deleted.map((n) => n + "\n").join("")}\n` : ""}Total reclaimed space: ${humanSize(reclaimed)}\n`);
   return 0;
 }

@@ -5,6 +5,7 @@ import { BoxError } from "../errors";
 import { logger } from "../logger";
 import { resolveContainer } from "../store/containers";
 import { DAEMON_ERROR, parseOrHelp, storeFor } from "./common";
+import { out } from "../sys/out";
 
 const args = {
   container: { type: "positional", required: true, valueHint: "CONTAINER...", description: "Name, id or unique id prefix" },
@@ -23,7 +24,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   for (const word of line.words) {
     try {
       const c = resolveContainer(layout, word);
-      process.stdout.write(`${await waitForExit(layout, c.id, word)}\n`);
+      out(`${await waitForExit(layout, c.id, word)}\n`);
     } catch (err) {
       if (!(err instanceof BoxError)) throw err;
       logger.error(err.message);

@@ -4,7 +4,6 @@
  * cartographers and naturalists. A generated name is claimed like a given one (src/store/
  * containers.ts, claimName); a taken one is drawn again, and after a few draws a digit is added.
  */
-import { randomInt } from "node:crypto";
 import { BoxError } from "../errors";
 import { claimName } from "../store/containers";
 import type { Layout } from "../store/layout";
@@ -26,6 +25,15 @@ const SURNAMES = [
   "ortelius", "parry", "peary", "pigafetta", "polo", "pytheas", "raleigh", "ross", "sacagawea", "scott",
   "shackleton", "stanley", "tasman", "tenzing", "vancouver", "vespucci", "wallace", "weddell", "zheng", "zhang",
 ] as const;
+
+/** A uniform integer below n from the Web Crypto global (node:crypto costs start-up: src/sys/terminal.ts). */
+function randomInt(n: number): number {
+  const limit = Math.floor(0x1_0000_0000 / n) * n;
+  const word = new Uint32Array(1);
+  do crypto.getRandomValues(word);
+  while (word[0]! >= limit);
+  return word[0]! % n;
+}
 
 export function randomName(): string {
   return `${ADJECTIVES[randomInt(ADJECTIVES.length)]}_${SURNAMES[randomInt(SURNAMES.length)]}`;

@@ -2,7 +2,6 @@
  * -P: every port the image exposes, published on a free host port each (as docker: chosen when
  * the container starts, from the kernel's ephemeral range). Ports published with -p stay as given.
  */
-import { createServer } from "node:net";
 import { peekStore, readImageConfig } from "../image/store";
 import { imageIdsOf } from "../image/users";
 import type { Layout } from "../store/layout";
@@ -26,6 +25,7 @@ export function exposedPorts(layout: Layout, r: ContainerRecord): Array<{ port: 
 /** A port the kernel says is free now (the claim made when the container starts checks it again). */
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
+    const { createServer } = require("node:net") as typeof import("node:net"); // lazily: see src/sys/terminal.ts
     const server = createServer();
     server.once("error", reject);
     server.listen(0, "0.0.0.0", () => {

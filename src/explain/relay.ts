@@ -10,7 +10,7 @@
  * ends in \r\n, as the container's terminal may be in raw mode by then.
  */
 import { readlinkSync, writeSync } from "node:fs";
-import { isatty } from "node:tty";
+import { isatty } from "../sys/terminal";
 import { parseStep, render, safe, sourceOf } from "./line";
 import { explainStep, newContext, type Context } from "./words";
 

@@ -4,8 +4,7 @@
  * never RAM (zstd and gzip through node:zlib streams, xz through xz-decompress's streaming decoder).
  */
 import { createReadStream } from "node:fs";
-import { pipeline, Readable, type Transform } from "node:stream";
-import { createGunzip, createZstdDecompress } from "node:zlib";
+import type { Transform } from "node:stream";
 import { BoxError } from "../errors";
 
 export type Compression = "gzip" | "xz" | "zstd" | "none";
@@ -64,7 +63,11 @@ export async function peek(source: Bytes, want = 512): Promise<{ head: Buffer; s
   return { head, stream: again() };
 }
 
+const zlib = () => require("node:zlib") as typeof import("node:zlib");
+
 function through(source: Bytes, t: Transform): Bytes {
+  // node:stream and node:zlib required on use: see src/sys/terminal.ts.
+  const { pipeline, Readable } = require("node:stream") as typeof import("node:stream");
   return pipeline(Readable.from(source, { objectMode: false }), t, () => {
     /* errors reach the reader of t */
   }) as unknown as Bytes;
@@ -78,9 +81,9 @@ export async function decompress(source: Bytes): Promise<{ compression: Compress
     // Chunks of 256 kB rather than zlib's 16 kB: a sixteenth of the writes and of the JavaScript
     // turns per byte unpacked.
     case "gzip":
-      return { compression, head, stream: through(stream, createGunzip({ chunkSize: CHUNK })) };
+      return { compression, head, stream: through(stream, zlib().createGunzip({ chunkSize: CHUNK })) };
     case "zstd":
-      return { compression, head, stream: through(stream, createZstdDecompress({ chunkSize: CHUNK })) };
+      return { compression, head, stream: through(stream, zlib().createZstdDecompress({ chunkSize: CHUNK })) };
     case "xz": {
       const { XzReadableStream } = await import("xz-decompress");
       const it = stream[Symbol.asyncIterator]();

@@ -2,6 +2,8 @@ import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "n
 import { BoxError } from "../errors";
 import { logger } from "../logger";
 import { onInterrupt } from "../store/interrupt";
+import { errOut } from "../sys/out";
+import { isatty } from "../sys/terminal";
 
 export interface Expected {
   size: number;
@@ -31,8 +33,8 @@ class Progress {
     const width = 24;
     const bar = "=".repeat(Math.floor(frac * width)).padEnd(width, " ");
     const eta = rate > 0 && this.total > done ? `${Math.ceil((this.total - done) / rate)}s` : "0s";
-    process.stderr.write(`\r${this.label} [${bar}] ${human(done)}/${human(this.total)} ${human(rate)}/s ETA ${eta}\x1b[K`);
-    if (final) process.stderr.write("\n");
+    errOut(`\r${this.label} [${bar}] ${human(done)}/${human(this.total)} ${human(rate)}/s ETA ${eta}\x1b[K`);
+    if (final) errOut("\n");
   }
 }
 
@@ -79,7 +81,7 @@ export async function download(url: string, dest: string, expected: Expected, la
     const res = await get(url, controller.signal);
     const sha256 = new Bun.CryptoHasher("sha256");
     const sha512 = new Bun.CryptoHasher("sha512");
-    const tty = process.stderr.isTTY === true;
+    const tty = isatty(2);
     const progress = new Progress(label, expected.size, tty);
     if (!tty) logger.info(`pulling ${label} (${human(expected.size)}) from ${url}`);
     let got = 0;

@@ -1,5 +1,3 @@
-import { createServer } from "node:net";
-import { createSocket } from "node:dgram";
 import { join } from "node:path";
 import { BoxError } from "../errors";
 import { claim, listClaims, reclaimIfDead, release, withDirLock } from "../store/claim";
@@ -60,11 +58,13 @@ async function bindable(p: Publish): Promise<"free" | "in use" | "not local"> {
   return new Promise((resolve) => {
     const failed = (err: NodeJS.ErrnoException) => resolve(err.code === "EADDRNOTAVAIL" ? "not local" : "in use");
     if (p.proto === "udp") {
+      const { createSocket } = require("node:dgram") as typeof import("node:dgram"); // lazily: see src/sys/terminal.ts
       const s = createSocket("udp4");
       s.once("error", failed);
       s.bind(p.hostPort, p.hostIp ?? "0.0.0.0", () => s.close(() => resolve("free")));
       return;
     }
+    const { createServer } = require("node:net") as typeof import("node:net");
     const srv = createServer();
     srv.once("error", failed);
     srv.listen({ port: p.hostPort, host: p.hostIp ?? "0.0.0.0", exclusive: true }, () => srv.close(() => resolve("free")));

@@ -13,7 +13,7 @@
  * A pull cut short leaves complete blobs and layers (reused by the next pull) and scratch that
  * the next box collects, never a half image.
  */
-import { isatty } from "node:tty";
+import { isatty } from "../../sys/terminal";
 import { BoxError } from "../../errors";
 import type { Layout } from "../../store/layout";
 import { fileBytes, type Bytes } from "../archive";
