@@ -152,9 +152,8 @@ export function checkOptions(o: ParsedLine["options"]) {
   const publish = list(o.publish).map(parsePublish);
   const publishAll = o["publish-all"] === true;
   const hostNamespaces = (["pid", "ipc", "uts"] as const).filter((ns) => parseNamespaceMode(ns, text(o[ns])));
-  const isolation = checkIsolation({ network: text(o.network), userns: text(o.userns), timeNs: text(o["time-ns"]), publishing: publish.length > 0 || publishAll, hostNamespaces });
+  const isolation = checkIsolation({ network: text(o.network), userns: text(o.userns), timeNs: text(o["time-ns"]), publishing: publish.length > 0 ? "-p" : publishAll ? "-P" : undefined, hostNamespaces });
   const network = isolation.network;
-  if ((publish.length > 0 || publishAll) && network !== "bridge" && network !== "pasta" && network !== "slirp4netns") throw new BoxError(`${publish.length > 0 ? "-p" : "-P"} needs --network bridge (or, rootless, pasta or slirp4netns): only such a container has ports to publish`);
   const detach = o.detach === true;
   const interactive = o.interactive === true;
   const tty = o.tty === true;

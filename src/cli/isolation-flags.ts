@@ -22,7 +22,7 @@ export interface Isolation {
 }
 
 export function checkIsolation(
-  o: { network?: string; userns?: string; timeNs?: string; publishing: boolean; hostNamespaces: readonly string[] },
+  o: { network?: string; userns?: string; timeNs?: string; publishing?: "-p" | "-P"; hostNamespaces: readonly string[] },
   env: Record<string, string | undefined> = process.env,
   rootless = isRootless(),
 ): Isolation {
@@ -30,11 +30,14 @@ export function checkIsolation(
   let network = checkNetwork(asked, {});
   let networkNote: string | undefined;
   if (rootless) {
-    const choice = rootlessNetwork(asked !== undefined ? network : undefined, o.publishing);
+    const choice = rootlessNetwork(asked !== undefined ? network : undefined, o.publishing !== undefined);
     network = choice.mode;
     networkNote = choice.note;
+    if (o.publishing && network !== "pasta" && network !== "slirp4netns") throw new BoxError(`${o.publishing} needs --network pasta or slirp4netns: only such a rootless container has ports to publish`);
   } else if (network === "pasta" || network === "slirp4netns") {
     throw new BoxError(`--network ${network} is for rootless containers: as root, the bridge (the default) gives a container its way out`);
+  } else if (o.publishing && network !== "bridge") {
+    throw new BoxError(`${o.publishing} needs --network bridge: only a bridged container has ports to publish`);
   }
   const userns = o.userns ?? (env.BOX_USERNS || undefined);
   if (userns !== undefined && userns !== "auto" && userns !== "host") throw new BoxError(`invalid --userns "${userns.slice(0, 32)}": use auto (ids of the container's own) or host`);
