@@ -41,6 +41,10 @@ pub fn build(b: *std.Build) void {
         "helper/security.c",
         "helper/netlink.c",
         "helper/cleanup.c",
+        "helper/userns.c",
+        "helper/userns_run.c",
+        "helper/plan_userns.c",
+        "helper/nettool.c",
     }, &.{ "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-fno-sanitize=undefined" });
     helper.linkLibC();
     helper.strip = true;

@@ -17,7 +17,7 @@ struct record_def {
 	int (*parse)(struct plan *p, char **fields); /* fields: NULL-terminated */
 };
 
-#define PLAN_RECORD_KINDS 64 /* at least the number of entries of records[] */
+#define PLAN_RECORD_KINDS 96 /* at least the number of entries of records[] */
 extern const struct record_def records[];
 extern const size_t n_records;
 extern const char *g_key;
@@ -56,5 +56,23 @@ int r_restart(struct plan *p, char **f);
 int r_console(struct plan *p, char **f);
 int r_attached(struct plan *p, char **f);
 int r_attach(struct plan *p, char **f);
+
+/* plan_userns.c: the user namespace, the time namespace, the user-mode network. */
+int r_uid_map(struct plan *p, char **f);
+int r_gid_map(struct plan *p, char **f);
+int r_map_exec(struct plan *p, char **f);
+int r_setgroups(struct plan *p, char **f);
+int r_mounter(struct plan *p, char **f);
+int r_idmap(struct plan *p, char **f);
+int r_fuse_mount(struct plan *p, char **f);
+int r_cleanup_inside(struct plan *p, char **f);
+int r_clock_from_start(struct plan *p, char **f);
+int r_net_tool(struct plan *p, char **f);
+int r_net_api(struct plan *p, char **f);
+int r_nosetgroups(struct plan *p, char **f);
+int r_join_ns(struct plan *p, char **f);
+int r_userns_tool(struct plan *p, char **f);
+int r_reexec(struct plan *p, char **f);
+int check_userns(const struct plan *p);
 
 #endif

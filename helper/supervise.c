@@ -11,8 +11,10 @@
  *   for each run of the container (start_run, wait_run):
  *   3. channels to the container, stdio, cgroup files; clone(): the container's first process, in
  *      all its new namespaces at once; the pidfile (with a hold FIFO: in step 6, once the command
- *      waits there)
- *   4. its veth, its cgroups (on v1, the container joins them itself, container.c step 0); sync 1
+ *      waits there); 3a. with a user namespace of its own, its ids (sync 0: it waits for them
+ *      before anything else; userns.c)
+ *   4. its veth, its cgroups (on v1, the container joins them itself, container.c step 0); 4a. the
+ *      mounter; 4b. pasta or slirp4netns (nettool.c); sync 1
  *      (container.c goes on from its step 1)
  *   5. tty: the pty master from the container, sized like ours, ours raw; sync 2
  *   6. the report pipe: EOF once the command executes, "held" at the hold FIFO, or a failed step;
@@ -24,6 +26,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -254,6 +257,10 @@ static pid_t start_run(struct supervisor *s, int *late)
 	TRACE("3", "clone", "pid=%d in-cgroup=%d run=%u", (int)pid, in_cgroup, s->restarts + 1);
 	if (g_trace_fd >= 0)
 		trace_namespaces(pid);
+	/* 3a. Its own user namespace gets its ids (sync 0); it is kept for the clean-up (userns.c). */
+	if ((p->clone_flags & CLONE_NEWUSER) &&
+	    (map_user_namespace(p, pid) < 0 || open_user_namespace(p, pid) < 0 || write_all(r.sync[1], "0", 1) < 0))
+		return abandon(&r, rl, pid);
 	close_fd(&r.report[1]);
 	close_fd(&r.sync[0]);
 	close_fd(&r.console[1]);
@@ -263,8 +270,10 @@ static pid_t start_run(struct supervisor *s, int *late)
 	close_tasks(&r.cg); /* the container wrote itself into them (container.c, step 0) */
 	if (r.ch.hold_fd < 0 && write_pidfile(p, pid, s->restarts) < 0)
 		return abandon(&r, rl, pid);
-	/* 4. */
-	if (connect_container(p, pid) < 0 || (in_cgroup ? (close_cgroups(&r.cg), 0) : join_cgroups(&r.cg, pid)) < 0)
+	/* 4. 4a: the mounter makes the root's mounts from outside (userns.c); 4b: pasta or
+	 * slirp4netns (nettool.c), stopped with the run's network (host.c, end_network). */
+	if (connect_container(p, pid) < 0 || (in_cgroup ? (close_cgroups(&r.cg), 0) : join_cgroups(&r.cg, pid)) < 0 ||
+	    run_mounter(p, pid) < 0 || start_net_tool(p, pid) < 0)
 		return abandon(&r, rl, pid);
 	int ret = write_all(r.sync[1], "1", 1);
 	if (ret < 0 && ret != -EPIPE)

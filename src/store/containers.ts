@@ -129,8 +129,10 @@ export function readRecord(layout: Layout, id: string): ContainerRecord {
 /** Atomic always; fsync'd only for a container that is kept: an ephemeral one is gone after a crash
  * anyway, and the fsync would be most of what its start costs on some disks. */
 export function writeRecord(layout: Layout, r: ContainerRecord, dir = containerDir(layout, r.id)): void {
-  const { spec: _, ...record } = r; // the spec has a file of its own (writeSpec)
-  writeFileAtomic(join(dir, "config.json"), JSON.stringify(record, null, 2) + "\n", 0o644, !r.autoRemove);
+  // 0600: a --userns=auto container's directory is searchable by its ids (src/container/namespaces.ts),
+  // and the record holds its environment. The spec has a file of its own (writeSpec).
+  const { spec: _, ...record } = r;
+  writeFileAtomic(join(dir, "config.json"), JSON.stringify(record, null, 2) + "\n", 0o600, !r.autoRemove);
 }
 
 /** Marks a container as started: from now on, a collector gives back what it holds once it ends. */
