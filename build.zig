@@ -46,6 +46,10 @@ pub fn build(b: *std.Build) void {
         "helper/oci.c",
         "helper/hooks.c",
         "helper/copyup.c",
+        "helper/userns.c",
+        "helper/userns_run.c",
+        "helper/plan_userns.c",
+        "helper/nettool.c",
     }, &.{ "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-fno-sanitize=undefined" });
     helper.linkLibC();
     helper.strip = true;

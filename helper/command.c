@@ -112,7 +112,7 @@ static int change_user(const struct process *proc)
 	if (drop_bounding(proc->cap_bounding) < 0)
 		return -EPERM;
 	prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
-	if (setgroups((size_t)proc->ngroups, proc->groups) < 0 || setgid(proc->gid) < 0 || setuid(proc->uid) < 0)
+	if ((!proc->no_setgroups && setgroups((size_t)proc->ngroups, proc->groups) < 0) || setgid(proc->gid) < 0 || setuid(proc->uid) < 0)
 		return fail(errno, "cannot switch to user %u:%u", (unsigned)proc->uid, (unsigned)proc->gid);
 	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
 	/* A change of user resets dumpable to the host's fs.suid_dumpable: set it again. */

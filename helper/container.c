@@ -4,12 +4,14 @@
  * this process starts in them and builds the container's view of the world:
  *
  *   0. into its cgroups, before anything else: on cgroup v1 it writes 0 into each tasks file
- *      itself (host.c, join_own_cgroups; v2 is born in its cgroup); non-dumpable (nothing in the
- *      container may ptrace it or read its /proc files); namespaces the plan joins by path (oci.c);
- *      every fd but the channels closed
+ *      itself (host.c, join_own_cgroups; v2 is born in its cgroup); with a user namespace of its
+ *      own, its ids (sync 0) and, rootless, the helper executed again inside it (userns_run.c);
+ *      non-dumpable (nothing in the container may ptrace it or read its /proc files); namespaces
+ *      the plan joins by path (oci.c); every fd but the channels closed
  *   1. die with the supervisor (unless it hands us over: 'handoff'); wait for it (sync 1: the veth
  *      is in; where the supervisor moves it into a cgroup, that is done)
- *   2. cgroup namespace (after the join, so the container's own cgroup is its root)
+ *   2. cgroup namespace (after the join, so the container's own cgroup is its root); the time
+ *      namespace (userns.c)
  *   3. a new session: the host's terminal is not our controlling terminal
  *   4. mount propagation private, so nothing we mount reaches the host
  *   5. host-side mounts (the overlay, or the rootfs bound onto itself)          rootfs.c
@@ -132,16 +134,24 @@ static int container_hooks(const struct plan *p, struct channels *ch)
 	return run_hooks(&p->oci, HOOK_CREATE_CONTAINER, (pid_t)atoi(self));
 }
 
-static int setup(const struct plan *p, struct channels *ch, struct cgroup_files *cg)
+static int setup(const struct plan *p, struct channels *ch, struct cgroup_files *cg, int resumed)
 {
 	int ret;
-	/* 0. */
-	if ((ret = join_own_cgroups(cg)) < 0)
+	/* 0. The cgroups first (not again once resumed: done before the second start). With a user
+	 * namespace of our own: our ids next (sync 0), while newuidmap can still see that this process
+	 * is its user's; then, rootless, the helper executed again (resumed) so this process belongs to
+	 * the namespace (userns_run.c). */
+	if (!resumed && (ret = join_own_cgroups(cg)) < 0)
 		return ret;
+	if ((p->clone_flags & CLONE_NEWUSER) && !resumed) {
+		wait_sync(ch->sync_r);
+		if ((ret = become_namespace_root(p)) < 0 || (ret = reexec_in_namespace(p, ch)) < 0)
+			return ret;
+	}
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return fail(errno, "cannot make the container's first process non-dumpable");
 	/* The namespaces the plan joins by path (the runc CLI's), before anything happens in them. */
-	if ((ret = oci_join_namespaces(p)) < 0)
+	if (!resumed && (ret = oci_join_namespaces(p)) < 0)
 		return ret;
 	int keep[] = { ch->report_w, ch->sync_r, ch->console_w, ch->stdio[0], ch->stdio[1], ch->stdio[2],
 		       ch->devnull, ch->hold_fd, g_trace_fd };
@@ -157,6 +167,8 @@ static int setup(const struct plan *p, struct channels *ch, struct cgroup_files 
 	if (p->cgroup_ns && unshare(CLONE_NEWCGROUP) < 0)
 		return fail(errno, "cannot create a cgroup namespace");
 	TRACE("2", "cgroup-namespace", "new=%d", p->cgroup_ns);
+	if ((ret = enter_time_namespace(p)) < 0)
+		return ret;
 
 	/* 3. */
 	if (setsid() < 0)
@@ -168,8 +180,8 @@ static int setup(const struct plan *p, struct channels *ch, struct cgroup_files 
 		return fail(errno, "cannot make the mounts private");
 	TRACE("4", "propagation", "target=/ flags=rec,private");
 
-	/* 5. */
-	if ((ret = run_host_mounts(p)) < 0)
+	/* 5. (Made from outside instead when the plan has a mounter: userns.c.) */
+	if (p->userns.mounter == MOUNTER_NONE && (ret = run_host_mounts(p)) < 0)
 		return ret;
 
 	/* 6. */
@@ -228,10 +240,10 @@ static _Noreturn void become_command(const struct plan *p, struct channels *ch)
 	start_command(&p->proc, ch);
 }
 
-_Noreturn void container_main(const struct plan *p, struct channels *ch, struct cgroup_files *cg)
+static _Noreturn void container_run(const struct plan *p, struct channels *ch, struct cgroup_files *cg, int resumed)
 {
 	g_role = "container";
-	if (setup(p, ch, cg) < 0)
+	if (setup(p, ch, cg, resumed) < 0)
 		report_and_exit(ch->report_w);
 	if (p->oci.pid1)
 		become_command(p, ch);
@@ -248,4 +260,15 @@ _Noreturn void container_main(const struct plan *p, struct channels *ch, struct 
 		start_command(&p->proc, ch);
 	}
 	become_init(p, ch, pid);
+}
+
+_Noreturn void container_main(const struct plan *p, struct channels *ch, struct cgroup_files *cg)
+{
+	container_run(p, ch, cg, 0);
+}
+
+/* The same process, after executing the helper again in its user namespace (main.c). */
+_Noreturn void container_resume(const struct plan *p, struct channels *ch)
+{
+	container_run(p, ch, NULL, 1);
 }

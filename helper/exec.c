@@ -3,7 +3,9 @@
  *
  *   1. channels, stdio, cgroup files, signals (as for a new container, supervise.c)
  *   2. the container's init, pinned: a pidfd first, then its start time checked against the plan's
- *      (a pid alone may have been reused by another process), then its /proc dir and root
+ *      (a pid alone may have been reused by another process), then its /proc dir and root (with a
+ *      user namespace of its own: the root of its mount namespace, once joined, and then the
+ *      joiner opens the terminal and sends its master back)
  *   3. tty: a pty master of the container's own devpts, opened through that root fd (pty.c)
  *   4. fork the joiner, which stays in the host's PID namespace, out of the container's sight:
  *        a. into the container's cgroups: on v1 it writes 0 into each tasks file itself (host.c,
@@ -29,12 +31,17 @@
 #include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "helper.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
 
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)
@@ -66,35 +73,58 @@ static int pin_init(const struct plan *p, struct pinned *init)
 	if (init->procfd < 0 || read_small_at(init->procfd, "stat", stat, sizeof(stat)) <= 0 ||
 	    stat_start_time(stat, &start) < 0 || start != p->join_start || !still_alive(init))
 		return fail(0, "the container's init (pid %d) is gone: is the container still running?", (int)p->join_pid);
-	init->rootfd = openat(init->procfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (init->rootfd < 0)
+	/* A container with a user namespace of its own is entered by its mount namespace's root
+	 * instead: its init is not dumpable, and its /proc/PID/root is the host's root's alone. */
+	init->rootfd = p->join_user ? -1 : openat(init->procfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (init->rootfd < 0 && !p->join_user)
 		return fail(errno, "cannot open the container's root");
 	TRACE("2", "pin-init", "pid=%d start=%llu pidfd=%d", (int)p->join_pid, start, init->pidfd >= 0);
 	return 0;
 }
 
-/* Step 4b. */
-static int join_namespaces(const struct pinned *init)
+/* Step 4b. The user namespace (when the container has one) comes first, the time namespace
+ * (when it has one) with the others. */
+static int join_namespaces(const struct plan *p, const struct pinned *init)
 {
 	static const struct { const char *name; int type; } ns[] = {
-		{ "ns/ipc", CLONE_NEWIPC }, { "ns/uts", CLONE_NEWUTS }, { "ns/net", CLONE_NEWNET },
-		{ "ns/pid", CLONE_NEWPID }, { "ns/cgroup", CLONE_NEWCGROUP }, { "ns/mnt", CLONE_NEWNS },
+		{ "ns/user", CLONE_NEWUSER }, { "ns/ipc", CLONE_NEWIPC }, { "ns/uts", CLONE_NEWUTS }, { "ns/net", CLONE_NEWNET },
+		{ "ns/pid", CLONE_NEWPID }, { "ns/cgroup", CLONE_NEWCGROUP }, { "ns/time", CLONE_NEWTIME }, { "ns/mnt", CLONE_NEWNS },
 	};
-	int all = CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWCGROUP | CLONE_NEWNS;
+	int all = CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWCGROUP | CLONE_NEWNS |
+		  (p->join_user ? CLONE_NEWUSER : 0) | (p->join_time ? CLONE_NEWTIME : 0);
 	if (init->pidfd < 0 || setns(init->pidfd, all) < 0) {
 		if (init->pidfd >= 0 && errno != EINVAL)
 			return fail(errno, "cannot join the container's namespaces");
 		for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+			if (!(all & ns[i].type))
+				continue;
 			int fd = openat(init->procfd, ns[i].name, O_RDONLY | O_CLOEXEC);
 			if (fd < 0 || setns(fd, ns[i].type) < 0)
 				return fail(errno, "cannot join the container's %s namespace", ns[i].name + 3);
 			close(fd);
 		}
 	}
-	if (fchdir(init->rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+	/* Without the init's root fd, joining the mount namespace put us at its root: the container's. */
+	if (init->rootfd >= 0 ? fchdir(init->rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0 : chdir("/") < 0)
 		return fail(errno, "cannot enter the container's root");
-	TRACE("4b", "join", "namespaces=ipc,uts,net,pid,cgroup,mnt root=chroot");
+	TRACE("4b", "join", "namespaces=%sipc,uts,net,pid,cgroup,%smnt root=%s", p->join_user ? "user," : "", p->join_time ? "time," : "",
+	      init->rootfd >= 0 ? "chroot" : "mount-namespace");
 	return 0;
+}
+
+static int master_from_inside(const struct channels *ch)
+{
+	int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int master = rootfd < 0 ? fail(errno, "cannot open the container's root") : open_pty_master(rootfd);
+	if (rootfd >= 0)
+		close(rootfd);
+	int ret = master >= 0 ? send_fd(ch->console_w, master, "m", 1) : 0;
+	if (ret < 0) {
+		fail(-ret, "cannot pass the terminal to box");
+		close(master);
+		return -EIO;
+	}
+	return master;
 }
 
 /* Step 4, in the joiner. */
@@ -111,9 +141,12 @@ static _Noreturn void joiner_main(const struct plan *p, struct channels *ch, str
 	}
 	wait_sync(ch->sync_r);
 	/* b. */
-	if (join_namespaces(init) < 0)
+	if (join_namespaces(p, init) < 0)
 		report_and_exit(ch->report_w);
-	/* c. */
+	/* c. (Without the init's root fd, the master is opened here, through the root we are in, and
+	 * goes to the supervisor.) */
+	if (p->proc.tty && master < 0 && (master = master_from_inside(ch)) < 0)
+		report_and_exit(ch->report_w);
 	if (master >= 0) {
 		ch->tty_slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 		if (ch->tty_slave < 0) {
@@ -152,7 +185,7 @@ static pid_t command_pid(pid_t joiner, int pid_r)
 
 int supervise_exec(const struct plan *p)
 {
-	int report[2], sync[2], pids[2], master = -1;
+	int report[2], sync[2], pids[2], console[2] = { -1, -1 }, master = -1;
 	struct channels ch = { .console_w = -1, .devnull = -1, .hold_fd = -1, .tty_slave = -1 };
 	struct relay rl = { .in_from = -1, .in_to = -1, .out_from = { -1, -1 }, .out_to = { 1, 2 }, .pty_master = -1,
 			    .sigfd = -1, .child_ends = { -1, -1, -1 } };
@@ -172,8 +205,11 @@ int supervise_exec(const struct plan *p)
 	if (pin_init(p, &init) < 0)
 		return fail_start(p);
 	/* 3. */
-	if (p->proc.tty && (master = open_pty_master(init.rootfd)) < 0)
+	if (p->proc.tty && init.rootfd >= 0 && (master = open_pty_master(init.rootfd)) < 0)
 		return fail_start(p);
+	if (p->proc.tty && init.rootfd < 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) < 0)
+		return fail(errno, "cannot create the channels to the container"), fail_start(p);
+	ch.console_w = console[1];
 	/* 4. */
 	pid_t joiner = fork();
 	if (joiner < 0)
@@ -188,6 +224,8 @@ int supervise_exec(const struct plan *p)
 	close(report[1]);
 	close(sync[0]);
 	close(pids[1]);
+	if (console[1] >= 0)
+		close(console[1]);
 	close(ch.devnull);
 	for (int i = 0; i < 3; i++)
 		if (rl.child_ends[i] >= 0)
@@ -197,6 +235,10 @@ int supervise_exec(const struct plan *p)
 		kill(joiner, SIGKILL);
 		waitpid(joiner, NULL, 0);
 		return fail_start(p);
+	}
+	if (console[0] >= 0) {
+		master = recv_fd(console[0]); /* fails when the joiner did: its report says why */
+		close(console[0]);
 	}
 	if (master >= 0 && p->oci.console_socket) {
 		/* The runc CLI's: the caller relays the terminal (the joiner has its own copy). */

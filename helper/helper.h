@@ -39,6 +39,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "userns.h"
+
 #define PLAN_MAGIC "BOXPLAN"
 #define PLAN_VERSION "2"
 #define PLAN_MAX_BYTES (1u << 20)
@@ -56,6 +58,7 @@ enum plan_mode {
 	MODE_EXEC,        /* run a command in a running container */
 	MODE_DELETE_LINK, /* box network prune: remove one network link, nothing else */
 	MODE_ATTACH,      /* box attach: a client of a running container's console (attach.c) */
+	MODE_USERNS,      /* a tool run as root of a new user namespace (userns.c) */
 };
 
 /* A mount(2) call as the plan gives it; NULL strings are passed as NULL. */
@@ -101,6 +104,7 @@ struct overlay {
 	unsigned long flags;       /* MS_* of the mount */
 	char **lowers;             /* top first, NULL-terminated */
 	int n_lowers;
+	int userxattr;             /* whiteouts and opaque marks in user.* (an overlay in a user namespace) */
 };
 
 /* setrlimit() of the command's process, before its execve. */
@@ -129,6 +133,7 @@ struct process {
 	int stdin_open;            /* -i: the command reads box's stdin; otherwise /dev/null */
 	struct rlimit_spec rlimits[PLAN_MAX_LIST];
 	int n_rlimits;
+	int no_setgroups;          /* its user namespace denies setgroups (one id mapped): keep the groups */
 };
 
 struct ipv4_cidr {
@@ -264,9 +269,16 @@ struct plan {
 	/* The command (MODE_RUN and MODE_EXEC). */
 	struct process proc;
 
-	/* The running container to join (MODE_EXEC): its init, and that process's start time. */
+	/* The running container to join (MODE_EXEC): its init, and that process's start time; and
+	 * whether it has a user and a time namespace of its own to join too. */
 	pid_t join_pid;
 	unsigned long long join_start;
+	int join_user, join_time;
+
+	/* The user namespace (a container's, or a tool's), the time namespace, the user-mode network. */
+	struct userns_plan userns;
+	struct timens_plan timens;
+	struct net_tool_plan net_tool;
 
 	/* On the host. */
 	const char *cgroup_procs[PLAN_MAX_LIST]; /* cgroup.procs files the first process goes in */
@@ -383,6 +395,7 @@ struct channels {
 struct cgroup_files;
 /* container.c: everything that runs inside the new namespaces, up to the fork of the command. */
 _Noreturn void container_main(const struct plan *p, struct channels *ch, struct cgroup_files *cg);
+_Noreturn void container_resume(const struct plan *p, struct channels *ch);
 int wait_sync(int fd);
 
 /* rootfs.c */
@@ -505,9 +518,7 @@ int nl_delete_link(const char *name);
 
 /* oci.c: the runc CLI's steps (plan_oci.c reads their records). */
 extern const struct oci *g_oci; /* the plan's, once read (the report format and hooks need it) */
-int oci_before_clone(const struct plan *p, int *saved);
-int oci_after_clone(int saved);
-void oci_close_namespaces(void);
+pid_t oci_clone(const struct plan *p, int *in_cgroup, pid_t (*clone_fn)(const struct plan *, int *));
 int oci_join_namespaces(const struct plan *p);
 int oci_set_oom_score_adj(const struct plan *p, pid_t pid);
 int oci_set_domainname(const struct plan *p);

@@ -280,6 +280,7 @@ int report_oom(const struct plan *p, int status, int *oom_killed, const long *be
  * a run that follows can make it again under the same name. */
 void end_network(const struct plan *p)
 {
+	stop_net_tool();
 	if (p->net.host_veth)
 		nl_delete_link(p->net.host_veth);
 }
@@ -327,6 +328,8 @@ void cleanup_after(const struct plan *p)
 	end_network(p);
 	for (int i = 0; i < p->n_rm_cgroups; i++)
 		remove_cgroup(&p->rm_cgroups[i]);
+	if (remove_inside(p))
+		return;
 	for (int i = 0; i < p->n_cleanup_paths; i++)
 		if (remove_tree(p->cleanup_paths[i]) < 0)
 			report_print(&g_report);

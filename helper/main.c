@@ -4,6 +4,9 @@
  *     box-helper --plan-fd N              carry out the plan on fd N
  *     box-helper --check --plan-fd N      read the plan, print its typed steps, exit (no root needed)
  *
+ * (A plan of MODE_USERNS runs a tool, box's unpacker for instance, as root of a new user namespace
+ * whose ids the plan maps: userns.c.)
+ *
  * (N may be 0: the plan on stdin.) The plan is read and checked in full first (plan.c); then the
  * helper supervises one new container (supervise.c), runs a command in a running one (exec.c),
  * attaches to a running one's console (attach.c), or removes a network link. It exits with the container's status, or 125 and one sentence on stderr.
@@ -78,11 +81,33 @@ static int delete_link(const struct plan *p)
 	return 0;
 }
 
+/* box-helper --container FDS --plan-fd N: a container's first process, executed again once its
+ * user namespace is mapped (userns.c, reexec_in_namespace); it goes on where it stopped. */
+static int resume(char **argv)
+{
+	struct plan plan;
+	struct channels ch;
+	unsigned long long fd;
+	g_key = "--plan-fd";
+	if (resume_arguments(argv[2], &ch) < 0) {
+		report_print(&g_report);
+		return 125;
+	}
+	if (number(argv[4], 10, 1u << 20, &fd) < 0 || plan_read((int)fd, &plan) < 0)
+		report_and_exit(ch.report_w);
+	g_oci = &plan.oci;
+	close((int)fd);
+	container_resume(&plan, &ch);
+}
+
 int main(int argc, char **argv)
 {
 	struct plan plan;
 	unsigned long long fd;
 	int check = argc == 4 && strcmp(argv[1], "--check") == 0;
+
+	if (argc == 5 && strcmp(argv[1], "--container") == 0 && strcmp(argv[3], "--plan-fd") == 0)
+		return resume(argv);
 
 	g_key = "--plan-fd";
 	if (argc != 3 + check || strcmp(argv[1 + check], "--plan-fd") != 0 || number(argv[2 + check], 10, 1u << 20, &fd) < 0)
@@ -93,6 +118,11 @@ int main(int argc, char **argv)
 		return 125;
 	}
 	g_oci = &plan.oci;
+	if (plan.userns.reexec && (g_plan_fd = fcntl((int)fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+		fail(errno, "cannot keep the plan");
+		report_print(&g_report);
+		return 125;
+	}
 	release_plan_fd((int)fd);
 	if (check) {
 		if (plan_print(&plan, STDOUT_FILENO) < 0) {
@@ -112,6 +142,8 @@ int main(int argc, char **argv)
 		return supervise_exec(&plan);
 	case MODE_ATTACH:
 		return attach_main(&plan);
+	case MODE_USERNS:
+		return userns_tool(&plan);
 	case MODE_RUN:
 		break;
 	}

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <linux/nsfs.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -25,6 +26,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,7 +52,7 @@ static int oci_open_namespaces(const struct plan *p)
 	return 0;
 }
 
-void oci_close_namespaces(void)
+static void oci_close_namespaces(void)
 {
 	for (int i = 0; i < PLAN_MAX_NS_PATHS; i++)
 		if (ns_fds[i] >= 0)
@@ -75,21 +77,25 @@ static int oci_enter_pid_namespace(const struct plan *p, int *saved)
 	return 0;
 }
 
-int oci_before_clone(const struct plan *p, int *saved)
+/* The supervisor's clone (clone_fn, supervise.c) with the namespaces joined by path opened first
+ * and a PID namespace entered for the clone alone; afterwards, box's own PID namespace back and,
+ * in the supervisor, the namespaces' fds closed (the child keeps them for oci_join_namespaces). */
+pid_t oci_clone(const struct plan *p, int *in_cgroup, pid_t (*clone_fn)(const struct plan *, int *))
 {
-	*saved = -1;
-	return oci_open_namespaces(p) < 0 || oci_enter_pid_namespace(p, saved) < 0 ? -1 : 0;
-}
-
-/* In the supervisor, after the clone: its own PID namespace back, the namespaces' fds closed. */
-int oci_after_clone(int saved)
-{
-	oci_close_namespaces();
-	if (saved < 0)
+	int saved = -1, ret = 0;
+	if (oci_open_namespaces(p) < 0 || oci_enter_pid_namespace(p, &saved) < 0)
+		return -1;
+	pid_t pid = clone_fn(p, in_cgroup);
+	if (pid == 0)
 		return 0;
-	int ret = setns(saved, CLONE_NEWPID) < 0 ? fail(errno, "cannot return to box's own PID namespace") : 0;
-	close(saved);
-	return ret;
+	oci_close_namespaces();
+	if (saved >= 0) {
+		ret = setns(saved, CLONE_NEWPID) < 0 ? fail(errno, "cannot return to box's own PID namespace") : 0;
+		close(saved);
+	}
+	if (ret < 0 && pid > 0)
+		return kill(pid, SIGKILL), waitpid(pid, NULL, 0), -1;
+	return pid;
 }
 
 /* In the container's first process, before anything else: the other namespaces, the mount

@@ -8,6 +8,7 @@
  *   a. the new mount API (Linux 6.8 and later): fsopen("overlay"), one fsconfig "lowerdir+" per
  *      layer (top first), upperdir, workdir, create, fsmount with the plan's flags, move_mount
  *      onto the merged directory. Nothing is joined into one string: any count overlayfs allows.
+ *      In a user namespace (rootless), userxattr: whiteouts and opaque marks are user.overlay.*.
  *   b. older kernels (fsopen missing, or "lowerdir+" refused: EINVAL): mount(2) with one lowerdir=
  *      string. When the layers share a directory (the image store's short links, <images>/l/),
  *      the string names them relative to it, from inside it (chdir), which keeps it short; a
@@ -85,7 +86,8 @@ static int mount_new_api(const struct overlay *o)
 	for (int i = 0; ret >= 0 && i < o->n_lowers; i++)
 		if ((ret = set_string(fsfd, "lowerdir+", o->lowers[i])) < 0)
 			refused = i;
-	if (ret >= 0 && (ret = set_string(fsfd, "upperdir", o->upper)) >= 0 && (ret = set_string(fsfd, "workdir", o->work)) >= 0)
+	if (ret >= 0 && (ret = set_string(fsfd, "upperdir", o->upper)) >= 0 && (ret = set_string(fsfd, "workdir", o->work)) >= 0 &&
+	    (!o->userxattr || (ret = syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0 ? -errno : 0) >= 0))
 		ret = create(fsfd);
 	if (ret == -EINVAL) {
 		close(fsfd);
@@ -132,7 +134,7 @@ static int mount_one_page(const struct overlay *o)
 		at += n > 0 ? (size_t)n : 0;
 	}
 	if (at < sizeof(data)) {
-		n = snprintf(data + at, sizeof(data) - at, ",upperdir=%s,workdir=%s", o->upper, o->work);
+		n = snprintf(data + at, sizeof(data) - at, ",upperdir=%s,workdir=%s%s", o->upper, o->work, o->userxattr ? ",userxattr" : "");
 		at += n > 0 ? (size_t)n : 0;
 	}
 	if (at >= sizeof(data))

@@ -26,6 +26,31 @@
 
 const char *g_key; /* the record being read, for messages */
 
+/* The plan as a whole: its mode, the records that mode needs and allows, and what goes together. */
+int check_plan(struct plan *p, const int *seen)
+{
+	static const char *mode_names[] = { "a run", "an exec", "a delete_link", "an attach", "a userns_tool" };
+	p->mode = p->delete_link ? MODE_DELETE_LINK : p->join_pid ? MODE_EXEC : p->attach.socket ? MODE_ATTACH
+		: p->userns.tool ? MODE_USERNS : MODE_RUN;
+	for (size_t i = 0; i < n_records; i++) {
+		if (seen[i] && !(records[i].modes & (1 << p->mode)))
+			return fail(0, "the plan's record '%s' does not belong in %s plan", records[i].key, mode_names[p->mode]);
+		if (!seen[i] && (records[i].required & (1 << p->mode)))
+			return fail(0, "the plan lacks the record '%s'", records[i].key);
+	}
+	int veth = seen[find_record("veth") - records], ip = seen[find_record("ip") - records];
+	if (veth != ip || (veth && !p->net.bridge))
+		return fail(0, "the plan's records 'veth', 'ip' and 'bridge' go together");
+	if ((p->detach_id != NULL) != (p->log.path != NULL))
+		return fail(0, "the plan's records 'detach' and 'log' go together");
+	if (p->attach.caller && (p->detach_id == NULL || p->console == NULL))
+		return fail(0, "the plan's record 'attached' needs 'detach' and 'console'");
+	if (p->restart.policy != RESTART_NO && p->detach_id == NULL)
+		return fail(0, "the plan's record 'restart' needs 'detach': only a supervisor of its own can start a container again");
+	int ret = check_userns(p);
+	return ret < 0 ? ret : check_oci(p);
+}
+
 /* ---- The reader ---------------------------------------------------------------------------- */
 
 int plan_read(int fd, struct plan *p)

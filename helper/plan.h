@@ -34,6 +34,8 @@ int mount_spec(char **f, struct mount_spec *m);
 int list_slot(int *n);
 int list_slot_max(int *n, int max);
 int mac(const char *s, unsigned char out[6]);
+struct sock_filter;
+int bpf_program(const char *hex, struct sock_filter **out, unsigned short *count);
 int check_plan(struct plan *p, const int *seen);
 struct root_step *root_step(struct plan *p, enum root_step_kind kind, const char *where);
 
@@ -76,5 +78,23 @@ int r_restart(struct plan *p, char **f);
 int r_console(struct plan *p, char **f);
 int r_attached(struct plan *p, char **f);
 int r_attach(struct plan *p, char **f);
+
+/* plan_userns.c: the user namespace, the time namespace, the user-mode network. */
+int r_uid_map(struct plan *p, char **f);
+int r_gid_map(struct plan *p, char **f);
+int r_map_exec(struct plan *p, char **f);
+int r_setgroups(struct plan *p, char **f);
+int r_mounter(struct plan *p, char **f);
+int r_idmap(struct plan *p, char **f);
+int r_fuse_mount(struct plan *p, char **f);
+int r_cleanup_inside(struct plan *p, char **f);
+int r_clock_from_start(struct plan *p, char **f);
+int r_net_tool(struct plan *p, char **f);
+int r_net_api(struct plan *p, char **f);
+int r_nosetgroups(struct plan *p, char **f);
+int r_join_ns(struct plan *p, char **f);
+int r_userns_tool(struct plan *p, char **f);
+int r_reexec(struct plan *p, char **f);
+int check_userns(const struct plan *p);
 
 #endif

@@ -190,7 +190,7 @@ static void print_host(const struct plan *p)
 {
 	static const struct { unsigned long flag; const char *name; } ns[] = {
 		{ CLONE_NEWNS, "mount" }, { CLONE_NEWUTS, "uts" }, { CLONE_NEWIPC, "ipc" },
-		{ CLONE_NEWNET, "net" }, { CLONE_NEWPID, "pid" },
+		{ CLONE_NEWNET, "net" }, { CLONE_NEWPID, "pid" }, { CLONE_NEWUSER, "user" },
 	};
 	char a[64], b[64];
 	fputs("namespaces", out);
@@ -246,7 +246,8 @@ static void print_container(const struct plan *p)
 		token(p->overlay.upper);
 		fputs(" work=", out);
 		token(p->overlay.work);
-		fprintf(out, " flags=%s layers=%d\n", mount_flag_names(p->overlay.flags, flags, sizeof(flags)), p->overlay.n_lowers);
+		fprintf(out, " flags=%s layers=%d%s\n", mount_flag_names(p->overlay.flags, flags, sizeof(flags)), p->overlay.n_lowers,
+			p->overlay.userxattr ? " userxattr" : "");
 		for (int i = 0; i < p->overlay.n_lowers; i++) {
 			fputs("overlay-layer ", out);
 			token(p->overlay.lowers[i]);
@@ -303,7 +304,7 @@ static void print_after(const struct plan *p)
 
 int plan_print(const struct plan *p, int fd)
 {
-	static const char *modes[] = { "run", "exec", "delete-link", "attach" };
+	static const char *modes[] = { "run", "exec", "delete-link", "attach", "userns" };
 	out = fdopen(fd, "w");
 	if (out == NULL)
 		return fail(errno, "cannot write the plan");
@@ -359,9 +360,17 @@ int plan_print(const struct plan *p, int fd)
 		print_cgroups(p);
 		fprintf(out, "join pid=%d start=%llu\n", (int)p->join_pid, p->join_start);
 	}
+	userns_print(p, out, token);
+	if (p->mode == MODE_USERNS && p->proc.argv) {
+		fputs("argv", out);
+		tokens(p->proc.argv);
+		fputs("\nenv", out);
+		tokens(p->proc.env);
+		fputc('\n', out);
+	}
 	if (p->mode == MODE_RUN || p->mode == MODE_EXEC)
 		print_process(&p->proc);
-	if (p->mode == MODE_RUN)
+	if (p->mode == MODE_RUN || p->mode == MODE_USERNS)
 		print_after(p);
 	print_oci(p);
 	if (fflush(out) != 0 || ferror(out))

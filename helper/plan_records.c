@@ -21,7 +21,7 @@ static int r_ns(struct plan *p, char **f)
 {
 	static const struct { const char *name; unsigned long flag; } ns[] = {
 		{ "mount", CLONE_NEWNS }, { "uts", CLONE_NEWUTS }, { "ipc", CLONE_NEWIPC },
-		{ "net", CLONE_NEWNET }, { "pid", CLONE_NEWPID },
+		{ "net", CLONE_NEWNET }, { "pid", CLONE_NEWPID }, { "user", CLONE_NEWUSER },
 	};
 	for (int i = 0; f[i] != NULL; i++) {
 		size_t k = 0;
@@ -31,6 +31,8 @@ static int r_ns(struct plan *p, char **f)
 			p->clone_flags |= ns[k].flag;
 		else if (strcmp(f[i], "cgroup") == 0)
 			p->cgroup_ns = 1;
+		else if (strcmp(f[i], "time") == 0)
+			p->timens.on = 1;
 		else
 			return fail(0, "the plan names an unknown namespace '%s'", f[i]);
 	}
@@ -62,6 +64,13 @@ static int r_overlay(struct plan *p, char **f)
 			return fail(0, "the plan's record 'overlay' holds a layer '%s' whose name has ':' or ','", lower);
 	}
 	return 0;
+}
+
+static int r_overlay_userxattr(struct plan *p, char **f)
+{
+	(void)f;
+	p->overlay.userxattr = 1;
+	return p->overlay.n_lowers ? 0 : fail(0, "the plan's record 'overlay_userxattr' comes after an 'overlay'");
 }
 
 static int r_host_mount(struct plan *p, char **f)
@@ -269,37 +278,20 @@ static int r_keyring(struct plan *p, char **f) { (void)f; p->proc.session_keyrin
 static int r_tty(struct plan *p, char **f) { return flag(f[0], &p->proc.tty); }
 static int r_stdin(struct plan *p, char **f) { return flag(f[0], &p->proc.stdin_open); }
 
-/* The seccomp program arrives as hex: 16 digits per struct sock_filter, at most BPF_MAXINSNS. */
-static int r_seccomp(struct plan *p, char **f)
-{
-	static const char digits[] = "0123456789abcdef";
-	const char *hex = f[0];
-	size_t len = strlen(hex);
-	if (len == 0 || len % 16 != 0 || len / 16 > BPF_MAXINSNS)
-		return fail(0, "the plan's seccomp program has a bad length");
-	unsigned char *out = malloc(len / 2);
-	if (out == NULL)
-		return fail(ENOMEM, "cannot hold the seccomp program");
-	for (size_t i = 0; i < len / 2; i++) {
-		const char *hi = memchr(digits, hex[2 * i], 16), *lo = memchr(digits, hex[2 * i + 1], 16);
-		if (hi == NULL || lo == NULL || hex[2 * i] == '\0' || hex[2 * i + 1] == '\0')
-			return fail(0, "the plan's seccomp program is not hex");
-		out[i] = (unsigned char)((hi - digits) << 4 | (lo - digits));
-	}
-	p->proc.seccomp = (struct sock_filter *)(void *)out; /* malloc'd: aligned for any type */
-	p->proc.seccomp_len = (unsigned short)(len / 16);
-	return 0;
-}
+/* The seccomp program arrives as hex (plan_fields.c). */
+static int r_seccomp(struct plan *p, char **f) { return bpf_program(f[0], &p->proc.seccomp, &p->proc.seccomp_len); }
 
 /* Which records a plan of each mode may hold, and which it must. */
 #define R (1 << MODE_RUN)
 #define E (1 << MODE_EXEC)
 #define D (1 << MODE_DELETE_LINK)
 #define A (1 << MODE_ATTACH)
+#define U (1 << MODE_USERNS)
 const struct record_def records[] = {
-	{ "ns", 1, 6, 1, R, R, r_ns },
+	{ "ns", 1, 8, 1, R, R, r_ns },
 	{ "rootfs", 1, 1, 1, R, R, r_rootfs },
 	{ "overlay", 5, 4 + PLAN_MAX_LAYERS, 1, R, 0, r_overlay }, /* flags merged upper work lower... */
+	{ "overlay_userxattr", 0, 0, 1, R, 0, r_overlay_userxattr },
 	{ "host_mount", 5, 5, 0, R, 0, r_host_mount },  /* source target fstype flags data */
 	{ "mkdir", 2, 2, 0, R, 0, r_mkdir },            /* path mode(octal) */
 	{ "file", 2, 2, 0, R, 0, r_file },              /* path mode(octal) */
@@ -315,8 +307,8 @@ const struct record_def records[] = {
 	{ "veth", 3, 4, 1, R, 0, r_veth },              /* host name, bridge, name in the container[, its MAC] */
 	{ "ip", 3, 3, 1, R, 0, r_ip },                  /* interface, address/prefix, gateway */
 	{ "sysctl", 2, 2, 0, R, 0, r_sysctl },          /* a /proc/sys file and its value */
-	{ "argv", 1, 4096, 1, R | E, R | E, r_argv },
-	{ "env", 0, 4096, 1, R | E, R | E, r_env },
+	{ "argv", 1, 4096, 1, R | E | U, R | E, r_argv },
+	{ "env", 0, 4096, 1, R | E | U, R | E, r_env },
 	{ "path", 1, 1, 1, R | E, R | E, r_path },      /* where argv[0] is looked for */
 	{ "cwd", 1, 1, 1, R | E, R | E, r_cwd },
 	{ "user", 2, 2 + PLAN_MAX_GROUPS, 1, R | E, R | E, r_user }, /* uid gid [groups...] */
@@ -335,7 +327,7 @@ const struct record_def records[] = {
 	{ "rmcgroup", 3, 3, 0, R, 0, r_rmcgroup },      /* dir, tries, interval in ms */
 	{ "cleanup_exec", 1, 16, 0, R, 0, r_cleanup_exec },
 	{ "cleanup_env", 0, 16, 1, R, 0, r_cleanup_env },
-	{ "cleanup", 1, 1, 0, R, 0, r_cleanup },        /* a host path removed afterwards */
+	{ "cleanup", 1, 1, 0, R | U, 0, r_cleanup },    /* a host path removed afterwards (U: inside) */
 	{ "pidfile", 2, 2, 1, R, 0, r_pidfile },        /* path mode */
 	{ "exitfile", 2, 2, 1, R, 0, r_exitfile },      /* path mode */
 	{ "detach", 1, 1, 1, R, 0, r_detach },          /* what the caller prints once the command runs */
@@ -363,37 +355,29 @@ const struct record_def records[] = {
 	{ "hook_env", 0, 4096, 0, R, 0, r_hook_env },
 	{ "hook_state", 3, 3, 1, R, 0, r_hook_state },          /* before-status middle after-pid */
 	{ "report_format", 2, 2, 1, R | E | D, 0, r_report_format }, /* box|text|json, log path or "" */
+	/* The user namespace, the time namespace, the user-mode network (plan_userns.c, userns.c). */
+	{ "uid_map", 3, 3 * USERNS_MAX_RANGES, 1, R | U, U, r_uid_map }, /* inside outside count, ... */
+	{ "gid_map", 3, 3 * USERNS_MAX_RANGES, 1, R | U, U, r_gid_map },
+	{ "map_exec", 2, 2, 0, R | U, 0, r_map_exec },      /* uid|gid, newuidmap|newgidmap */
+	{ "setgroups", 1, 1, 1, R | U, 0, r_setgroups },    /* deny|allow, before gid_map */
+	{ "mounter", 1, 1, 1, R, 0, r_mounter },            /* host|container: who makes the host mounts */
+	{ "idmap", 1, 1, 0, R, 0, r_idmap },                /* a layer covered by an idmapped clone */
+	{ "fuse_mount", 4, 64, 1, R, 0, r_fuse_mount },     /* target fstype options daemon [args] */
+	{ "cleanup_inside", 0, 0, 1, R, 0, r_cleanup_inside }, /* clean-up as root of the user namespace */
+	{ "clock_from_start", 0, 0, 1, R, 0, r_clock_from_start }, /* the time namespace's clocks start at 0 */
+	{ "net_tool", 2, 64, 1, R, 0, r_net_tool },         /* ready timeout (ms), program, arguments */
+	{ "net_api", 2, 2, 0, R, 0, r_net_api },            /* socket, request */
+	{ "nosetgroups", 0, 0, 1, R | E, 0, r_nosetgroups }, /* the user namespace denies setgroups */
+	{ "join_ns", 1, 2, 1, E, 0, r_join_ns },            /* user, time: joined too */
+	{ "userns_tool", 0, 0, 1, U, U, r_userns_tool },    /* a tool in a new user namespace */
+	{ "reexec", 0, 0, 1, R, 0, r_reexec },              /* the helper executed again, once mapped */
 };
 const size_t n_records = sizeof(records) / sizeof(records[0]);
-#define NRECORDS n_records
 
 const struct record_def *find_record(const char *k)
 {
-	for (size_t i = 0; i < NRECORDS; i++)
+	for (size_t i = 0; i < n_records; i++)
 		if (strcmp(records[i].key, k) == 0)
 			return &records[i];
 	return NULL;
-}
-
-/* The plan as a whole: its mode, the records that mode needs and allows, and what goes together. */
-int check_plan(struct plan *p, const int *seen)
-{
-	static const char *mode_names[] = { "a run", "an exec", "a delete_link", "an attach" };
-	p->mode = p->delete_link ? MODE_DELETE_LINK : p->join_pid ? MODE_EXEC : p->attach.socket ? MODE_ATTACH : MODE_RUN;
-	for (size_t i = 0; i < NRECORDS; i++) {
-		if (seen[i] && !(records[i].modes & (1 << p->mode)))
-			return fail(0, "the plan's record '%s' does not belong in %s plan", records[i].key, mode_names[p->mode]);
-		if (!seen[i] && (records[i].required & (1 << p->mode)))
-			return fail(0, "the plan lacks the record '%s'", records[i].key);
-	}
-	int veth = seen[find_record("veth") - records], ip = seen[find_record("ip") - records];
-	if (veth != ip || (veth && !p->net.bridge))
-		return fail(0, "the plan's records 'veth', 'ip' and 'bridge' go together");
-	if ((p->detach_id != NULL) != (p->log.path != NULL))
-		return fail(0, "the plan's records 'detach' and 'log' go together");
-	if (p->attach.caller && (p->detach_id == NULL || p->console == NULL))
-		return fail(0, "the plan's record 'attached' needs 'detach' and 'console'");
-	if (p->restart.policy != RESTART_NO && p->detach_id == NULL)
-		return fail(0, "the plan's record 'restart' needs 'detach': only a supervisor of its own can start a container again");
-	return check_oci(p);
 }

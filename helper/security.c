@@ -78,7 +78,7 @@ int confine_init(const struct process *proc)
 	int ret;
 	if ((ret = drop_bounding(0)) < 0)
 		return ret;
-	if (setgroups(0, NULL) < 0 || setresgid(proc->gid, proc->gid, proc->gid) < 0 ||
+	if ((!proc->no_setgroups && setgroups(0, NULL) < 0) || setresgid(proc->gid, proc->gid, proc->gid) < 0 ||
 	    setresuid(proc->uid, proc->uid, proc->uid) < 0)
 		return fail(errno, "cannot switch the container's init to user %u:%u", (unsigned)proc->uid, (unsigned)proc->gid);
 	if ((ret = capset_all(0, 0, 0)) < 0)

@@ -11,9 +11,11 @@
  *   for each run of the container (start_run, wait_run):
  *   3. channels to the container, stdio, cgroup files; clone(): the container's first process, in
  *      all its new namespaces at once; the pidfile (with a hold FIFO: in step 6, once the command
- *      waits there)
- *   4. its veth, its cgroups (on v1, the container joins them itself, container.c step 0); sync 1
- *      (container.c goes on from its step 1)
+ *      waits there); 3a. with a user namespace of its own, its ids (sync 0: it waits for them
+ *      before anything else; userns.c)
+ *   4. its veth, its cgroups (on v1, the container joins them itself, container.c step 0); 4a. the
+ *      mounter; 4b. pasta or slirp4netns (nettool.c); sync 1 (container.c goes on from its step 1);
+ *      4c. the runc CLI's prestart and createRuntime hooks, asked for by the container (hooks.c)
  *   5. tty: the pty master from the container, sized like ours, ours raw; sync 2
  *   6. the report pipe: EOF once the command executes, "held" at the hold FIFO, or a failed step;
  *      the detached caller is told (after the first run)
@@ -24,6 +26,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -47,7 +50,7 @@ struct clone3_args {
 /* Step 3. On cgroup v2 the process is born directly in its cgroup (CLONE_INTO_CGROUP): moving it
  * afterwards waits for a kernel RCU grace period, often the longest single step of a start.
  * Kernels before 5.7 take the old way. *in_cgroup tells whether the cgroup join is done. */
-static pid_t clone_in_namespaces(const struct plan *p, int *in_cgroup)
+static pid_t clone_container(const struct plan *p, int *in_cgroup)
 {
 	*in_cgroup = 0;
 	if (p->clone_into) {
@@ -69,18 +72,6 @@ static pid_t clone_in_namespaces(const struct plan *p, int *in_cgroup)
 	}
 	long pid = syscall(SYS_clone, p->clone_flags | SIGCHLD, 0, 0, 0, 0);
 	return pid < 0 ? fail(errno, "cannot create the container's namespaces") : (pid_t)pid;
-}
-
-/* Namespaces joined by path are opened first; a PID namespace is entered for the clone alone. */
-static pid_t clone_container(const struct plan *p, int *in_cgroup)
-{
-	int saved;
-	if (oci_before_clone(p, &saved) < 0)
-		return -1;
-	pid_t pid = clone_in_namespaces(p, in_cgroup);
-	if (pid != 0 && oci_after_clone(saved) < 0 && pid > 0)
-		return kill(pid, SIGKILL), waitpid(pid, NULL, 0), -1;
-	return pid;
 }
 
 /* Step 0. The process the user started (box, exec'd into us) waits only until the command runs
@@ -255,7 +246,7 @@ static pid_t start_run(struct supervisor *s, int *late)
 	if (prepare_stdio(p, &r.ch, rl) < 0 || open_cgroups(p, &r.cg) < 0)
 		return fail_run(&r, rl);
 	oom_counts(p, s->oom_before);
-	pid_t pid = clone_container(p, &in_cgroup);
+	pid_t pid = oci_clone(p, &in_cgroup, clone_container); /* namespaces joined by path: oci.c */
 	if (pid < 0)
 		return fail_run(&r, rl);
 	if (pid == 0) {
@@ -266,6 +257,10 @@ static pid_t start_run(struct supervisor *s, int *late)
 	TRACE("3", "clone", "pid=%d in-cgroup=%d run=%u", (int)pid, in_cgroup, s->restarts + 1);
 	if (g_trace_fd >= 0)
 		trace_namespaces(pid);
+	/* 3a. Its own user namespace gets its ids (sync 0); it is kept for the clean-up (userns.c). */
+	if ((p->clone_flags & CLONE_NEWUSER) &&
+	    (map_user_namespace(p, pid) < 0 || open_user_namespace(p, pid) < 0 || write_all(r.sync[1], "0", 1) < 0))
+		return abandon(&r, rl, pid);
 	close_fd(&r.report[1]);
 	close_fd(&r.sync[0]);
 	close_fd(&r.console[1]);
@@ -275,14 +270,15 @@ static pid_t start_run(struct supervisor *s, int *late)
 	close_tasks(&r.cg); /* the container wrote itself into them (container.c, step 0) */
 	if (r.ch.hold_fd < 0 && write_pidfile(p, pid, s->restarts) < 0)
 		return abandon(&r, rl, pid);
-	/* 4. */
+	/* 4. 4a: the mounter makes the root's mounts from outside (userns.c); 4b: pasta or
+	 * slirp4netns (nettool.c), stopped with the run's network (host.c, end_network). */
 	if (connect_container(p, pid) < 0 || (in_cgroup ? (close_cgroups(&r.cg), 0) : join_cgroups(&r.cg, pid)) < 0 ||
-	    oci_set_oom_score_adj(p, pid) < 0)
+	    run_mounter(p, pid) < 0 || start_net_tool(p, pid) < 0 || oci_set_oom_score_adj(p, pid) < 0)
 		return abandon(&r, rl, pid);
 	int ret = write_all(r.sync[1], "1", 1);
 	if (ret < 0 && ret != -EPIPE)
 		return fail(-ret, "cannot signal the container"), abandon(&r, rl, pid);
-	/* 4b. OCI prestart and createRuntime hooks, while the container waits (hooks.c). */
+	/* 4c. OCI prestart and createRuntime hooks, while the container waits (hooks.c). */
 	if ((ret = supervise_hooks(&p->oci, r.report[0], r.sync[1], pid)) != 0)
 		return ret > 0 ? (waitpid(pid, NULL, 0), fail_run(&r, rl)) : abandon(&r, rl, pid);
 	/* 5. (the runc CLI's console socket: the master goes there, nothing is relayed) */

@@ -1,5 +1,6 @@
 import { dlopen, FFIType, ptr, read } from "bun:ffi";
-import { writeSync } from "node:fs";
+import { closeSync, readFileSync, writeSync } from "node:fs";
+import { embedded } from "./embedded";
 import { BoxError } from "./errors";
 
 const MFD_CLOEXEC = 0x1;
@@ -76,13 +77,54 @@ export function prepareHelper(helper: Uint8Array, plan: Uint8Array, root: string
 }
 
 /**
+ * Runs the helper as a child of box, not in its place: for a tool that runs as root of a user
+ * namespace (helper/userns.c, MODE_USERNS), box's own unpacker or a removal. The helper runs from a
+ * sealed memfd of this process's (reached through /proc/<pid>/fd), its plan arrives on its fd 3.
+ */
+function helperChild<T>(plan: Uint8Array, start: (argv: string[], planFd: number) => T, done: (t: T, close: () => void) => void): T {
+  const c = libc();
+  const exe = memfd(c, "box-helper", MFD_CLOEXEC | MFD_ALLOW_SEALING, readFileSync(embedded.helperPath));
+  const close = () => [exe, planFd].forEach((fd) => closeSync(fd));
+  if (c.fcntl(exe, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) throw new BoxError(`cannot seal the helper's memfd: ${lastError(c)}`);
+  const planFd = memfd(c, "box-plan", MFD_CLOEXEC, plan);
+  let t: T;
+  try {
+    t = start([`/proc/${process.pid}/fd/${exe}`, "--plan-fd", "3"], planFd);
+  } catch (err) {
+    close();
+    throw err;
+  }
+  done(t, close);
+  return t;
+}
+
+export type ToolStdio = { stdin?: "pipe" | "ignore" | ReadableStream<Uint8Array>; stdout?: "pipe" | "inherit"; stderr?: "pipe" | "inherit" };
+
+export function spawnHelper(plan: Uint8Array, stdio: ToolStdio = {}) {
+  return helperChild(
+    plan,
+    (argv, planFd) => Bun.spawn(argv, { argv0: "box-helper", stdio: [stdio.stdin ?? "ignore", stdio.stdout ?? "inherit", stdio.stderr ?? "inherit", planFd], env: {} }),
+    // Kept open until it ends: the child may still be on its way to its execve.
+    (proc, close) => void proc.exited.then(close, close),
+  );
+}
+
+/** The same, waited for: its exit status (its stderr is box's). */
+export function runHelper(plan: Uint8Array): number {
+  return helperChild(
+    plan,
+    (argv, planFd) => Bun.spawnSync(argv, { argv0: "box-helper", stdio: ["ignore", "inherit", "inherit", planFd], env: {} }).exitCode ?? 125,
+    (_code, close) => close(),
+  );
+}
+
+/**
  * Hands a plan to the embedded helper and becomes it. A signal that arrived during the synchronous
  * work before is only delivered to JavaScript on the next turn of the event loop: that turn is
  * taken just before the exec, so such a signal undoes what is prepared instead of being lost. From
  * the exec on, the helper has every signal blocked and handles them itself.
  */
 export async function becomeHelper(plan: Uint8Array, layout: { lib: string }): Promise<never> {
-  const { embedded } = await import("./embedded");
   const helper = new Uint8Array(await Bun.file(embedded.helperPath).arrayBuffer());
   const exec = prepareHelper(helper, plan, layout.lib);
   await new Promise((resolve) => setImmediate(resolve));

@@ -15,14 +15,16 @@ export async function benchScale(work: string, box: string, rootfs: string): Pro
   const full = join(work, "scale-full");
   const run = (root: string, extra: string) => `${box} --root ${root} run --network none ${extra}--rootfs ${rootfs}`;
   await $`sh -c ${`${run(empty, "--rm ")} /bin/true`}`;
-  const single = (await $`sh -c ${`${run(one, "-d ")} sleep 3600`}`.text()).trim();
-  // Four at a time: the store is what is measured, not how fast it fills.
-  await $`sh -c ${`seq ${EXITED} | xargs -P 4 -I{} ${run(full, "")} /bin/true`}`.quiet();
-  await $`sh -c ${`seq ${RUNNING} | xargs -P 4 -I{} ${run(full, "-d ")} sleep 3600`}`.quiet();
-  const ids = (await $`${box} --root ${full} ps -aq --no-trunc`.text()).trim().split("\n");
-  const running = (await $`${box} --root ${full} ps -q --no-trunc`.text()).trim().split("\n");
-  if (ids.length !== EXITED + RUNNING || running.length !== RUNNING) throw new Error(`the store holds ${ids.length} containers, ${running.length} running`);
+  let single = "";
   try {
+    single = (await $`sh -c ${`${run(one, "-d ")} sleep 3600`}`.text()).trim();
+    // Four at a time: the store is what is measured, not how fast it fills. A foreground run is
+    // kept after it exits only with a name, as docker keeps it.
+    await $`sh -c ${`seq ${EXITED} | xargs -P 4 -I{} ${run(full, "--name exited{} ")} /bin/true`}`.quiet();
+    await $`sh -c ${`seq ${RUNNING} | xargs -P 4 -I{} ${run(full, "-d ")} sleep 3600`}`.quiet();
+    const ids = (await $`${box} --root ${full} ps -aq --no-trunc`.text()).trim().split("\n");
+    const running = (await $`${box} --root ${full} ps -q --no-trunc`.text()).trim().split("\n");
+    if (ids.length !== EXITED + RUNNING || running.length !== RUNNING) throw new Error(`the store holds ${ids.length} containers, ${running.length} running`);
     const t = await hyperfine(work, "scale", [
       ["run, empty store", `${run(empty, "--rm ")} /bin/true`],
       ["run, 1000 containers", `${run(full, "--rm ")} /bin/true`],
@@ -38,7 +40,7 @@ export async function benchScale(work: string, box: string, rootfs: string): Pro
       `- box exec: ${ms(m("exec, 1 container"))} into one of 1, ${ms(m("exec, 1000 containers"))} into one of 1000: ratio ${against(m("exec, 1000 containers") / m("exec, 1 container"), 1.0)}`,
     ];
   } finally {
-    await $`${box} --root ${one} rm -f ${single}`.quiet().nothrow();
+    if (single) await $`${box} --root ${one} rm -f ${single}`.quiet().nothrow();
     await $`sh -c ${`${box} --root ${full} ps -aq --no-trunc | xargs -n 100 ${box} --root ${full} rm -f`}`.quiet().nothrow();
   }
 }

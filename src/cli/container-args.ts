@@ -14,7 +14,7 @@ import { EMBEDDED_ALPINE } from "../image/alpine";
 import { parsePublish } from "../net/ports";
 import { capabilitiesIn } from "../spec/capabilities";
 import { checkDataOptions } from "../spec/mount-options";
-import { checkEnv, checkHostname, checkNetwork, checkWorkdir, resolveSecurity } from "../spec/options";
+import { checkEnv, checkHostname, checkWorkdir, resolveSecurity } from "../spec/options";
 import type { RunRequest } from "../spec/request";
 import { checkName } from "../store/ids";
 import type { Layout } from "../store/layout";
@@ -22,6 +22,7 @@ import { statSync } from "node:fs";
 import { rawEnv } from "./bytes";
 import { parseLine, type ParsedLine } from "./argv";
 import { parseAddHost, parseDevice, parseDns, parseEnvFile, parseLabels, parseNamespaceMode, parseRestart, parseSysctl, parseUlimit } from "./run-flags";
+import { checkIsolation } from "./isolation-flags";
 import { globalArgs } from "./shared";
 
 export const containerArgs = {
@@ -43,9 +44,11 @@ export const containerArgs = {
   "stop-signal": { type: "string", valueHint: "SIGNAL", description: "Signal box stop sends first (default SIGTERM)" },
   "stop-timeout": { type: "string", valueHint: "SECONDS", description: "How long box stop waits before SIGKILL (default 10)" },
   cidfile: { type: "string", valueHint: "FILE", description: "Write the container id to FILE (which must not exist)" },
-  publish: { type: "string", alias: "p", valueHint: "[IP:]HOST:CONTAINER[/udp]", description: "Publish a container port on the host (repeatable; needs --network bridge)" },
+  publish: { type: "string", alias: "p", valueHint: "[IP:]HOST:CONTAINER[/udp]", description: "Publish a container port on the host (repeatable; needs --network bridge, pasta or slirp4netns)" },
   "publish-all": { type: "boolean", alias: "P", description: "Publish every port the image exposes on a free host port" },
-  network: { type: "string", valueHint: "bridge|none|host", description: "bridge (default; env BOX_NETWORK): eth0 on box's bridge box0, with NAT; none: loopback only; host: the host's stack, shared" },
+  network: { type: "string", valueHint: "bridge|none|host|pasta|slirp4netns", description: "bridge (root's default; env BOX_NETWORK): eth0 on box0, with NAT; none: loopback only; host: the host's stack, shared; pasta, slirp4netns: rootless (the default, when installed)" },
+  userns: { type: "string", valueHint: "auto|host", description: "auto: as root, a range of ids of the container's own, so its root is nobody on the host (env BOX_USERNS)" },
+  "time-ns": { type: "string", valueHint: "private|from-start|host", description: "A time namespace (private, the default where the kernel has one); from-start: uptime and the monotonic clocks count from the container's start" },
   "add-host": { type: "string", valueHint: "NAME:IP", description: "Add a line to /etc/hosts (repeatable; IP may be host-gateway)" },
   dns: { type: "string", valueHint: "IP", description: "Name server for /etc/resolv.conf (repeatable; replaces the host's)" },
   "dns-search": { type: "string", valueHint: "DOMAIN", description: "Search domain for /etc/resolv.conf (repeatable)" },
@@ -146,10 +149,11 @@ export function checkOptions(o: ParsedLine["options"]) {
   if (hostname !== undefined) checkHostname(hostname);
   const workdir = text(o.workdir);
   if (workdir !== undefined) checkWorkdir(workdir);
-  const network = checkNetwork(text(o.network));
   const publish = list(o.publish).map(parsePublish);
   const publishAll = o["publish-all"] === true;
-  if ((publish.length > 0 || publishAll) && network !== "bridge") throw new BoxError(`${publish.length > 0 ? "-p" : "-P"} needs --network bridge: only a bridged container has ports to publish`);
+  const hostNamespaces = (["pid", "ipc", "uts"] as const).filter((ns) => parseNamespaceMode(ns, text(o[ns])));
+  const isolation = checkIsolation({ network: text(o.network), userns: text(o.userns), timeNs: text(o["time-ns"]), publishing: publish.length > 0 ? "-p" : publishAll ? "-P" : undefined, hostNamespaces });
+  const network = isolation.network;
   const detach = o.detach === true;
   const interactive = o.interactive === true;
   const tty = o.tty === true;
@@ -174,7 +178,6 @@ export function checkOptions(o: ParsedLine["options"]) {
   );
   const logMaxSize = checkLogOpts(list(o["log-opt"]));
   const cgroupParent = checkCgroupParent(text(o["cgroup-parent"]) ?? (process.env.BOX_CGROUP_PARENT || DEFAULT_CGROUP_PARENT));
-  const hostNamespaces = (["pid", "ipc", "uts"] as const).filter((ns) => parseNamespaceMode(ns, text(o[ns])));
   if (hostNamespaces.includes("uts") && hostname !== undefined) throw new BoxError("conflicting options: --hostname and --uts host (the container has the host's hostname)");
   const restart = o.restart !== undefined ? parseRestart(text(o.restart)!) : undefined;
   if (restart && restart.name !== "no" && rm) throw new BoxError("conflicting options: --restart and --rm");
@@ -188,7 +191,7 @@ export function checkOptions(o: ParsedLine["options"]) {
   const data = checkDataOptions(list(o.volume), list(o.mount), list(o.tmpfs), o["read-only"] === true, text(o["shm-size"]));
   return {
     ...data,
-    name, hostname, workdir, network, publish, publishAll, detach, interactive, tty, env, security, limits, cgroupParent, rm, logMaxSize,
+    name, hostname, workdir, network, publish, publishAll, detach, interactive, tty, env, security, limits, cgroupParent, rm, logMaxSize, isolation,
     pull: checkPull(text(o.pull)),
     entrypoint: text(o.entrypoint),
     user: text(o.user),
@@ -251,6 +254,8 @@ export async function runRequest(layout: Layout, line: ParsedLine, o: CheckedOpt
     // Foreground runs are ephemeral unless named; --rm always is.
     autoRemove: o.rm || (mode === "run" && !o.detach && o.name === undefined),
     network: o.network,
+    ...(o.isolation.userns ? { userns: o.isolation.userns } : {}),
+    timeNs: o.isolation.timeNs,
     publish: o.publish,
     security: o.security,
     limits: o.limits,

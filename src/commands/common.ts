@@ -8,13 +8,13 @@ import { collect } from "../container/collect";
 import { logger } from "../logger";
 import { DamagedRecord, ensureDirs, resolveContainer, type ContainerRecord } from "../store/containers";
 import { layoutFor, type Layout } from "../store/layout";
+import { isRootless, rootlessMapping } from "../userns/ids";
+import { sayOnce } from "../userns/notes";
 import { out } from "../sys/out";
 
-/** box's commands change state owned by root (images, mounts, namespaces). */
-export function requireRoot(command: string): void {
-  if (process.getuid?.() !== 0) {
-    throw new BoxError(`box ${command} needs root: run it as root or with sudo (rootless containers are not supported yet)`);
-  }
+/** The few commands that act on the host itself (box's bridge): root's alone. */
+export function requireRoot(command: string, why: string): void {
+  if (process.getuid?.() !== 0) throw new BoxError(`box ${command} needs root: ${why}`);
 }
 
 /** Parses a command's line; on --help prints its usage and returns undefined. */
@@ -37,14 +37,18 @@ export function printTable(rows: string[][]): void {
 }
 
 /**
- * The store, for a command that needs root, made ready: what killed box processes left behind is
- * collected first, by every command (it looks only at containers marked active, so it costs
- * little however many containers exist).
+ * The store, made ready: root's (/var/lib/box), or a user's own (rootless, src/store/layout.ts),
+ * whose containers and image files live in a user namespace mapping the user's ids
+ * (src/userns/ids.ts). What killed box processes left behind is collected first, by every command
+ * (it looks only at containers marked active, so it costs little however many containers exist).
  */
-export function storeFor(command: string, line: ParsedLine, globals: Globals): Layout {
-  requireRoot(command);
+export function storeFor(_command: string, line: ParsedLine, globals: Globals): Layout {
   const layout = layoutFor((line.options.root as string | undefined) ?? globals.root);
+  if (isRootless()) layout.userns = rootlessMapping();
   ensureDirs(layout);
+  if (layout.userns?.single) {
+    sayOnce(layout, "own-id-only", `${layout.userns.reason}: your containers map your own id alone, as their root; no other user or group exists in them (-u with another id fails), and image files of other owners become root's`);
+  }
   collect(layout);
   return layout;
 }

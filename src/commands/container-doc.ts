@@ -14,6 +14,7 @@ import { shortId } from "../store/ids";
 import type { Layout } from "../store/layout";
 import type { Facts } from "./container-rows";
 import { publishedPorts } from "./container-rows";
+import { readSpec } from "../store/container-spec";
 
 const ZERO_TIME = "0001-01-01T00:00:00Z";
 
@@ -34,7 +35,7 @@ export interface ImageDefaults {
 
 export function containerDoc(layout: Layout, c: ContainerRecord, f: Facts, image: ImageDefaults = {}) {
   const req = c.request;
-  const spec = c.spec;
+  const spec = readSpec(layout, c);
   const dir = containerDir(layout, c.id);
   const running = f.status === "running";
   const caps = req?.security.capabilities ?? spec?.process.capabilities.bounding ?? [];

@@ -7,7 +7,9 @@ import { TreeSource } from "../copy/walk";
 import { fdSink, writeTar } from "../copy/tar-write";
 import { BoxError } from "../errors";
 import { logger } from "../logger";
+import type { IdMap } from "../spec/types";
 import { resolveContainer } from "../store/containers";
+import { readSpec } from "../store/container-spec";
 import { parseOrHelp, storeFor } from "./common";
 import { isatty } from "../sys/terminal";
 
@@ -48,6 +50,14 @@ async function copy(tokens: string[], globals: Globals): Promise<number> {
   const layout = storeFor("cp", line, globals);
   const record = resolveContainer(layout, side);
   const abs = path.startsWith("/") ? path : `/${path}`;
+  // A container with a user namespace of its own: what it calls root is another id on the host.
+  const maps = readSpec(layout, record)?.linux;
+  const hostRoot = (m: readonly IdMap[]) => m.find((r) => r.containerID === 0)?.hostID;
+  if (maps?.uidMappings && maps.gidMappings) {
+    if (to.container !== undefined && opts.archive) throw new BoxError("box cp -a into a container with a user namespace of its own (rootless, --userns=auto) is not supported: leave out -a, and the files become its root's");
+    const uid = hostRoot(maps.uidMappings), gid = hostRoot(maps.gidMappings);
+    if (uid !== undefined && gid !== undefined) opts.rootOwner = { uid, gid };
+  }
 
   if (from.container !== undefined) {
     if (to.path === "-" && isatty(1)) throw new BoxError("box cp will not write a tar stream to a terminal: redirect stdout, or give a path");

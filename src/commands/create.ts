@@ -5,6 +5,7 @@ import type { Globals } from "../cli/shared";
 import { createContainer } from "../container/create";
 import { checkHelperSupport } from "../container/support";
 import { Undo } from "../container/undo";
+import { sayOnce } from "../userns/notes";
 import { showCommandHelp, storeFor } from "./common";
 import { writeCidfile } from "./run";
 import { out } from "../sys/out";
@@ -27,6 +28,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   }
   const options = checkOptions(line.options);
   const layout = storeFor("create", line, globals);
+  if (options.isolation.networkNote) sayOnce(layout, "network", options.isolation.networkNote);
   const request = await runRequest(layout, line, options, "create");
   checkHelperSupport(request);
   const undo = new Undo();

@@ -52,6 +52,7 @@ export const commands: CommandTable = {
   cp: () => import("./cp"),
   export: () => import("./export"),
   commit: () => import("./commit"),
+  __unpack: () => import("./unpack-worker"),
 };
 
 export { hidden, summaries } from "./summaries";

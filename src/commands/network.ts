@@ -11,7 +11,7 @@ import { livePortClaims, portDir } from "../net/ports";
 import { encodePlan } from "../spec/plan";
 import { withDirLock } from "../store/claim";
 import { withLock } from "../store/lock";
-import { parseOrHelp, storeFor } from "./common";
+import { parseOrHelp, requireRoot, storeFor } from "./common";
 
 const args = {
   action: { type: "positional", required: true, valueHint: "prune", description: "prune: remove the bridge box0 and everything box added to the host for it, when no container uses it" },
@@ -30,6 +30,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   const line = await parseOrHelp(definition, args, tokens, { commandName: "network" });
   if (!line) return 0;
   if (line.words.length !== 1 || line.words[0] !== "prune") throw new BoxError("box network takes one action: prune. See 'box network --help'.");
+  requireRoot("network prune", "the bridge is root's (a rootless container has pasta, slirp4netns or none)");
   const layout = storeFor("network", line, globals);
   const exists = (id: string) => existsSync(join(layout.containers, id));
   return withLock(join(layout.locks, "network.lock"), async () => {

@@ -9,6 +9,7 @@ import { checkHelperSupport } from "../container/support";
 import { Undo } from "../container/undo";
 import { writeFileAtomic } from "../store/atomic";
 import { enableExplain } from "../trace";
+import { sayOnce } from "../userns/notes";
 import { requireTerminal, showCommandHelp, storeFor } from "./common";
 
 export const definition = defineCommand({
@@ -34,6 +35,7 @@ export async function main(tokens: string[], globals: Globals): Promise<number> 
   if (!options.detach) requireTerminal(options.interactive, options.tty);
   if (line.options.explain === true) await enableExplain("run");
   const layout = storeFor("run", line, globals);
+  if (options.isolation.networkNote) sayOnce(layout, "network", options.isolation.networkNote);
   const request = await runRequest(layout, line, options, "run");
   checkHelperSupport(request);
   const undo = new Undo();

@@ -1,7 +1,7 @@
 /** What box --help says of each command (src/commands/index.ts has the commands themselves). */
 
 /** Commands reached through another (box container prune): not listed in box --help. */
-export const hidden = new Set(["container-prune", "__explain"]);
+export const hidden = new Set(["container-prune", "__explain", "__unpack"]);
 
 /** One line per command for `box --help`. */
 export const summaries: Record<string, string> = {

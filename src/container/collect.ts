@@ -13,6 +13,7 @@ import { activeIds, activePath, containerDir, DamagedRecord, lockPath, readRecor
 import type { Layout } from "../store/layout";
 import { Lock } from "../store/lock";
 import { processStart } from "../store/process";
+import { removeTree } from "../userns/remove";
 import { releaseResources, removeContainer } from "./remove";
 import { removeAnonymousVolumesNow } from "./volumes";
 import { isBusy } from "./state";
@@ -76,7 +77,7 @@ export function collectScratch(layout: Layout): void {
   const gone = (pid: number | undefined) => pid !== undefined && pid !== process.pid && processStart(pid) === undefined;
   for (const entry of listDir(layout.tmp)) {
     const m = /^[a-z]+-(\d+)-/.exec(entry);
-    if (m && gone(Number(m[1]))) rmSync(join(layout.tmp, entry), { recursive: true, force: true });
+    if (m && gone(Number(m[1]))) removeTree(join(layout.tmp, entry), layout.userns);
   }
   for (const dir of [layout.active, layout.names, layout.run, layout.refs, layout.containers]) {
     for (const entry of listDir(dir)) {

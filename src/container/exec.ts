@@ -9,9 +9,12 @@ import { resolveUser } from "../spec/user";
 import type { ContainerRecord } from "../store/containers";
 import type { Layout } from "../store/layout";
 import { shortId } from "../store/ids";
-import { readRootFile } from "./rootfiles";
 import { traceRecords } from "../trace";
+import type { Spec } from "../spec/types";
+import { checkMapped } from "./namespaces";
+import { readRootFile, ROOT_FILE_CAP } from "./rootfiles";
 import { live } from "./state";
+import { readSpec } from "../store/container-spec";
 
 export interface ExecRequest {
   command: string[];
@@ -24,10 +27,12 @@ export interface ExecRequest {
 
 export async function execInContainer(layout: Layout, r: ContainerRecord, word: string, req: ExecRequest): Promise<never> {
   const l = live(layout, r.id);
-  const spec = r.spec;
+  const spec = readSpec(layout, r);
   if (!l || !spec) throw new BoxError(`container ${word} is not running`);
-  // Users are looked up in the container's own root as it is now, through its init's view of it.
-  const user = req.user !== undefined ? resolveUser(req.user, (path) => readRootFile(`/proc/${l.init}/root`, path)) : undefined;
+  // Users are looked up in the container's own root as it is now, through its init's view of it;
+  // rootless, where that view is closed to the user (its init is not dumpable), through its layers.
+  let user = req.user !== undefined ? resolveUser(req.user, await rootReader(layout, spec, l.init)) : undefined;
+  if (user && layout.userns) user = checkMapped(layout.userns, user);
   if (!live(layout, r.id)) throw new BoxError(`container ${word} is not running`);
   // The container's environment, TERM when there is a terminal, HOME of another user, then -e.
   const env = new Map(spec.process.env.filter((e) => !e.startsWith("TERM=")).map((e) => [e.slice(0, e.indexOf("=")), e]));
@@ -43,9 +48,17 @@ export async function execInContainer(layout: Layout, r: ContainerRecord, word: 
     terminal: req.tty,
     stdin: req.interactive,
   };
-  if (r.cgroups.length === 0) throw new BoxError(`container ${shortId(r.id)} has no cgroup recorded`);
+  if (r.cgroups.length === 0 && !layout.userns) throw new BoxError(`container ${shortId(r.id)} has no cgroup recorded`);
   const records = execRecords(spec, proc, l.init, r.cgroups.map((d) => join(d, "cgroup.procs")), l.initStart);
   const traced = await traceRecords("container/exec.ts:1");
   const { becomeHelper } = await import("../helper");
   return becomeHelper(encodePlan([...records, ...traced]), layout);
+}
+
+async function rootReader(layout: Layout, spec: Spec, init: number): Promise<(path: string) => string | undefined> {
+  const root = spec.box.rootfs;
+  if (!layout.userns) return (path) => readRootFile(`/proc/${init}/root`, path);
+  if (root.kind === "bind") return (path) => readRootFile(root.path, path);
+  const { readImageFile } = await import("../image/rootfs");
+  return (path) => readImageFile({ layers: [root.upper, ...root.lowers] }, path, ROOT_FILE_CAP)?.toString("utf8");
 }

@@ -10,6 +10,8 @@ import { releaseNetwork } from "../net/setup";
 import { activePath, attachPath, containerDir, lockPath, namesOf, pidPath, releaseName, type ContainerRecord } from "../store/containers";
 import type { Layout } from "../store/layout";
 import { Lock } from "../store/lock";
+import { releaseRange } from "../userns/auto";
+import { removeTree } from "../userns/remove";
 
 /**
  * Where a container's cgroups are, or would be: what its record lists, and what its cgroup parent
@@ -44,7 +46,10 @@ export function removeContainer(layout: Layout, id: string, r: ContainerRecord |
   try {
     if (!releaseResources(layout, id, r)) return false;
     for (const name of new Set([...(r?.name ? [r.name] : []), ...namesOf(layout, id)])) releaseName(layout, name, id);
-    rmSync(containerDir(layout, id), { recursive: true, force: true });
+    // --userns=auto: its range of ids, given back while its directory still says it is held.
+    if (!layout.userns) releaseRange(layout.lib, id);
+    // Rootless, its files may belong to the user's subordinate ids: removed as root of its namespace.
+    removeTree(containerDir(layout, id), layout.userns);
     rmSync(activePath(layout, id), { force: true });
     return true;
   } finally {

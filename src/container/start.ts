@@ -12,8 +12,7 @@
 import { existsSync, rmSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import { join } from "node:path";
-import { detect as detectCgroups } from "../cgroup/detect";
-import { createCgroup, oomMessages, removeCgroup } from "../cgroup/setup";
+import { oomMessages, removeCgroup } from "../cgroup/setup";
 import { BoxError } from "../errors";
 import { logger } from "../logger";
 import { prepareNetwork } from "../net/setup";
@@ -34,8 +33,12 @@ import { portsToPublish } from "./publish";
 import { DEFAULT_DETACH_KEYS } from "./console";
 import { readRootFile, ROOT_FILE_CAP } from "./rootfiles";
 import { trace, traceOn, traceRecords } from "../trace";
+import { releaseRange } from "../userns/auto";
+import type { IdMapping } from "../userns/ids";
+import { cgroupFor, checkMapped, namespacesFor } from "./namespaces";
 import type { Undo } from "./undo";
 import { prepareMounts } from "./volumes";
+import { writeSpec } from "../store/container-spec";
 
 /** A detached container's log is rotated past this size (the older part kept as log.1). */
 export const LOG_CAP = 10 * 1024 * 1024;
@@ -101,7 +104,8 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
   const root = await rootOf(layout, r, req);
   const userSpec = req.user ?? (root.config.User || undefined);
   trace("container/start.ts:1", "user", { user: userSpec ?? "0" });
-  const user = resolveUser(userSpec, root.readFile);
+  let user = resolveUser(userSpec, root.readFile);
+  if (layout.userns) user = checkMapped(layout.userns, user);
   const a = root.assembly;
   const data = await prepareMounts(layout, r, req, a.kind === "overlay" ? { layers: a.lowers, upper: a.upper, volumes: Object.keys(root.config.Volumes ?? {}) } : undefined);
 
@@ -127,10 +131,17 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
   writeFileAtomic(etcFiles.hosts, withExtraHosts(net.hosts, req, net.bridge?.gateway), 0o644, false);
   writeFileAtomic(etcFiles.resolvConf, withDns(net.resolvConf, req), 0o644, false);
 
+  // The user, time and rootless network namespaces (./namespaces.ts).
+  const ns = namespacesFor(layout, id, req, root.assembly, etcFiles, publish);
+  if (ns.userns && req.userns === "auto") {
+    if (r.autoRemove) undo.push(() => releaseRange(layout.lib, id));
+    user = checkMapped(ns.userns.mapping as IdMapping, user);
+  }
+
   // 3. The cgroup, with its limits, ready for the container's first process.
   const argv = r.argv;
   trace("container/start.ts:3", "cgroup", { parent: req.cgroupParent });
-  const cgroup = createCgroup(detectCgroups(), id, req.limits, req.cgroupParent);
+  const cgroup = cgroupFor(layout, id, req);
   undo.push(() => removeCgroup(cgroup.dirs));
   const [oomKilled, oomOther] = cgroup.oom ? oomMessages(cgroup.oom.limit, argv[0]!) : ["", ""];
 
@@ -165,7 +176,7 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
       mounts: cgroup.mounts,
       oom: cgroup.oom ? { file: cgroup.oom.file, killed: oomKilled, other: oomOther } : undefined,
     },
-    rootfs: root.assembly,
+    rootfs: ns.assembly,
     etcFiles,
     userMounts: data.mounts,
     readOnlyRoot: req.readOnly === true,
@@ -175,6 +186,7 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
     cleanup: [
       ...(r.autoRemove && r.name !== undefined ? [namePath(layout, r.name)] : []),
       ...net.cleanupPaths,
+      ...(r.autoRemove ? ns.cleanup : ns.cleanup.filter((p) => p.startsWith(layout.run))),
       ...(r.autoRemove ? [dir, ...data.anonymous] : []),
       attachPath(layout, id),
       pidPath(layout, id),
@@ -194,6 +206,9 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
     // The console, for box attach: every container that may outlive box's terminal offers it.
     attachSocket: detached || attached ? attachPath(layout, id) : undefined,
     attached: attached ? { detachKeys: opts.detachKeys ?? DEFAULT_DETACH_KEYS } : undefined,
+    userns: ns.userns,
+    time: ns.time,
+    netTool: ns.netTool,
   });
   // A --device's host path may differ from its path in the container: the plan binds from the
   // host's. Its records follow the default devices', in order.
@@ -207,7 +222,8 @@ export async function startContainer(layout: Layout, r: ContainerRecord, lock: L
   // The host's UTS namespace keeps the host's name: the plan must not set one.
   const plan = spec.linux.namespaces.includes("uts") ? records : records.filter((rec) => rec[0] !== "hostname");
   if (traceOn() && spec.linux.seccomp) trace("container/start.ts:4", "seccomp-filter", summarizeFilter(spec.linux.seccomp));
-  const started: ContainerRecord = { ...r, startedAt: new Date().toISOString(), cgroups: cgroup.dirs, ports: net.ports, spec };
+  const started: ContainerRecord = { ...r, startedAt: new Date().toISOString(), cgroups: cgroup.dirs, ports: net.ports, spec: undefined };
+  writeSpec(layout, started, spec);
   writeRecord(layout, started);
 
   // 5. The helper, holding the container's lock from now on.

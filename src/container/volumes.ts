@@ -17,6 +17,7 @@ import type { Layout } from "../store/layout";
 import { asSentence } from "../copy/tree";
 import { fillVolume } from "../volume/fill";
 import { anonymousName, ensureVolume, removeVolume, tryVolumeLock, volumeData, volumePath, volumeUsers, withVolumeLock } from "../volume/store";
+import { readSpec } from "../store/container-spec";
 
 /** The container's image as its mounts need it: layers (top first) with its upper dir, VOLUMEs. */
 export interface MountImage {
@@ -116,7 +117,7 @@ export function inspectMounts(layout: Layout, r: ContainerRecord): Array<Record<
       out.push({ Type: "volume", Name: name, Source: volumeData(layout, name), Destination: m.target, Driver: "local", Mode: m.mode, RW: !m.readonly, Propagation: "" });
     }
   }
-  for (const s of r.spec?.mounts ?? []) {
+  for (const s of readSpec(layout, r)?.mounts ?? []) {
     if (s.type !== "bind" || asked.some((m) => m.target === s.destination)) continue;
     const name = /\/volumes\/([^/]+)\/_data$/.exec(s.source)?.[1];
     if (name && s.source === volumeData(layout, name)) out.push({ Type: "volume", Name: name, Source: s.source, Destination: s.destination, Driver: "local", Mode: "", RW: true, Propagation: "" });

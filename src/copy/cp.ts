@@ -32,6 +32,9 @@ export interface CopyOptions {
   /** -L: a final link in SRC is followed. */
   followLink: boolean;
   warn(message: string): void;
+  /** The container's root as the host sees it, when the container has a user namespace of its own
+   * (rootless: the user; --userns=auto: its range's first id). */
+  rootOwner?: { uid: number; gid: number };
 }
 
 const CONTENT = /\/\.$/;
@@ -127,7 +130,7 @@ export async function copyToHost(src: Source, dest: string, opts: CopyOptions): 
 export async function copyToContainer(src: Source | EntrySource, side: ContainerSide, dest: string, opts: CopyOptions): Promise<void> {
   if (!side.dirAt) throw new BoxError("this container's files cannot be written");
   const found = resolvePath(side.tree, bytes(dest), true);
-  const owner = opts.archive ? {} : { owner: { uid: 0, gid: 0 } };
+  const owner = opts.archive ? {} : { owner: opts.rootOwner ?? { uid: 0, gid: 0 } };
   if (!("tree" in src)) {
     if (!found || found.stat.type !== "dir") throw new BoxError(`the destination ${dest} must be a directory in the container`);
     if (side.tree.skip?.(found.rel, found.stat)) throw new BoxError(`${dest} is on a filesystem of the kernel's (/proc, /sys): box does not copy into it`);

@@ -77,7 +77,8 @@ const FRONT: Record<string, Words> = {
   directory: (f) => `the container's id is ${f.id?.slice(0, 12)}; its directory is made complete under a scratch name, then renamed into place`,
   name: (f) => `its name ${f.name} is claimed (a file created with link(), so two runs cannot both get it)`,
   user: (f) => `the command will run as user ${f.user}, looked up in the image's own /etc/passwd`,
-  network: (f) => f.mode === "none" ? "network: none, a network namespace of its own with only loopback" : f.mode === "host" ? "network: the host's own stack, shared (no network namespace)" : "network: bridge, a network namespace with loopback and eth0 on box's bridge",
+  network: (f) => f.mode === "none" ? "network: none, a network namespace of its own with only loopback" : f.mode === "host" ? "network: the host's own stack, shared (no network namespace)"
+    : f.mode === "pasta" || f.mode === "slirp4netns" ? `network: ${f.mode}, a user-mode stack outside the container's network namespace (rootless)` : "network: bridge, a network namespace with loopback and eth0 on box's bridge",
   address: (f, ctx) => {
     [ctx.address, ctx.gateway] = [f.address, f.gateway];
     return `eth0 will be ${f.address}, default route via ${f.gateway} on the bridge ${f.bridge}; the host's end of the veth pair will be ${f["host-veth"]}`;
@@ -112,6 +113,12 @@ const HELPER: Record<string, Words> = {
   "client-gone": (f) => `the console's client is gone${f.owner === "1" ? " without detaching: it was box run's own, so the container is killed with it" : ""}`,
   clone: (f) => `clone() with CLONE_NEW* flags: the container's first process, pid ${f.pid} here and PID 1 in its new PID namespace${f["in-cgroup"] === "1" ? ", born in its cgroup (CLONE_INTO_CGROUP)" : ""}`,
   namespaces: (_f, ctx, s) => namespaceWords(s, ctx.hostNs),
+  "user-namespace": (f) => `the container's user namespace gets its ids: ${f["uid-ranges"]} uid and ${f["gid-ranges"]} gid range${f["gid-ranges"] === "1" ? "" : "s"}, ${f.tool === "yes" ? "through newuidmap and newgidmap (the ranges /etc/subuid and /etc/subgid give)" : "written into /proc/PID/uid_map and gid_map"}; it waited for them (sync 0)`,
+  reexec: () => "the container's first process executes the helper again, now in its user namespace, so that namespace's owner may join it (box exec)",
+  idmap: (f) => `an idmapped clone of ${f.path} over itself: the layer's files show with the container's ids, on disk they stay as they are`,
+  fuse: (f) => `fuse-overlayfs (${f.daemon}) serves the container's root, mounted by root of its user namespace; the daemon stays outside the container`,
+  "net-tool": (f) => `${f.program} (pid ${f.pid}) gives the container's network namespace its way out, and its published ports`,
+  "time-namespace": (f) => `a time namespace of its own${f["from-start"] === "1" ? ": its monotonic and boot-time clocks count from the container's start" : ""}`,
   pidfile: (f) => `the pidfile ${f.path}: the supervisor's pid and start time, for box ps and box exec`,
   cgroup: (f) => f.files === "0" ? `pid ${f.pid} is already in its cgroup` : `write pid ${f.pid} into ${f.files} cgroup.procs file${f.files === "1" ? "" : "s"}: from now on it and its children count against the limits`,
   veth: (f) => `the veth pair: ${f.host} on the host, attached to ${f.bridge}; its peer moved into the container's network namespace as ${f.container}`,

@@ -53,7 +53,9 @@ export class ImageFs {
 
   private isOpaque(i: number, rel: string): boolean {
     try {
-      return this.dir(i).getxattr(rel ? B(rel) : ".", "trusted.overlay.opaque")?.toString() === "y";
+      // trusted.* in a root's store; user.* in a rootless one (mounted with userxattr).
+      const d = this.dir(i), at = rel ? B(rel) : ".";
+      return d.getxattr(at, "trusted.overlay.opaque")?.toString() === "y" || d.getxattr(at, "user.overlay.opaque")?.toString() === "y";
     } catch {
       return false;
     }

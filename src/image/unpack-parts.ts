@@ -7,7 +7,7 @@ export function refuse(entry: string, why: string): never {
   throw new BoxError(`refusing the archive entry "${entry}": ${why}`);
 }
 
-const PATH_MAX = 4095;
+export const PATH_MAX = 4095;
 
 /**
  * An archive member name as a clean relative path ("" for the root itself). Absolute names and
@@ -80,6 +80,10 @@ export function explain(err: unknown, dest: Dir, e: TarEntry, rel: Buffer, shown
         if (st && st.type !== "dir" && st.type !== "symlink" && i < parts.length) return new BoxError(`refusing the archive entry "${shown}": "${show(prefix)}" is not a directory`);
       }
     }
+  }
+  // EINVAL from a chown in a user namespace: the owner is beyond the ids it maps.
+  if (isFsError(err, "EINVAL") && err instanceof Error && err.message.includes("owner")) {
+    return new BoxError(`cannot unpack the archive entry "${shown}": its owner ${e.uid}:${e.gid} is beyond the ids your user namespace maps (ask for a larger range in /etc/subuid and /etc/subgid)`);
   }
   const msg = err instanceof Error ? err.message : String(err);
   return new BoxError(`cannot unpack the archive entry "${shown}": ${msg}`);

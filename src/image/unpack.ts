@@ -19,20 +19,28 @@
  * directory opaque (xattr trusted.overlay.opaque=y). An entry of the same layer wins over a
  * whiteout of its name. trusted.overlay.* attributes from an archive are dropped: only these
  * two markers may steer overlayfs.
+ *
+ * Rootless (inNamespace: box's own process, run as root of the user's namespace by the helper,
+ * src/image/store/ns-unpack.ts): owners map through the namespace, so a file of the container's
+ * uid 1000 belongs to the user's subordinate id start+999 on the host; opaque directories get
+ * user.overlay.opaque (the overlay is mounted with userxattr); device nodes other than whiteouts
+ * are skipped (only the host's root may make them); with squash (a namespace of the user's id
+ * alone) every owner becomes root.
  */
 import { closeSync } from "node:fs";
 import { BoxError } from "../errors";
 import { byFd, Dir, isFsError, show, writeAll, type Time } from "../fs/dir";
 import type { EntrySource, TarEntry } from "./tar";
-import { explain, memberBytes, Parents, refuse } from "./unpack-parts";
+import { explain, memberBytes, Parents, PATH_MAX, refuse } from "./unpack-parts";
 
 export { memberBytes, memberPath, refuse } from "./unpack-parts";
 
-const PATH_MAX = 4095;
 const EMPTY = Buffer.alloc(0);
 
 export interface UnpackStats {
   entries: number;
+  /** Device nodes left out (rootless: only the host's root may make them). */
+  devicesSkipped?: number;
   /** Bytes of regular file data written. */
   bytes: number;
   /** The newest modification time of any entry (seconds since the epoch). */
@@ -53,6 +61,8 @@ export interface UnpackOptions {
   /** setuid and setgid bits are dropped, and a device node is for its owner only (box cp to the
    * host without -a: a container must not hand the host's users a setuid program or a disk). */
   dropSetid?: boolean;
+  /** Unpacking as root of a user namespace (rootless): see above. */
+  inNamespace?: { squash: boolean };
 }
 
 const OVERLAY_XATTR = /^(trusted|user)\.overlay\./;
@@ -62,11 +72,14 @@ const OVERLAY_XATTR = /^(trusted|user)\.overlay\./;
  * Throws BoxError naming the entry on anything refused or failed.
  */
 export async function unpackLayer(tar: EntrySource, dest: Dir, opts: UnpackOptions = {}): Promise<UnpackStats> {
-  const stats: UnpackStats = { entries: 0, bytes: 0, newest: 0 };
+  const stats: UnpackStats = { entries: 0, bytes: 0, newest: 0, ...(opts.inNamespace ? { devicesSkipped: 0 } : {}) };
   const parents = new Parents(dest);
+  const ns = opts.inNamespace;
+  const opaque = ns ? "user.overlay.opaque" : "trusted.overlay.opaque";
   const dirs: Array<{ rel: Buffer; mode: number; mtime: Time; ino: bigint; dev: string }> = [];
-  const uid = (e: TarEntry) => opts.owner?.uid ?? e.uid;
-  const gid = (e: TarEntry) => opts.owner?.gid ?? e.gid;
+  // The owner: as written, the one a copy asks for, or root in a namespace of one id.
+  const uid = (e: TarEntry) => opts.owner?.uid ?? (ns?.squash ? 0 : e.uid);
+  const gid = (e: TarEntry) => opts.owner?.gid ?? (ns?.squash ? 0 : e.gid);
   const mode = (e: TarEntry) => (!opts.dropSetid ? e.mode : e.type === "char" || e.type === "block" ? e.mode & 0o600 : e.mode & ~0o6000);
   try {
     for (let e = await tar.next(); e; e = await tar.next()) {
@@ -119,6 +132,8 @@ export async function unpackLayer(tar: EntrySource, dest: Dir, opts: UnpackOptio
   function xattrs(e: TarEntry, set: (name: string, value: Buffer) => void): void {
     for (const [name, value] of e.xattrs) {
       if (OVERLAY_XATTR.test(name)) continue;
+      // trusted.* (and security.* other than file capabilities) belong to the host's root.
+      if (ns && !name.startsWith("user.") && name !== "security.capability") continue;
       try {
         set(name, value);
       } catch (err) {
@@ -134,7 +149,7 @@ export async function unpackLayer(tar: EntrySource, dest: Dir, opts: UnpackOptio
       // The root itself: only its metadata (a copy leaves its destination's as they are).
       if (e.type !== "dir") refuse(shown, "it would replace the root of the image");
       if (opts.plain) return;
-      dest.chown("", e.uid, e.gid);
+      dest.chown("", uid(e), gid(e));
       const st = dest.lstat("");
       dirs.unshift({ rel: Buffer.from("."), mode: e.mode, mtime: e.mtime, ino: st.ino, dev: st.dev });
       return;
@@ -146,7 +161,7 @@ export async function unpackLayer(tar: EntrySource, dest: Dir, opts: UnpackOptio
     if (!opts.plain && base.length > 4 && base.subarray(0, 4).toString("latin1") === ".wh.") {
       const parent = parents.get(parentPath);
       const hidden = base.subarray(4);
-      if (hidden.toString("latin1") === ".wh..opq") parent.setxattr("", "trusted.overlay.opaque", Buffer.from("y"));
+      if (hidden.toString("latin1") === ".wh..opq") parent.setxattr("", opaque, Buffer.from("y"));
       else if (hidden.subarray(0, 4).toString("latin1") === ".wh.") {
         /* other AUFS metadata (.wh..wh.plnk, .wh..wh.aufs): not content */
       } else if (!parent.tryLstat(hidden)) parent.mknod(hidden, "char", 0, 0, 0);
@@ -222,6 +237,10 @@ export async function unpackLayer(tar: EntrySource, dest: Dir, opts: UnpackOptio
       case "char":
       case "block":
       case "fifo": {
+        if (ns && e.type !== "fifo" && !(e.type === "char" && e.devmajor === 0 && e.devminor === 0)) {
+          stats.devicesSkipped!++;
+          return;
+        }
         create(parent, base, rel, () => parent.mknod(base, e.type as "char" | "block" | "fifo", 0o600, e.devmajor, e.devminor));
         parent.chown(base, uid(e), gid(e));
         parent.chmod(base, mode(e));

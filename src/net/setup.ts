@@ -15,7 +15,8 @@ import { addRules, chooseFirewall, containerRemoval, findTools, runQuietly, type
 import { bridgeSysctls, enableForwarding, resetRouteLocalnet } from "./host";
 import { checkPublish, claimPorts, portDir, portHolders, releasePorts, type Publish } from "./ports";
 
-export type NetworkMode = "none" | "host" | "bridge";
+/** bridge (root's), none, host; pasta and slirp4netns for rootless containers (./usermode.ts). */
+export type NetworkMode = "none" | "host" | "bridge" | "pasta" | "slirp4netns";
 export type { FirewallKind } from "./firewall";
 
 /**
@@ -99,7 +100,11 @@ export async function prepareNetwork(layout: Layout, id: string, req: NetworkReq
     return { hosts: readHostFile("/etc/hosts"), resolvConf: hostResolv, sysctls: [], cleanupExec: [], cleanupPaths: [] };
   }
   const resolvConf = containerResolvConf(hostResolv);
-  if (req.mode === "none") return { hosts: hostsFile(req.hostname), resolvConf, sysctls: [], cleanupExec: [], cleanupPaths: [] };
+  if (req.mode !== "bridge") {
+    // slirp4netns answers DNS itself, at 10.0.2.3; pasta's container uses the host's servers.
+    const conf = req.mode === "slirp4netns" ? `nameserver 10.0.2.3\n${resolvConf.replace(/^\s*nameserver.*\n/gm, "")}` : resolvConf;
+    return { hosts: hostsFile(req.hostname), resolvConf: conf, sysctls: [], cleanupExec: [], cleanupPaths: [] };
+  }
   try {
     return await prepareBridge(layout, id, req, cb, resolvConf);
   } catch (err) {

@@ -59,7 +59,7 @@ export interface OciConfig {
   linux?: OciLinux;
 }
 
-const NO_USERNS = "box does not run containers in a user namespace yet";
+const NO_USERNS = "box-runc does not run containers in a user namespace yet (box run does)";
 
 const capabilities = strict<OciCapabilities>({ bounding: strings(64), effective: strings(64), inheritable: strings(64), permitted: strings(64), ambient: strings(64) });
 

@@ -1,5 +1,6 @@
+import type { IdMapping } from "../userns/ids";
 import { filterFor } from "./seccomp/default";
-import type { Device, Mount, RootAssembly, Spec } from "./types";
+import type { Device, IdMap, Mount, RootAssembly, Spec } from "./types";
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -48,8 +49,9 @@ export interface SpecInput {
   process: ProcessInput;
   security: SecurityInput;
   /** none: a network namespace with loopback only; host: the host's network stack, shared;
-   * bridge: a namespace with loopback and eth0 on box's bridge. */
-  network: "none" | "host" | "bridge";
+   * bridge: a namespace with loopback and eth0 on box's bridge; pasta, slirp4netns: a namespace
+   * whose tap interface the tool (spec.box.netTool) makes. */
+  network: "none" | "host" | "bridge" | "pasta" | "slirp4netns";
   bridge?: NonNullable<Spec["box"]["network"]>;
   cgroup?: CgroupInput;
   rootfs: RootAssembly;
@@ -80,6 +82,13 @@ export interface SpecInput {
   stoppedFile?: string;
   attachSocket?: string;
   attached?: Spec["box"]["attached"];
+  /** A user namespace of the container's own (rootless, or --userns=auto): its ids, and the rest
+   * of spec.box.userns (who mounts the root, the clean-up). */
+  userns?: { mapping: Pick<IdMapping, "uid" | "gid" | "tools" | "single"> } & Omit<NonNullable<Spec["box"]["userns"]>, "tools" | "single">;
+  /** A time namespace of the container's own (where the kernel has them): its clocks the host's
+   * (private) or counting from its start. */
+  time?: "private" | "from-start";
+  netTool?: Spec["box"]["netTool"];
 }
 
 /** The container's environment: box's defaults, then -e entries (a later KEY replaces an earlier one). */
@@ -117,14 +126,21 @@ const DEV_LINKS = [
  * writable mount, so a device node the container creates cannot be opened: the devices it may use
  * are bound from the host after the /dev mount. /sys is read-only unless privileged; the /etc files
  * are the container's own, not the image's. */
-function mounts(etc: SpecInput["etcFiles"], privileged: boolean, shmSize = 64 << 20): Mount[] {
+function mounts(etc: SpecInput["etcFiles"], privileged: boolean, shmSize = 64 << 20, userns?: { single: boolean; hostNet: boolean }): Mount[] {
+  const ro = privileged ? [] : ["ro"];
   return [
     { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"], mountpoint: "dir" },
     { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "strictatime", "mode=755", "size=65536k"], mountpoint: "dir" },
-    { destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"], mountpoint: "dir" },
+    // In a namespace of the user's id alone there is no group 5 (tty) to give the terminals.
+    { destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", ...(userns?.single ? [] : ["gid=5"])], mountpoint: "dir" },
     { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", `size=${shmSize % 1024 === 0 ? `${shmSize / 1024}k` : shmSize}`], mountpoint: "dir" },
     { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"], mountpoint: "dir" },
-    { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", ...(privileged ? [] : ["ro"])], mountpoint: "dir" },
+    // A user namespace may mount sysfs only for a network namespace it owns: with the host's
+    // network, the host's /sys is bound instead (read-only all the same).
+    userns?.hostNet
+      ? { destination: "/sys", type: "bind", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev"], mountpoint: "dir" }
+      : { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", ...ro], mountpoint: "dir" },
+    ...(userns?.hostNet && !privileged ? [{ destination: "/sys", type: "remount", source: "", options: ["bind", "ro", "nosuid", "noexec", "nodev"], mountpoint: "dir" as const }] : []),
     { destination: "/etc/hostname", type: "bind", source: etc.hostname, options: ["bind"], mountpoint: "file" },
     { destination: "/etc/hosts", type: "bind", source: etc.hosts, options: ["bind"], mountpoint: "file" },
     { destination: "/etc/resolv.conf", type: "bind", source: etc.resolvConf, options: ["bind"], mountpoint: "file" },
@@ -157,8 +173,10 @@ export function buildSpec(input: SpecInput): Spec {
   const own = (["mount", "uts", "ipc", "network", "pid", "cgroup"] as const).filter(
     (ns) => !(ns === "network" && input.network === "host") && !(ns !== "mount" && ns !== "network" && ns !== "cgroup" && shared.has(ns)),
   );
+  const userns = input.userns;
+  const idMaps = (ranges: IdMapping["uid"]): IdMap[] => ranges.map((r) => ({ containerID: r.inside, hostID: r.outside, size: r.count }));
   // --ipc host: the host's /dev/shm goes with its IPC namespace, as in docker.
-  const base = mounts(input.etcFiles, sec.privileged, input.shmSize).map((m): Mount =>
+  const base = mounts(input.etcFiles, sec.privileged, input.shmSize, userns && { single: userns.mapping.single, hostNet: input.network === "host" }).map((m): Mount =>
     m.destination === "/dev/shm" && shared.has("ipc") ? { destination: "/dev/shm", type: "bind", source: "/dev/shm", options: ["bind"], mountpoint: "dir" } : m,
   );
   return {
@@ -180,7 +198,7 @@ export function buildSpec(input: SpecInput): Spec {
     hostname: p.hostname,
     mounts: containerMounts(input, withCgroupMounts(base, input.cgroup?.mounts ?? [])),
     linux: {
-      namespaces: [...own],
+      namespaces: [...own, ...(userns ? (["user"] as const) : []), ...(input.time ? (["time"] as const) : [])],
       devices: [...DEVICES, ...(input.devices ?? [])],
       links: DEV_LINKS,
       rootfsPropagation: "private",
@@ -188,6 +206,7 @@ export function buildSpec(input: SpecInput): Spec {
       maskedPaths: sec.systemPaths ? MASKED_PATHS : [],
       readonlyPaths: sec.systemPaths ? READONLY_PATHS : [],
       ...(input.containerSysctls && Object.keys(input.containerSysctls).length > 0 ? { sysctl: input.containerSysctls } : {}),
+      ...(userns ? { uidMappings: idMaps(userns.mapping.uid), gidMappings: idMaps(userns.mapping.gid) } : {}),
     },
     box: {
       rootfs: input.rootfs,
@@ -211,6 +230,14 @@ export function buildSpec(input: SpecInput): Spec {
       ...(input.stoppedFile ? { stoppedFile: input.stoppedFile } : {}),
       ...(input.attachSocket ? { attachSocket: input.attachSocket } : {}),
       ...(input.attached ? { attached: input.attached } : {}),
+      ...(userns ? { userns: usernsBox(userns) } : {}),
+      ...(input.time === "from-start" ? { clocks: "from-start" as const } : {}),
+      ...(input.netTool ? { netTool: input.netTool } : {}),
     },
   };
+}
+
+function usernsBox(u: NonNullable<SpecInput["userns"]>): NonNullable<Spec["box"]["userns"]> {
+  const { mapping, ...rest } = u;
+  return { ...(mapping.tools ? { tools: mapping.tools } : {}), single: mapping.single, ...rest };
 }

@@ -35,11 +35,12 @@ export function checkWorkdir(dir: string): string {
   return dir;
 }
 
-/** --network, else BOX_NETWORK, else bridge (box run needs root, which the bridge needs too). */
+/** --network, else BOX_NETWORK, else bridge (root's default; a rootless container's is chosen
+ * among pasta, slirp4netns and none: src/net/usermode.ts). */
 export function checkNetwork(flag: string | undefined, env: Record<string, string | undefined> = process.env): NetworkMode {
   const mode = flag ?? (env.BOX_NETWORK || undefined) ?? "bridge";
-  if (mode === "none" || mode === "host" || mode === "bridge") return mode;
-  throw new BoxError(`unknown network "${mode}": use none, host or bridge`);
+  if (mode === "none" || mode === "host" || mode === "bridge" || mode === "pasta" || mode === "slirp4netns") return mode;
+  throw new BoxError(`unknown network "${mode}": use bridge, none, host, pasta or slirp4netns`);
 }
 
 export interface SecurityFlags {

@@ -1,8 +1,10 @@
 import { BoxError } from "../errors";
 import { cgroupRecords, processRecords } from "./process-plan";
+import { usernsRecords } from "./plan-userns";
 import type { Spec } from "./types";
 
 export { cgroupRecords, COMMAND_UMASK, execRecords, processRecords, RLIMITS, rlimitRecord, searchPath } from "./process-plan";
+export { idMapRecords } from "./plan-userns";
 
 /**
  * The plan: the spec translated into the flat step list the helper executes (helper/plan.c reads
@@ -76,6 +78,8 @@ const NS_NAMES: Record<Spec["linux"]["namespaces"][number], string> = {
   network: "net",
   pid: "pid",
   cgroup: "cgroup",
+  user: "user",
+  time: "time",
 };
 
 /** mkdir -p, one record per component, so each component is checked inside the root. */
@@ -95,7 +99,10 @@ export function planRecords(spec: Spec): PlanRecord[] {
   const root = spec.box.rootfs;
   if (root.kind === "overlay") {
     if (root.lowers.length > MAX_LAYERS) throw new BoxError(`the image has ${root.lowers.length} layers: overlayfs stacks at most ${MAX_LAYERS}`);
-    r.push(["overlay", String(MS.nodev), root.merged, root.upper, root.work, ...root.lowers]);
+    // fuse-overlayfs's root is the mounter's (spec.box.userns.fuse); rootless, the kernel's keeps
+    // its whiteouts and opaque marks in user.* attributes (userxattr).
+    if (!root.fuse) r.push(["overlay", String(MS.nodev), root.merged, root.upper, root.work, ...root.lowers]);
+    if (!root.fuse && root.userxattr) r.push(["overlay_userxattr"]);
   } else {
     r.push(["host_mount", root.path, root.path, "", String(MS.bind | MS.rec), ""]);
     r.push(["host_mount", "", root.path, "", String(MS.bind | MS.remount | MS.nodev), ""]);
@@ -137,7 +144,8 @@ export function planRecords(spec: Spec): PlanRecord[] {
   for (const [path, value] of spec.box.sysctls) r.push(["sysctl", path, value]);
   for (const argv of spec.box.cleanupExec) r.push(["cleanup_exec", ...argv] as PlanRecord);
   if (spec.box.cleanupExec.length > 0) r.push(["cleanup_env", ...CLEANUP_ENV]);
-  r.push(...processRecords(spec.process, spec.linux.seccomp, spec.box.sessionKeyring));
+  r.push(...usernsRecords(spec));
+  r.push(...processRecords(spec.process, spec.linux.seccomp, spec.box.sessionKeyring, spec.box.userns?.single));
   r.push(...cgroupRecords(spec, spec.box.cgroupProcs));
   if (spec.box.cloneInto) r.push(["clone_into", spec.box.cloneInto]);
   if (spec.box.oom) r.push(["oom", spec.box.oom.file, spec.box.oom.killed, spec.box.oom.other]);

@@ -8,6 +8,7 @@ import { dirname, join } from "node:path";
 import { DEFAULT_PATH } from "./build";
 import { capabilityMask } from "./capabilities";
 import type { PlanRecord } from "./plan";
+import { execJoinRecords } from "./plan-userns";
 import type { Spec } from "./types";
 
 /** The command's umask, as a freshly started program expects it. */
@@ -45,8 +46,9 @@ export function searchPath(env: readonly string[]): string {
   return path !== undefined ? path.slice(5) : DEFAULT_PATH;
 }
 
-/** The command and what confines it: shared by a new container and by exec into a running one. */
-export function processRecords(proc: Spec["process"], seccomp: string | undefined, sessionKeyring: boolean): PlanRecord[] {
+/** The command and what confines it: shared by a new container and by exec into a running one.
+ * noSetgroups: its user namespace maps one id and denies setgroups, so the groups stay as they are. */
+export function processRecords(proc: Spec["process"], seccomp: string | undefined, sessionKeyring: boolean, noSetgroups = false): PlanRecord[] {
   const r: PlanRecord[] = [];
   r.push(["argv", ...proc.args]);
   r.push(["env", ...proc.env]);
@@ -60,6 +62,7 @@ export function processRecords(proc: Spec["process"], seccomp: string | undefine
   if (proc.noNewPrivileges) r.push(["nonewprivs"]);
   if (seccomp !== undefined) r.push(["seccomp", seccomp]);
   if (sessionKeyring) r.push(["keyring"]);
+  if (noSetgroups) r.push(["nosetgroups"]);
   r.push(["tty", proc.terminal ? "1" : "0"]);
   r.push(["stdin", proc.stdin ? "1" : "0"]);
   for (const l of proc.rlimits ?? []) r.push(rlimitRecord(l));
@@ -69,7 +72,8 @@ export function processRecords(proc: Spec["process"], seccomp: string | undefine
 /**
  * exec into a running container: join the namespaces and root of its init (by its host pid and
  * start time: the helper pins it with a pidfd and refuses a process that merely reuses the pid)
- * and its cgroups, then run the process with the container's own confinement.
+ * and its cgroups (and its user and time namespaces, when it has them), then run the process with
+ * the container's own confinement.
  *
  * initStart is field 22 of /proc/PID/stat, which the supervisor records as the pidfile's 4th field.
  * Without it (a caller that does not pass it yet), it is read here, at once: the helper then
@@ -78,7 +82,8 @@ export function processRecords(proc: Spec["process"], seccomp: string | undefine
 export function execRecords(spec: Spec, proc: Spec["process"], init: number, cgroupProcs: readonly string[], initStart?: string): PlanRecord[] {
   return [
     ["join", String(init), initStart ?? startTime(init)],
-    ...processRecords(proc, spec.linux.seccomp, spec.box.sessionKeyring),
+    ...execJoinRecords(spec),
+    ...processRecords(proc, spec.linux.seccomp, spec.box.sessionKeyring, spec.box.userns?.single),
     ...cgroupRecords(spec, cgroupProcs),
   ];
 }

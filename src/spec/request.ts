@@ -93,6 +93,11 @@ export interface RunRequest {
   readOnly?: boolean;
   /** --shm-size: bytes of /dev/shm (default 64 MiB). */
   shmSize?: number;
+  /** --userns=auto (root): ids of the container's own (src/userns/auto.ts). */
+  userns?: "auto";
+  /** --time-ns: a time namespace (private, the default where the kernel has one), its clocks from
+   * the container's start, or the host's (none). */
+  timeNs?: "private" | "from-start" | "host";
 }
 
 const checkImage: Check<ImageSource> = (v, at) => {
@@ -128,7 +133,7 @@ export const checkRequest: Check<RunRequest> = obj<RunRequest>({
   tty: bool,
   detach: bool,
   autoRemove: bool,
-  network: oneOf("none", "host", "bridge"),
+  network: oneOf("none", "host", "bridge", "pasta", "slirp4netns"),
   publish: arr(obj<Publish>({ hostIp: opt(str), hostPort: int, containerPort: int, proto: oneOf("tcp", "udp") })),
   security: obj<SecurityInput>({ capabilities: arr(str), noNewPrivileges: bool, seccomp: bool, systemPaths: bool, privileged: bool }),
   limits: obj<Limits>({ pids: int, memory: opt(int), memorySwap: opt(int), cpus: opt(num), cpuShares: opt(int), cpuWeight: opt(int) }),
@@ -152,4 +157,6 @@ export const checkRequest: Check<RunRequest> = obj<RunRequest>({
   mounts: opt(arr(checkMount, 1024)),
   readOnly: opt(bool),
   shmSize: opt(int),
+  userns: opt(oneOf("auto")),
+  timeNs: opt(oneOf("private", "from-start", "host")),
 });

@@ -25,12 +25,29 @@ export interface Device {
   minor: number;
 }
 
-export type Namespace = "mount" | "uts" | "ipc" | "network" | "pid" | "cgroup";
+export type Namespace = "mount" | "uts" | "ipc" | "network" | "pid" | "cgroup" | "user" | "time";
+
+/** A range of a user namespace's ids, as the OCI spec writes it. */
+export interface IdMap {
+  containerID: number;
+  hostID: number;
+  size: number;
+}
 
 /** How the container's root comes to be: an overlay over a stored image's layers (absolute paths,
  * top first), or a directory bound as is. */
 export type RootAssembly =
-  | { kind: "overlay"; lowers: string[]; upper: string; work: string; merged: string }
+  | {
+      kind: "overlay";
+      lowers: string[];
+      upper: string;
+      work: string;
+      merged: string;
+      /** Mounted in a user namespace: overlay's own xattrs are user.overlay.* (Linux 5.11). */
+      userxattr?: boolean;
+      /** Mounted by fuse-overlayfs (this program) instead of the kernel's overlay. */
+      fuse?: string;
+    }
   | { kind: "bind"; path: string };
 
 export interface Spec {
@@ -66,6 +83,9 @@ export interface Spec {
     readonlyPaths: string[];
     /** Namespaced kernel parameters set inside the container (OCI: dotted names). */
     sysctl?: Record<string, string>;
+    /** The user namespace's ids (with "user" among the namespaces). */
+    uidMappings?: IdMap[];
+    gidMappings?: IdMap[];
   };
   box: {
     rootfs: RootAssembly;
@@ -120,5 +140,27 @@ export interface Spec {
     hold?: string;
     /** An fd of the helper's to which it writes one line per step (helper/trace.c). */
     traceFd?: number;
+    /** The user namespace: how its ids are written (newuidmap/newgidmap, or directly; single: the
+     * user's own ids alone, setgroups denied), who mounts the root (the mounter: the host's root
+     * with idmapped layers, or root of the namespace with fuse-overlayfs), and whether the
+     * clean-up runs as root of the namespace (rootless: the container's files are its ids'). */
+    userns?: {
+      tools?: { uid: string; gid: string };
+      single: boolean;
+      mounter?: "host" | "container";
+      idmap?: string[];
+      /** A FUSE root (fuse-overlayfs): mounted by the mounter, its daemon outside the container;
+       * "{fd}" in argv is the /dev/fuse connection. */
+      fuse?: { target: string; fstype: string; options: string; argv: string[] };
+      cleanupInside?: boolean;
+      /** Rootless: the container's first process executes the helper again once mapped, so its
+       * user may join it (box exec; helper/userns.c). */
+      reexec?: boolean;
+    };
+    /** The time namespace's clocks: from-start (CLOCK_MONOTONIC and CLOCK_BOOTTIME count from the
+     * container's start), or the host's (absent). */
+    clocks?: "from-start";
+    /** pasta or slirp4netns for a rootless container's network ("{pid}" is its first process). */
+    netTool?: { argv: string[]; readyMs: number; apiSocket?: string; requests?: string[] };
   };
 }

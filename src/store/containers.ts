@@ -1,6 +1,9 @@
 /**
  * Containers on disk, as records:
- *   <lib>/containers/<id>/config.json   what it is (the request, then the spec of its last start)
+ *   <lib>/containers/<id>/config.json   what it is (the request, how it last started), small: ps reads
+ *                                       every one
+ *   <lib>/containers/<id>/spec.json     the spec of its last start, for exec and inspect
+ *                                       (src/store/container-spec.ts)
  *   <lib>/containers/<id>/lock          held (an open file lock) by whoever makes it, then by its
  *                                       supervisor for as long as it runs: free means not running
  *   <lib>/containers/<id>/exit          "status oom-killed finished-ms", written by its supervisor
@@ -20,6 +23,7 @@ import { join } from "node:path";
 import { BoxError } from "../errors";
 import type { PortsRecord } from "../net/setup";
 import { checkRequest, type RunRequest } from "../spec/request";
+import { checkSpec } from "./container-spec-check";
 import type { Spec } from "../spec/types";
 import { anyObject, arr, bool, Invalid, obj, opt, parseJson, pattern, str, type Check } from "../validate";
 import { writeFileAtomic } from "./atomic";
@@ -48,37 +52,12 @@ export interface ContainerRecord {
   detached: boolean;
   autoRemove: boolean;
   ports?: PortsRecord;
-  /** The spec of its last start. */
+  /** The spec of its last start, only in records written before spec.json (readSpec). */
   spec?: Spec;
 }
 
 const ID = /^[0-9a-f]{64}$/;
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
-
-/** Checks the parts of a spec box acts on again (exec, start, inspect). */
-const checkSpec: Check<Spec> = (v, at) => {
-  const spec = obj<Spec>({
-    ociVersion: str as Check<"1.0.2">,
-    process: obj<Spec["process"]>({
-      terminal: bool,
-      stdin: bool,
-      user: anyObject as unknown as Check<Spec["process"]["user"]>,
-      args: arr(str),
-      env: arr(str),
-      cwd: pattern(/^\//, "an absolute path"),
-      capabilities: obj<Spec["process"]["capabilities"]>({ bounding: arr(str), effective: arr(str), permitted: arr(str), inheritable: arr(str), ambient: arr(str) }),
-      noNewPrivileges: bool,
-    }),
-    root: obj<Spec["root"]>({ path: str }),
-    hostname: str,
-    mounts: arr(anyObject) as unknown as Check<Spec["mounts"]>,
-    linux: obj<Spec["linux"]>({ namespaces: arr(str) as Check<Spec["linux"]["namespaces"]>, seccomp: opt(pattern(/^([0-9a-f]{16})+$/, "a seccomp program")) } as never),
-    box: obj<Spec["box"]>({ rootfs: anyObject } as never),
-  })(v, at);
-  const u = spec.process.user as unknown as Record<string, unknown>;
-  if (!Number.isSafeInteger(u.uid) || !Number.isSafeInteger(u.gid) || !Array.isArray(u.additionalGids)) throw new Invalid(`${at}.process.user is not a user`);
-  return spec;
-};
 
 const checkRecord: Check<ContainerRecord> = (v, at) => {
   const r = obj<ContainerRecord & { imageDigest?: string }>({
@@ -150,7 +129,10 @@ export function readRecord(layout: Layout, id: string): ContainerRecord {
 /** Atomic always; fsync'd only for a container that is kept: an ephemeral one is gone after a crash
  * anyway, and the fsync would be most of what its start costs on some disks. */
 export function writeRecord(layout: Layout, r: ContainerRecord, dir = containerDir(layout, r.id)): void {
-  writeFileAtomic(join(dir, "config.json"), JSON.stringify(r, null, 2) + "\n", 0o644, !r.autoRemove);
+  // 0600: a --userns=auto container's directory is searchable by its ids (src/container/namespaces.ts),
+  // and the record holds its environment. The spec has a file of its own (writeSpec).
+  const { spec: _, ...record } = r;
+  writeFileAtomic(join(dir, "config.json"), JSON.stringify(record, null, 2) + "\n", 0o600, !r.autoRemove);
 }
 
 /** Marks a container as started: from now on, a collector gives back what it holds once it ends. */

@@ -1,6 +1,10 @@
+import { statSync } from "node:fs";
+import { homedir } from "node:os";
 import { resolve, join } from "node:path";
+import type { IdMapping } from "../userns/ids";
 
-/** Where box keeps its state. `--root DIR` (or BOX_ROOT) moves all of it under DIR. */
+/** Where box keeps its state. `--root DIR` (or BOX_ROOT) moves all of it under DIR; a user other
+ * than root keeps it in its own directories (rootlessDirs). */
 export interface Layout {
   /** Persistent state: images and containers (/var/lib/box). */
   lib: string;
@@ -17,12 +21,40 @@ export interface Layout {
   active: string;
   /** Scratch space on the same filesystem as images, so finished work can be renamed into place. */
   tmp: string;
+  /** Rootless: the user namespace every container of this store has, and its image files are
+   * unpacked in (src/userns/ids.ts); set by the commands (src/commands/common.ts, storeFor). */
+  userns?: IdMapping;
 }
 
-export function layoutFor(root: string | undefined, env: Record<string, string | undefined> = process.env): Layout {
+/**
+ * Where a user other than root keeps its store (rootless): $XDG_DATA_HOME/box (by default
+ * ~/.local/share/box), and the live state in $XDG_RUNTIME_DIR/box when that is a directory of the
+ * user's own (a login session has one: /run/user/UID), else in <lib>/run (su and setpriv set no
+ * XDG_RUNTIME_DIR; the pidfiles there are checked against the processes' start times, so what a
+ * reboot leaves is recognised as stale).
+ */
+export function rootlessDirs(env: Record<string, string | undefined>, uid: number): { lib: string; run: string } {
+  const home = env.HOME?.startsWith("/") ? env.HOME : homedir();
+  const data = env.XDG_DATA_HOME?.startsWith("/") ? env.XDG_DATA_HOME : join(home, ".local/share");
+  const lib = join(data, "box");
+  const runtime = env.XDG_RUNTIME_DIR;
+  return { lib, run: runtime?.startsWith("/") && ownDir(runtime, uid) ? join(runtime, "box") : join(lib, "run") };
+}
+
+function ownDir(path: string, uid: number): boolean {
+  try {
+    const st = statSync(path);
+    return st.isDirectory() && st.uid === uid && (st.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+
+export function layoutFor(root: string | undefined, env: Record<string, string | undefined> = process.env, uid = process.getuid?.() ?? 0): Layout {
   const chosen = root ?? env.BOX_ROOT;
-  const lib = chosen ? resolve(chosen) : "/var/lib/box";
-  const run = chosen ? join(lib, "run") : "/run/box";
+  const user = uid !== 0 && !chosen ? rootlessDirs(env, uid) : undefined;
+  const lib = chosen ? resolve(chosen) : user ? user.lib : "/var/lib/box";
+  const run = chosen ? join(lib, "run") : user ? user.run : "/run/box";
   return {
     lib,
     run,

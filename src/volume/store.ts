@@ -20,6 +20,7 @@ import { isScratch, listDir } from "../store/dirs";
 import type { Layout } from "../store/layout";
 import { Lock } from "../store/lock";
 import { bool, Invalid, obj, parseJson, pattern, type Check } from "../validate";
+import { readSpec } from "../store/container-spec";
 
 export interface VolumeRecord {
   name: string;
@@ -166,7 +167,12 @@ export function volumeUsers(layout: Layout, name: string): string[] {
       continue; // a damaged record names nothing
     }
     const asked = (r.request?.mounts ?? []).some((m) => m.type === "volume" && (m.name ?? anonymousName(id, m.target)) === name);
-    const mounted = (r.spec?.mounts ?? []).some((m) => m.source === data);
+    let mounted = false;
+    try {
+      mounted = !asked && (readSpec(layout, r)?.mounts ?? []).some((m) => m.source === data);
+    } catch {
+      continue; // a damaged spec names nothing either
+    }
     if (asked || mounted) out.push(id);
   }
   return out;

@@ -155,6 +155,6 @@ describe("box run --network", () => {
 
   test("an unknown mode is an error (bridge is tested in test/net, inside a namespace of its own)", () =>
     withRoot(async (root) => {
-      expect(await box(root, ["run", "--network", "overlay", "true"])).toMatchObject({ code: 125, stderr: 'box: unknown network "overlay": use none, host or bridge\n' });
+      expect(await box(root, ["run", "--network", "overlay", "true"])).toMatchObject({ code: 125, stderr: 'box: unknown network "overlay": use bridge, none, host, pasta or slirp4netns\n' });
     }));
 });

@@ -169,4 +169,34 @@ describe("box-helper --check: the C reader reads what TypeScript meant", () => {
     expect(lines).toContain("search-path /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
     expect(lines.find((l) => l.startsWith("seccomp "))).toMatch(/^seccomp instructions=\d+ default=errno:1$/);
   });
+
+  test("a user namespace, a time namespace and a user-mode network (rootless, --userns=auto): read and shown; what does not go together refused", () => {
+    const input = base();
+    input.rootfs = { ...(input.rootfs as Extract<SpecInput["rootfs"], { kind: "overlay" }>), userxattr: true };
+    input.userns = {
+      mapping: { uid: [{ inside: 0, outside: 1000, count: 1 }, { inside: 1, outside: 100000, count: 65536 }], gid: [{ inside: 0, outside: 1000, count: 1 }, { inside: 1, outside: 100000, count: 65536 }], tools: { uid: "/usr/bin/newuidmap", gid: "/usr/bin/newgidmap" }, single: false },
+      cleanupInside: true,
+      reexec: true,
+    };
+    input.time = "from-start";
+    input.netTool = { argv: ["/usr/bin/pasta", "--config-net", "{pid}"], readyMs: 10000 };
+    const records = planRecords(buildSpec(input));
+    const r = check(records);
+    expect(r.stderr).toBe("");
+    const lines = r.stdout.split("\n");
+    expect(lines).toContain("user-namespace uid=0:1000:1,1:100000:65536 gid=0:1000:1,1:100000:65536 setgroups=allow");
+    expect(lines).toContain("map-tool uid=/usr/bin/newuidmap");
+    expect(lines).toContain("overlay merged=/var/lib/box/containers/c/rootfs upper=/var/lib/box/containers/c/upper work=/var/lib/box/containers/c/work flags=nodev layers=2 userxattr");
+    expect(lines).toContain("cleanup-inside on");
+    expect(lines).toContain("reexec on");
+    expect(lines).toContain("time-namespace clocks=from-start");
+    expect(lines).toContain("net-tool ready-ms=10000 /usr/bin/pasta --config-net {pid}");
+    const exec = check(execRecords(buildSpec(input), buildSpec(input).process, 4242, [], "1"));
+    expect(exec.stdout.split("\n")).toContain("join-namespaces user time");
+    const without = (key: string) => records.filter((rec) => rec[0] !== key);
+    expect(check(without("uid_map")).stderr).toBe("box: the plan's user namespace and its 'uid_map' and 'gid_map' records go together\n");
+    expect(check([...without("overlay").filter((rec) => rec[0] !== "overlay_userxattr"), ["overlay_userxattr"]]).stderr).toBe("box: the plan's record 'overlay_userxattr' comes after an 'overlay'\n");
+    expect(check([...records, ["mounter", "container"]]).stderr).toBe("box: the plan's records 'idmap' and 'fuse_mount' go with a 'mounter' (host and container)\n");
+    expect(check(records.map((rec) => (rec[0] === "ns" ? (rec.filter((f) => f !== "time") as PlanRecord) : rec))).stderr).toBe("box: the plan's record 'clock_from_start' needs a time namespace\n");
+  });
 });

@@ -43,7 +43,7 @@ describe("helper: reading the plan", () => {
     ["a log without detach", encodePlan([...minimal, ["log", "/l", "10", "640", "raw"]]), "box: the plan's records 'detach' and 'log' go together"],
     ["a veth without its address", encodePlan([...minimal, ["bridge", "box0", "10.88.0.1/24"], ["veth", "vb1", "box0", "eth0"]]), "box: the plan's records 'veth', 'ip' and 'bridge' go together"],
     ["two names for the container's interface", encodePlan([...minimal, ["veth", "vb1", "box0", "eth0"], ["ip", "eth1", "10.88.0.2/24", "10.88.0.1"]]), "box: the plan's records 'veth' and 'ip' name different interfaces"],
-    ["an unknown namespace", encodePlan(replaced(["ns", "time"])), "box: the plan names an unknown namespace 'time'"],
+    ["an unknown namespace", encodePlan(replaced(["ns", "frobs"])), "box: the plan names an unknown namespace 'frobs'"],
     ["a relative rootfs", encodePlan(replaced(["rootfs", "rel"])), "box: the plan's record 'rootfs' holds 'rel', which is not an absolute path"],
     ["a relative mount target", encodePlan([["mount", "proc", "proc", "proc", "0", ""], ...minimal]), "box: the plan's record 'mount' holds 'proc', which is not an absolute path"],
     ["a missing rootfs", encodePlan(without("rootfs")), "box: the plan lacks the record 'rootfs'"],

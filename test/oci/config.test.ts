@@ -64,7 +64,7 @@ describe("config.json: process", () => {
       const cases: Array<[(c: Config) => void, string]> = [
         [(c) => (c.process.apparmorProfile = "x"), "process.apparmorProfile is not supported by box"],
         [(c) => (c.process.selinuxLabel = "x"), "process.selinuxLabel is not supported by box"],
-        [(c) => (c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]), "linux.uidMappings is not supported by box: box does not run containers in a user namespace yet"],
+        [(c) => (c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]), "linux.uidMappings is not supported by box: box-runc does not run containers in a user namespace yet (box run does)"],
         [(c) => c.linux.namespaces.push({ type: "user" }), 'linux.namespaces[6].type is "user"'],
         [(c) => (c.linux.intelRdt = { closID: "x" }), "linux.intelRdt is not supported by box"],
         [(c) => (c.linux.resources.rdma = { mlx: { hcaHandles: 1 } }), "linux.resources.rdma is not supported by box"],

@@ -67,6 +67,32 @@ describe("a damaged store", () => {
       expect((await box(root, ["rm", "-f", "good"])).code).toBe(0);
     }));
 
+  test("a damaged spec.json (the spec of a container's last start) is named by exec and inspect; ps, stop and rm -f still work", () =>
+    withRoot(async (root) => {
+      for (const [label, content] of [...DAMAGE, ["too large", "x".repeat(5 << 20)] as [string, string]]) {
+        const r = await box(root, ["run", "-d", "--name", "victim", "sleep", "30"]);
+        expect(r.code).toBe(0);
+        const id = r.stdout.trim();
+        const file = join(root, "containers", id, "spec.json");
+        // The record stays small: ps reads every one, the spec is only read when needed.
+        expect(readFileSync(join(root, "containers", id, "config.json"), "utf8")).not.toContain('"spec"');
+        expect(JSON.parse(readFileSync(file, "utf8")).linux.seccomp).toMatch(/^([0-9a-f]{16})+$/);
+        writeFileSync(file, content);
+
+        const exec = await box(root, ["exec", "victim", "true"]);
+        expect({ label, code: exec.code }).toEqual({ label, code: 1 }); // docker: a failure past the command line
+        expect(exec.stderr).toContain(`container ${id.slice(0, 12)} is damaged: ${file}`);
+        expect(exec.stderr.split("\n").filter(Boolean)).toHaveLength(1);
+        expect((await box(root, ["inspect", "victim"])).stderr).toContain(`${file}`);
+        const listed = await ps(root);
+        expect(rowsOf(listed.stdout).map((row) => row.Names)).toEqual(["victim"]);
+        expect(listed.stderr).toBe("");
+        const rm = await box(root, ["rm", "-f", "victim"]);
+        expect({ label, rm: rm.code, stderr: rm.stderr }).toEqual({ label, rm: 0, stderr: "" });
+        expect(existsSync(join(root, "containers", id))).toBe(false);
+      }
+    }));
+
   test("a damaged pidfile never makes box signal anything: not itself, not its group, not another process", () =>
     withRoot(async (root) => {
       const r = await box(root, ["run", "-d", "--name", "c", "sleep", "30"]);

@@ -1,7 +1,7 @@
 /** Garbage collection, and what a killed box leaves. */
 import { existsSync, renameSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { removeHostTree } from "../../fs/dir";
+import { removeTree } from "../../userns/remove";
 import { listDir } from "../../store/dirs";
 import type { Layout } from "../../store/layout";
 import { processStart } from "../../store/process";
@@ -71,7 +71,7 @@ export async function collectGarbage(p: StorePaths, keep: Iterable<string> = [])
       } catch {
         continue;
       }
-      removeHostTree(trash);
+      removeTree(trash, p.userns);
       out.layers.push(diffID);
     }
     for (const f of listDir(p.blobs)) {
@@ -105,7 +105,7 @@ export async function collectGarbage(p: StorePaths, keep: Iterable<string> = [])
 export function collectStaleScratch(layout: Layout): void {
   for (const entry of listDir(layout.tmp)) {
     const pid = Number(/^(?:unpack|download|import|remove|blob|layer|load|pin)-(\d+)-/.exec(entry)?.[1]);
-    if (pid && pid !== process.pid && processStart(pid) === undefined) removeHostTree(join(layout.tmp, entry));
+    if (pid && pid !== process.pid && processStart(pid) === undefined) removeTree(join(layout.tmp, entry), layout.userns);
   }
 }
 

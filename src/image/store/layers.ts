@@ -158,7 +158,8 @@ export async function ensureLayer(
     const again = expected ? readLayer(p, expected) : opts.recheck?.();
     if (again) return again;
     const scratch = mkdtempSync(join(p.tmp, `layer-${process.pid}-`));
-    const undo = onInterrupt(() => removeHostTree(scratch));
+    const remove = async (path: string) => (p.userns ? (await import("../../userns/remove")).removeTree(path, p.userns) : removeHostTree(path));
+    const undo = onInterrupt(() => void remove(scratch));
     let kept = false;
     try {
       mkdirSync(join(scratch, "diff"), { mode: 0o755 });
@@ -168,16 +169,22 @@ export async function ensureLayer(
       const d = await decompress(src.bytes);
       const h = hasher();
       let tarSize = 0;
-      const tar = new TarReader(tap(d.stream, (c) => {
+      const bytes = tap(d.stream, (c) => {
         h.update(c);
         tarSize += c.length;
-      }));
-      const dest = Dir.open(join(scratch, "diff"), "beneath");
+      });
       let stats;
-      try {
-        stats = await unpackLayer(tar, dest, { onEntry: opts.onEntry });
-      } finally {
-        dest.close();
+      if (p.userns) {
+        // Rootless: box's unpacker as root of the user's namespace, fed these bytes (./ns-unpack.ts).
+        const { unpackInNamespace } = await import("./ns-unpack");
+        stats = await unpackInNamespace(p.userns, bytes, join(scratch, "diff"), opts.onEntry);
+      } else {
+        const dest = Dir.open(join(scratch, "diff"), "beneath");
+        try {
+          stats = await unpackLayer(new TarReader(bytes), dest, { onEntry: opts.onEntry });
+        } finally {
+          dest.close();
+        }
       }
       const diffID = h.digest();
       if (expected && diffID !== expected) {
@@ -203,7 +210,7 @@ export async function ensureLayer(
       kept = true;
       return rec;
     } finally {
-      if (!kept) removeHostTree(scratch);
+      if (!kept) await remove(scratch);
       undo();
     }
   });

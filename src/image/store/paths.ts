@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type { Layout } from "../../store/layout";
+import type { IdMapping } from "../../userns/ids";
 import { hexOf } from "../digest";
 
 /**
@@ -26,6 +27,8 @@ export interface StorePaths {
   refs: string;
   tmp: string;
   locks: string;
+  /** Rootless: layers are unpacked (and removed) as root of this user namespace. */
+  userns?: IdMapping;
 }
 
 export function storePaths(layout: Layout): StorePaths {
@@ -39,6 +42,7 @@ export function storePaths(layout: Layout): StorePaths {
     refs: layout.refs,
     tmp: layout.tmp,
     locks: layout.locks,
+    ...(layout.userns ? { userns: layout.userns } : {}),
   };
 }
 
