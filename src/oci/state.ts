@@ -72,6 +72,16 @@ export class Store {
     if (!existsSync(this.dir(id))) throw new BoxError("container does not exist", 1);
     return Lock.take(this.file(id, "lock"), `container ${id}`, 30_000);
   }
+  /** fn on the container's state and status, read under its lock, held until fn is done. */
+  async locked<T>(id: string, fn: (s: Saved, now: { status: Status; pid: number }) => T | Promise<T>): Promise<T> {
+    const lock = await this.lock(id);
+    try {
+      const s = this.read(id);
+      return await fn(s, this.status(s));
+    } finally {
+      lock.release();
+    }
+  }
   write(s: Saved): void {
     writeFileAtomic(this.file(s.id, "state.json"), toJson(s), 0o600, false);
   }

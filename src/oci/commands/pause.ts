@@ -10,16 +10,11 @@ const command: Command = {
   flags: [],
   async run(p, ctx) {
     const [id] = words(p, "pause", 1);
-    const lock = await ctx.store.lock(id!);
-    try {
-      const s = ctx.store.read(id!);
-      const { status } = ctx.store.status(s);
+    return ctx.store.locked(id!, async (s, { status }) => {
       if (status !== "running") throw new BoxError(status === "paused" ? "container is already paused" : "container not running", 1);
       await setFrozen(s, true);
       return 0;
-    } finally {
-      lock.release();
-    }
+    });
   },
 };
 export default command;

@@ -10,16 +10,11 @@ const command: Command = {
   flags: [],
   async run(p, ctx) {
     const [id] = words(p, "resume", 1);
-    const lock = await ctx.store.lock(id!);
-    try {
-      const s = ctx.store.read(id!);
-      const { status } = ctx.store.status(s);
+    return ctx.store.locked(id!, async (s, { status }) => {
       if (status !== "paused") throw new BoxError("container not paused", 1);
       await setFrozen(s, false);
       return 0;
-    } finally {
-      lock.release();
-    }
+    });
   },
 };
 export default command;

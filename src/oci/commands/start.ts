@@ -14,10 +14,7 @@ const command: Command = {
   flags: [],
   async run(p, ctx) {
     const [id] = words(p, "start", 1);
-    const lock = await ctx.store.lock(id!);
-    try {
-      const s = ctx.store.read(id!);
-      const { status, pid } = ctx.store.status(s);
+    return ctx.store.locked(id!, async (s, { status, pid }) => {
       if (status === "stopped") throw new BoxError("cannot start a container that has stopped", 1);
       if (status === "running" || status === "paused") throw new BoxError("cannot start an already running container", 1);
       if (status !== "created") throw new BoxError(`cannot start a container that is ${status}`, 1);
@@ -34,9 +31,7 @@ const command: Command = {
         warn((err as Error).message);
       }
       return 0;
-    } finally {
-      lock.release();
-    }
+    });
   },
 };
 export default command;

@@ -73,16 +73,11 @@ const command: Command = {
       if (v !== undefined) f.to(r, v);
     }
     if (r.devices) throw new BoxError("update cannot change the device rules: they are set by create", 1);
-    const lock = await ctx.store.lock(id!);
-    try {
-      const s = ctx.store.read(id!);
-      const { status } = ctx.store.status(s);
+    return ctx.store.locked(id!, (s, { status }) => {
       if (status === "stopped") throw new BoxError("container not running", 1);
       writeResources(s.host, s.cgroups, r);
       return 0;
-    } finally {
-      lock.release();
-    }
+    });
   },
 };
 export default command;
