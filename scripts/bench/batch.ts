@@ -21,10 +21,13 @@ function bundle(work: string, name: string, rootfs: string, args: string[]): Pro
   });
 }
 
+/** podman's default rlimits are above this machine's hard limits, and box lacks CAP_SYS_RESOURCE. */
+const PODMAN_LIMITS = "--ulimit nofile=1024:1024 --ulimit nproc=1024:1024";
+
 /** Why podman cannot take part here, or "" when it can (tried in the bench's own mount namespace). */
 async function podmanFails(rootfs: string): Promise<string> {
   if (!Bun.which("podman")) return "podman is not installed";
-  const r = await $`unshare -m sh -c ${`umount -l /sys/fs/cgroup/unified 2>/dev/null; podman run --rm --network none --rootfs ${rootfs} /bin/true`}`.quiet().nothrow();
+  const r = await $`unshare -m sh -c ${`umount -l /sys/fs/cgroup/unified 2>/dev/null; podman run --rm ${PODMAN_LIMITS} --network none --rootfs ${rootfs} /bin/true`}`.quiet().nothrow();
   return r.exitCode === 0 ? "" : r.stderr.toString().trim().split("\n").pop()!;
 }
 
@@ -51,7 +54,7 @@ export async function benchBatch(work: string, box: string, rootfs: string): Pro
     ["box", `seq 50 | xargs -P 50 -I{} ${boxRun} -d sleep 600 >/dev/null`],
     ["crun", `seq 50 | xargs -P 50 -I{} ${crun} run --detach --bundle ${sleepBundle} c{}`],
   ];
-  if (podman) concurrent.push(["podman", `seq 50 | xargs -P 50 -I{} podman run -d --label box-bench --network none --rootfs ${rootfs} sleep 600 >/dev/null`]);
+  if (podman) concurrent.push(["podman", `seq 50 | xargs -P 50 -I{} podman run -d ${PODMAN_LIMITS} --label box-bench --network none --rootfs ${rootfs} sleep 600 >/dev/null`]);
   let par: Awaited<ReturnType<typeof hyperfine>>;
   try {
     par = await hyperfine(work, "batch-par", concurrent, { runs: 5, warmup: 1, shell: true, prepare: clean });

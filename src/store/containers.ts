@@ -185,6 +185,8 @@ export function nameHolder(layout: Layout, name: string): string | undefined {
 export function resolveId(layout: Layout, word: string): string {
   const byName = !isScratch(word) && !word.includes("/") ? nameHolder(layout, word) : undefined;
   if (byName && existsSync(containerDir(layout, byName))) return byName;
+  // A whole id needs no listing: with a thousand containers that is most of what exec costs.
+  if (ID.test(word) && existsSync(containerDir(layout, word))) return word;
   if (/^[0-9a-f]+$/.test(word)) {
     const matches = containerIds(layout).filter((id) => id.startsWith(word));
     if (matches.length > 1) {
