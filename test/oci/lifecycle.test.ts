@@ -100,8 +100,10 @@ describe("box-runc: create, start, state, kill, delete", () => {
       const user = await env.bundle(["sh", "-c", "id -u > /tmp/uid"], (c) => (c.process.user = { uid: 1000, gid: 1000 }));
       expect((await create(env, "u", user)).code).toBe(0);
       expect((await env.runc(["start", "u"])).code).toBe(0);
-      expect(await until(() => existsSync(join(user, "rootfs/tmp/uid")))).toBe(true);
-      expect(readFileSync(join(user, "rootfs/tmp/uid"), "utf8")).toBe("1000\n");
+      // The shell makes the file before id writes into it: wait for the line, not the file.
+      const uid = join(user, "rootfs/tmp/uid");
+      expect(await until(() => existsSync(uid) && readFileSync(uid, "utf8").endsWith("\n"))).toBe(true);
+      expect(readFileSync(uid, "utf8")).toBe("1000\n");
       expect(await until(async () => (await status(env, "u")) === "stopped")).toBe(true);
       expect((await env.runc(["delete", "u"])).code).toBe(0);
     }));
