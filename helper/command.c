@@ -146,7 +146,8 @@ int confine_process(const struct process *proc, const struct channels *ch)
 	if ((ret = check_cwd(proc->cwd)) < 0)
 		return ret;
 	/* g. */
-	if (proc->seccomp && !proc->no_new_privs && (ret = install_seccomp(proc->seccomp, proc->seccomp_len)) < 0)
+	if (proc->seccomp && !proc->no_new_privs &&
+	    ((ret = raise_effective()) < 0 || (ret = install_seccomp(proc->seccomp, proc->seccomp_len)) < 0))
 		return ret;
 	/* h. */
 	if ((ret = set_capabilities(proc)) < 0)
@@ -170,7 +171,8 @@ int confine_process(const struct process *proc, const struct channels *ch)
 /* k. */
 static int setup_stdio(const struct process *proc, const struct channels *ch)
 {
-	if (setsid() < 0)
+	/* (The container's PID 1 leads its session already: the runc CLI's 'pid1'.) */
+	if (setsid() < 0 && getsid(0) != getpid())
 		return fail(errno, "cannot start a session for the command");
 	if (proc->tty) {
 		/* We lead a new session, so the slave becomes our controlling terminal. */
@@ -252,8 +254,14 @@ _Noreturn void start_command(const struct process *proc, const struct channels *
 	/* Only what execve closes itself stays: the report pipe, the trace; and the hold FIFO. */
 	int keep[] = { ch->report_w, g_trace_fd, ch->hold_fd };
 	close_fds_except(keep, 3);
-	if (ch->hold_fd >= 0 && hold(ch) < 0)
+	/* The runc CLI's create: a command that is not there fails the create, as with runc, not
+	 * the start (oci.c). */
+	if (ch->hold_fd >= 0 && g_oci->handoff && oci_command_found(proc) < 0)
 		report_and_exit(ch->report_w);
+	if (ch->hold_fd >= 0 && hold(ch) < 0)
+		oci_late_failure(ch->report_w);
+	if (run_hooks(g_oci, HOOK_START_CONTAINER, getpid()) < 0)
+		oci_late_failure(ch->report_w);
 	exec_command(proc);
-	report_and_exit(ch->report_w);
+	oci_late_failure(ch->report_w);
 }

@@ -21,7 +21,8 @@
  *      the container: it is non-dumpable until its execve, and has nothing left to do but start.
  *   5. the joiner into the container's cgroups (the command inherits them); sync 1
  *   6. the command's pid from the joiner; then EOF on the report pipe at its execve, or a failure
- *   7. relay and wait (stdio.c, wait_command)
+ *   7. relay and wait (stdio.c, wait_command); for the runc CLI's exec --detach ('handoff'),
+ *      return: the command is left to our caller's reaper
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -117,7 +118,9 @@ static int master_from_inside(const struct channels *ch)
 	int master = rootfd < 0 ? fail(errno, "cannot open the container's root") : open_pty_master(rootfd);
 	if (rootfd >= 0)
 		close(rootfd);
-	if (master >= 0 && send_fd(ch->console_w, master) < 0) {
+	int ret = master >= 0 ? send_fd(ch->console_w, master, "m", 1) : 0;
+	if (ret < 0) {
+		fail(-ret, "cannot pass the terminal to box");
 		close(master);
 		return -EIO;
 	}
@@ -158,7 +161,8 @@ static _Noreturn void joiner_main(const struct plan *p, struct channels *ch, str
 	long pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
 	if (pid == 0) {
 		g_role = "command";
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (!p->oci.handoff)
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
 		start_command(&p->proc, ch);
 	}
 	if (pid < 0) {
@@ -227,7 +231,7 @@ int supervise_exec(const struct plan *p)
 		if (rl.child_ends[i] >= 0)
 			close(rl.child_ends[i]);
 	/* 5. */
-	if (join_cgroups(&cg, joiner) < 0 || write_all(sync[1], "1", 1) < 0) {
+	if (join_cgroups(&cg, joiner) < 0 || oci_set_oom_score_adj(p, joiner) < 0 || write_all(sync[1], "1", 1) < 0) {
 		kill(joiner, SIGKILL);
 		waitpid(joiner, NULL, 0);
 		return fail_start(p);
@@ -236,7 +240,16 @@ int supervise_exec(const struct plan *p)
 		master = recv_fd(console[0]); /* fails when the joiner did: its report says why */
 		close(console[0]);
 	}
-	if (master >= 0) {
+	if (master >= 0 && p->oci.console_socket) {
+		/* The runc CLI's: the caller relays the terminal (the joiner has its own copy). */
+		int sent = oci_send_console(p, master);
+		close(master);
+		if (sent < 0) {
+			kill(joiner, SIGKILL);
+			waitpid(joiner, NULL, 0);
+			return fail_start(p);
+		}
+	} else if (master >= 0) {
 		rl.pty_master = rl.out_from[0] = rl.in_to = master;
 		copy_winsize(isatty(STDIN_FILENO) ? STDIN_FILENO : STDOUT_FILENO, master);
 		if (p->proc.stdin_open && isatty(STDIN_FILENO))
@@ -253,6 +266,14 @@ int supervise_exec(const struct plan *p)
 	if (pid < 0)
 		return fail(EPROTO, "the command did not start in the container"), fail_start(p);
 	close(report[0]);
+	if (oci_write_pidfile(p, pid) < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return fail_start(p);
+	}
+	/* The runc CLI's exec --detach: the command is left to our caller's reaper (conmon). */
+	if (p->oci.handoff)
+		return 0;
 	/* 7. */
 	return wait_command(pid, &rl);
 }

@@ -46,6 +46,7 @@
 #define PLAN_MAX_BYTES (1u << 20)
 #define PLAN_MAX_RECORDS 4096
 #define PLAN_MAX_LIST 16      /* cgroups, sysctls, clean-up entries, host mounts: a plan needs a few */
+#define PLAN_MAX_RMCGROUPS 64 /* box-runc's cgroupsPath can make a few levels in each of a dozen v1 hierarchies */
 #define PLAN_MAX_GROUPS 64
 #define PLAN_MAX_LAYERS 500   /* overlayfs takes at most 500 lower layers */
 #define PLAN_MAX_KEYS 16      /* bytes of a detach sequence */
@@ -79,6 +80,8 @@ enum root_step_kind {
 	ROOT_MASK,     /* hide a path: empty tmpfs over a directory, /dev/null over a file */
 	ROOT_READONLY, /* bind a path read-only onto itself */
 	ROOT_SYSCTL,   /* write a /proc/sys file of the container's namespaces */
+	ROOT_MKNOD,    /* a device node made in the container (oci.c): the runc CLI's linux.devices */
+	ROOT_MOUNT_COPYUP, /* a tmpfs mounted with the directory's contents copied in (copyup.c) */
 };
 
 struct root_step {
@@ -90,6 +93,9 @@ struct root_step {
 	unsigned int major, minor; /* ROOT_DEVICE */
 	const char *link_target;   /* ROOT_SYMLINK */
 	const char *value;         /* ROOT_SYSCTL: path is relative to /proc/sys */
+	char node_type;            /* ROOT_MKNOD: 'c', 'b' or 'p' (mode holds the permission bits) */
+	uid_t uid;                 /* ROOT_MKNOD */
+	gid_t gid;                 /* ROOT_MKNOD */
 };
 
 /* The container's root as an overlay of layers, mounted on the host side (rootfs.c, step 5). */
@@ -188,6 +194,62 @@ enum log_format {
 	LOG_K8S_FILE,              /* CRI lines: timestamp, stream, F|P, content (log.c) */
 };
 
+/* ---- What the runc CLI (box-runc) asks for: records of plan_oci.c, carried out by oci.c, hooks.c */
+
+#define PLAN_MAX_HOOKS 32
+#define PLAN_MAX_NS_PATHS 8
+
+/* OCI hooks, in the order the runtime spec runs them. */
+enum hook_kind {
+	HOOK_PRESTART,         /* on the host, the container set up but not pivoted into yet */
+	HOOK_CREATE_RUNTIME,   /* the same moment, after the prestart hooks */
+	HOOK_CREATE_CONTAINER, /* in the container's namespaces, before pivot_root (container.c) */
+	HOOK_START_CONTAINER,  /* in the container, confined, just before the command's execve */
+	HOOK_POSTSTART,        /* on the host, once the command runs (run, not create) */
+	HOOK_POSTSTOP,         /* on the host, after the container ended and was cleaned up */
+	HOOK_KINDS,
+};
+
+struct hook {
+	enum hook_kind kind;
+	const char *path;          /* absolute, executed as it is */
+	char **argv;               /* NULL-terminated, argv[0] included */
+	char **env;                /* NULL-terminated; NULL: an empty environment */
+	unsigned int timeout;      /* seconds; 0: none */
+};
+
+/* A namespace joined by its path (/proc/PID/ns/net, /run/netns/NAME) rather than created. */
+struct ns_path {
+	int type;                  /* CLONE_NEWNET, ... */
+	const char *path;
+};
+
+enum report_format {
+	REPORT_BOX,                /* "box: sentence" on stderr (report.c) */
+	REPORT_TEXT,               /* runc's logfmt line: time="..." level=error msg="..." */
+	REPORT_JSON,               /* runc's JSON line: {"level":"error","msg":"...","time":"..."} */
+};
+
+struct oci {
+	int pid1;                  /* the command is the container's PID 1: no box init (container.c) */
+	int handoff;               /* return once the command is held (or runs): nothing of box stays, the
+				    * container's process is left to the reaper of box's caller (conmon) */
+	const char *pidfile;       /* the command's pid alone, as runc writes --pid-file */
+	const char *console_socket;/* the pty master goes to this unix socket, not to a relay */
+	unsigned short rows, cols; /* the terminal's size, when given */
+	struct ns_path ns[PLAN_MAX_NS_PATHS];
+	int n_ns;
+	int oom_score_adj;
+	int has_oom_score_adj;
+	const char *domainname;
+	unsigned long propagation_root; /* after pivot_root: the root mount's propagation, 0: private */
+	struct hook hooks[PLAN_MAX_HOOKS];
+	int n_hooks;
+	const char *state[3];      /* a hook's stdin: state[0] status state[1] pid state[2] */
+	enum report_format report_format;
+	const char *report_log;    /* runc's --log: the formatted line goes there, the sentence to stderr */
+};
+
 struct plan {
 	char *buf;                 /* owns every string below */
 	enum plan_mode mode;
@@ -235,7 +297,7 @@ struct plan {
 	char **cleanup_exec[PLAN_MAX_LIST]; /* programs (absolute paths) with their arguments */
 	int n_cleanup_exec;
 	char **cleanup_env;        /* their environment */
-	struct cgroup_removal rm_cgroups[PLAN_MAX_LIST];
+	struct cgroup_removal rm_cgroups[PLAN_MAX_RMCGROUPS];
 	int n_rm_cgroups;
 	const char *cleanup_paths[PLAN_MAX_LIST]; /* removed, never following links nor crossing mounts */
 	int n_cleanup_paths;
@@ -264,6 +326,8 @@ struct plan {
 
 	int trace_fd;              /* -1: no step trace (trace.c) */
 	const char *delete_link;   /* MODE_DELETE_LINK */
+
+	struct oci oci;            /* what the runc CLI asks for besides (oci.c, hooks.c) */
 };
 
 /* plan.c */
@@ -274,6 +338,12 @@ const char *mount_flag_names(unsigned long flags, char *buf, size_t len);
 const char *cap_names(uint64_t mask, char *buf, size_t len);
 const char *rlimit_name(int resource);
 const char *rlimit_text(unsigned long long v, char *buf, size_t len);
+/* plan_print_oci.c: the runc CLI's records, printed with plan_print.c's tokens. */
+struct root_step;
+void print_oci(const struct plan *p);
+void print_mknod(const struct root_step *s);
+void print_token(const char *s);
+void print_tokens(char **v);
 
 /* report.c: the failure of one step, as carried from the container to the supervisor. */
 struct report {
@@ -427,12 +497,13 @@ void log_close(struct log *log);
 
 /* pty.c */
 int open_pty_master(int rootfd);
-int send_fd(int sock, int fd);
+int send_fd(int sock, int fd, const void *data, size_t len);
 int recv_fd(int sock);
 
 /* security.c */
 int drop_bounding(uint64_t keep);
 int set_capabilities(const struct process *proc);
+int raise_effective(void);
 int confine_init(const struct process *proc);
 int join_session_keyring(void);
 int install_seccomp(const struct sock_filter *filter, unsigned short len);
@@ -444,6 +515,27 @@ int nl_link_up(const char *name, int master);
 int nl_add_address(const char *name, const struct ipv4_cidr *cidr);
 int nl_default_route(struct in_addr gateway);
 int nl_delete_link(const char *name);
+
+/* oci.c: the runc CLI's steps (plan_oci.c reads their records). */
+extern const struct oci *g_oci; /* the plan's, once read (the report format and hooks need it) */
+pid_t oci_clone(const struct plan *p, int *in_cgroup, pid_t (*clone_fn)(const struct plan *, int *));
+int oci_join_namespaces(const struct plan *p);
+int oci_set_oom_score_adj(const struct plan *p, pid_t pid);
+int oci_set_domainname(const struct plan *p);
+int oci_root_propagation(const struct plan *p);
+int oci_send_console(const struct plan *p, int master);
+int oci_hand_terminal(const struct plan *p, int console_r);
+int oci_write_pidfile(const struct plan *p, pid_t pid);
+int step_mknod(int rootfd, const struct root_step *s);
+/* copyup.c */
+int step_mount_copyup(int rootfd, const struct mount_spec *m);
+void oci_report_print(const struct report *r);
+int oci_command_found(const struct process *proc);
+_Noreturn void oci_late_failure(int report_w);
+/* hooks.c: OCI hooks, with the container's state on their stdin. */
+int has_hooks(const struct oci *o, enum hook_kind kind);
+int run_hooks(const struct oci *o, enum hook_kind kind, pid_t pid);
+int supervise_hooks(const struct oci *o, int report_r, int sync_w, pid_t pid);
 
 /* cleanup.c */
 int remove_tree(const char *path);

@@ -333,4 +333,7 @@ void cleanup_after(const struct plan *p)
 	for (int i = 0; i < p->n_cleanup_paths; i++)
 		if (remove_tree(p->cleanup_paths[i]) < 0)
 			report_print(&g_report);
+	/* OCI poststop hooks: after the container is gone; a failure is only reported. */
+	if (run_hooks(&p->oci, HOOK_POSTSTOP, 0) < 0)
+		report_print(&g_report);
 }

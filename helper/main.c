@@ -95,6 +95,7 @@ static int resume(char **argv)
 	}
 	if (number(argv[4], 10, 1u << 20, &fd) < 0 || plan_read((int)fd, &plan) < 0)
 		report_and_exit(ch.report_w);
+	g_oci = &plan.oci;
 	close((int)fd);
 	container_resume(&plan, &ch);
 }
@@ -116,6 +117,7 @@ int main(int argc, char **argv)
 		report_print(&g_report);
 		return 125;
 	}
+	g_oci = &plan.oci;
 	if (plan.userns.reexec && (g_plan_fd = fcntl((int)fd, F_DUPFD_CLOEXEC, 3)) < 0) {
 		fail(errno, "cannot keep the plan");
 		report_print(&g_report);

@@ -47,7 +47,8 @@ int check_plan(struct plan *p, const int *seen)
 		return fail(0, "the plan's record 'attached' needs 'detach' and 'console'");
 	if (p->restart.policy != RESTART_NO && p->detach_id == NULL)
 		return fail(0, "the plan's record 'restart' needs 'detach': only a supervisor of its own can start a container again");
-	return check_userns(p);
+	int ret = check_userns(p);
+	return ret < 0 ? ret : check_oci(p);
 }
 
 /* ---- The reader ---------------------------------------------------------------------------- */
@@ -153,7 +154,7 @@ int r_oom(struct plan *p, char **f)
 int r_rmcgroup(struct plan *p, char **f)
 {
 	unsigned long long tries, interval;
-	int i = list_slot(&p->n_rm_cgroups), ret;
+	int i = list_slot_max(&p->n_rm_cgroups, PLAN_MAX_RMCGROUPS), ret;
 	if (i < 0 || (ret = path(f[0], &p->rm_cgroups[i].dir)) < 0)
 		return i < 0 ? i : ret;
 	if ((ret = number(f[1], 10, 100000, &tries)) < 0 || (ret = number(f[2], 10, 10000, &interval)) < 0)

@@ -32,8 +32,30 @@ int address(const char *s, struct in_addr *out);
 int cidr(const char *s, struct ipv4_cidr *out);
 int mount_spec(char **f, struct mount_spec *m);
 int list_slot(int *n);
+int list_slot_max(int *n, int max);
 int mac(const char *s, unsigned char out[6]);
+struct sock_filter;
+int bpf_program(const char *hex, struct sock_filter **out, unsigned short *count);
 int check_plan(struct plan *p, const int *seen);
+struct root_step *root_step(struct plan *p, enum root_step_kind kind, const char *where);
+
+/* plan_oci.c: the runc CLI's records. */
+int r_pid1(struct plan *p, char **f);
+int r_handoff(struct plan *p, char **f);
+int r_oci_pidfile(struct plan *p, char **f);
+int r_console_socket(struct plan *p, char **f);
+int r_console_size(struct plan *p, char **f);
+int r_ns_path(struct plan *p, char **f);
+int r_oom_score_adj(struct plan *p, char **f);
+int r_domainname(struct plan *p, char **f);
+int r_root_propagation(struct plan *p, char **f);
+int r_mknod(struct plan *p, char **f);
+int r_hook(struct plan *p, char **f);
+int r_mount_copyup(struct plan *p, char **f);
+int r_hook_env(struct plan *p, char **f);
+int r_hook_state(struct plan *p, char **f);
+int r_report_format(struct plan *p, char **f);
+int check_oci(const struct plan *p);
 
 /* The host side's records (plan.c). */
 int r_cgroup(struct plan *p, char **f);

@@ -1,5 +1,5 @@
 /*
- * The plan's fields: numbers, paths, modes, flags, addresses, mount specs, as the records of
+ * The plan's fields: numbers, paths, modes, flags, addresses, mount specs, a BPF program, as the records of
  * plan.c and plan_records.c hold them. Each parser fails with one sentence naming the record being
  * read (g_key); none of them knows a record's name.
  */
@@ -98,13 +98,15 @@ int mount_spec(char **f, struct mount_spec *m)
 	return path(f[1], &m->target);
 }
 
-/* A bounded list: at most PLAN_MAX_LIST entries. */
-int list_slot(int *n)
+/* A bounded list: at most max entries (list_slot: PLAN_MAX_LIST). */
+int list_slot_max(int *n, int max)
 {
-	if (*n >= PLAN_MAX_LIST)
-		return fail(0, "the plan has more than %d '%s' records", PLAN_MAX_LIST, g_key);
+	if (*n >= max)
+		return fail(0, "the plan has more than %d '%s' records", max, g_key);
 	return (*n)++;
 }
+
+int list_slot(int *n) { return list_slot_max(n, PLAN_MAX_LIST); }
 
 
 /* A MAC address as plan.ts writes it: six lower-case hex pairs joined by ':'. */
@@ -119,5 +121,26 @@ int mac(const char *s, unsigned char out[6])
 			return fail(0, "the plan's record '%s' holds a malformed MAC address '%s'", g_key, s);
 		out[i] = (unsigned char)((hi - digits) << 4 | (lo - digits));
 	}
+	return 0;
+}
+
+/* A BPF program as hex: 16 digits per struct sock_filter, at most BPF_MAXINSNS of them. */
+int bpf_program(const char *hex, struct sock_filter **out, unsigned short *count)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t len = strlen(hex);
+	if (len == 0 || len % 16 != 0 || len / 16 > BPF_MAXINSNS)
+		return fail(0, "the plan's seccomp program has a bad length");
+	unsigned char *bytes = malloc(len / 2);
+	if (bytes == NULL)
+		return fail(ENOMEM, "cannot hold the seccomp program");
+	for (size_t i = 0; i < len / 2; i++) {
+		const char *hi = memchr(digits, hex[2 * i], 16), *lo = memchr(digits, hex[2 * i + 1], 16);
+		if (hi == NULL || lo == NULL || hex[2 * i] == '\0' || hex[2 * i + 1] == '\0')
+			return free(bytes), fail(0, "the plan's seccomp program is not hex");
+		bytes[i] = (unsigned char)((hi - digits) << 4 | (lo - digits));
+	}
+	*out = (struct sock_filter *)(void *)bytes; /* malloc'd: aligned for any type */
+	*count = (unsigned short)(len / 16);
 	return 0;
 }

@@ -46,6 +46,11 @@ static void tokens(char **v)
 	}
 }
 
+/* For plan_print_oci.c. */
+FILE *print_out(void) { return out; }
+void print_token(const char *s) { token(s); }
+void print_tokens(char **v) { tokens(v); }
+
 static const char *cidr_text(const struct ipv4_cidr *c, char *buf, size_t len)
 {
 	char ip[INET_ADDRSTRLEN];
@@ -71,8 +76,11 @@ static void print_mount(const char *step, const struct mount_spec *m)
 static void print_root_step(const struct root_step *s)
 {
 	static const char *kinds[] = { "mkdir", "file", "mount", "device", "symlink", "mask", "readonly", "sysctl-in" };
-	if (s->kind == ROOT_MOUNT) {
-		print_mount("mount", &s->mount);
+	if (s->kind == ROOT_MOUNT || s->kind == ROOT_MKNOD || s->kind == ROOT_MOUNT_COPYUP) {
+		if (s->kind != ROOT_MKNOD)
+			print_mount(s->kind == ROOT_MOUNT ? "mount" : "mount-copyup", &s->mount);
+		else
+			print_mknod(s);
 		return;
 	}
 	if (s->kind == ROOT_SYSCTL) {
@@ -364,6 +372,7 @@ int plan_print(const struct plan *p, int fd)
 		print_process(&p->proc);
 	if (p->mode == MODE_RUN || p->mode == MODE_USERNS)
 		print_after(p);
+	print_oci(p);
 	if (fflush(out) != 0 || ferror(out))
 		return fail(errno, "cannot write the plan");
 	return 0;

@@ -80,7 +80,7 @@ static int r_host_mount(struct plan *p, char **f)
 }
 
 /* Root steps keep their plan order; the array grows as they come. */
-static struct root_step *root_step(struct plan *p, enum root_step_kind kind, const char *where)
+struct root_step *root_step(struct plan *p, enum root_step_kind kind, const char *where)
 {
 	static int capacity;
 	if (p->n_root_steps == capacity) {
@@ -278,27 +278,8 @@ static int r_keyring(struct plan *p, char **f) { (void)f; p->proc.session_keyrin
 static int r_tty(struct plan *p, char **f) { return flag(f[0], &p->proc.tty); }
 static int r_stdin(struct plan *p, char **f) { return flag(f[0], &p->proc.stdin_open); }
 
-/* The seccomp program arrives as hex: 16 digits per struct sock_filter, at most BPF_MAXINSNS. */
-static int r_seccomp(struct plan *p, char **f)
-{
-	static const char digits[] = "0123456789abcdef";
-	const char *hex = f[0];
-	size_t len = strlen(hex);
-	if (len == 0 || len % 16 != 0 || len / 16 > BPF_MAXINSNS)
-		return fail(0, "the plan's seccomp program has a bad length");
-	unsigned char *out = malloc(len / 2);
-	if (out == NULL)
-		return fail(ENOMEM, "cannot hold the seccomp program");
-	for (size_t i = 0; i < len / 2; i++) {
-		const char *hi = memchr(digits, hex[2 * i], 16), *lo = memchr(digits, hex[2 * i + 1], 16);
-		if (hi == NULL || lo == NULL || hex[2 * i] == '\0' || hex[2 * i + 1] == '\0')
-			return fail(0, "the plan's seccomp program is not hex");
-		out[i] = (unsigned char)((hi - digits) << 4 | (lo - digits));
-	}
-	p->proc.seccomp = (struct sock_filter *)(void *)out; /* malloc'd: aligned for any type */
-	p->proc.seccomp_len = (unsigned short)(len / 16);
-	return 0;
-}
+/* The seccomp program arrives as hex (plan_fields.c). */
+static int r_seccomp(struct plan *p, char **f) { return bpf_program(f[0], &p->proc.seccomp, &p->proc.seccomp_len); }
 
 /* Which records a plan of each mode may hold, and which it must. */
 #define R (1 << MODE_RUN)
@@ -359,6 +340,21 @@ const struct record_def records[] = {
 	{ "trace", 1, 1, 1, R | E | A, 0, r_trace },    /* an fd for the step trace */
 	{ "join", 2, 2, 1, E, E, r_join },              /* pid and start time of the container's init */
 	{ "delete_link", 1, 1, 1, D, D, r_delete_link },
+	{ "pid1", 0, 0, 1, R, 0, r_pid1 },                      /* the runc CLI's records: plan_oci.c */
+	{ "handoff", 0, 0, 1, R | E, 0, r_handoff },
+	{ "oci_pidfile", 1, 1, 1, R | E, 0, r_oci_pidfile },    /* path */
+	{ "console_socket", 1, 1, 1, R | E, 0, r_console_socket }, /* path of a unix socket */
+	{ "console_size", 2, 2, 1, R | E, 0, r_console_size },  /* rows cols */
+	{ "ns_path", 2, 2, 0, R, 0, r_ns_path },                /* type path */
+	{ "oom_score_adj", 1, 1, 1, R | E, 0, r_oom_score_adj },/* -1000..1000 */
+	{ "domainname", 1, 1, 1, R, 0, r_domainname },
+	{ "root_propagation", 1, 1, 1, R, 0, r_root_propagation }, /* mount flags */
+	{ "mknod", 7, 7, 0, R, 0, r_mknod },                    /* path type major minor mode uid gid */
+	{ "mount_copyup", 5, 5, 0, R, 0, r_mount_copyup },      /* as mount; the directory's contents copied in */
+	{ "hook", 4, 4096, 0, R, 0, r_hook },                   /* kind timeout path argv0 args... */
+	{ "hook_env", 0, 4096, 0, R, 0, r_hook_env },
+	{ "hook_state", 3, 3, 1, R, 0, r_hook_state },          /* before-status middle after-pid */
+	{ "report_format", 2, 2, 1, R | E | D, 0, r_report_format }, /* box|text|json, log path or "" */
 	/* The user namespace, the time namespace, the user-mode network (plan_userns.c, userns.c). */
 	{ "uid_map", 3, 3 * USERNS_MAX_RANGES, 1, R | U, U, r_uid_map }, /* inside outside count, ... */
 	{ "gid_map", 3, 3 * USERNS_MAX_RANGES, 1, R | U, U, r_gid_map },

@@ -63,12 +63,13 @@ int open_pty_master(int rootfd)
 	return master;
 }
 
-/* The master travels from the container to the supervisor over a unix socket. */
-int send_fd(int sock, int fd)
+/* One fd over a unix socket, with a message: the master from the container to the supervisor
+ * (one byte), or to the runc CLI's console socket (the terminal's name, as runc sends it).
+ * 0 or -errno: the caller says which hand-over failed. */
+int send_fd(int sock, int fd, const void *data, size_t len)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))];
-	char byte = 'm';
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
 	memset(cbuf, 0, sizeof(cbuf));
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
@@ -76,7 +77,7 @@ int send_fd(int sock, int fd)
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? fail(errno, "cannot pass the terminal to box") : 0;
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
 int recv_fd(int sock)

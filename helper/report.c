@@ -51,6 +51,10 @@ void report_print(const struct report *r)
 {
 	char text[700], line[2200];
 	size_t at = 0;
+	if (g_oci && g_oci->report_format != REPORT_BOX) {
+		oci_report_print(r);
+		return;
+	}
 	if (r->err != 0)
 		snprintf(text, sizeof(text), "box: %s: %s", r->msg, strerror(r->err));
 	else

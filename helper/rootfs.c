@@ -286,7 +286,7 @@ int run_host_mounts(const struct plan *p)
 /* Step 6: the steps inside the root, in plan order. */
 int run_root_steps(const struct plan *p, int rootfd)
 {
-	static const char *names[] = { "mkdir", "file", "mount", "device", "symlink", "mask", "readonly", "sysctl" };
+	static const char *names[] = { "mkdir", "file", "mount", "device", "symlink", "mask", "readonly", "sysctl", "mknod", "mount-copyup" };
 	int ret = 0;
 	for (int i = 0; i < p->n_root_steps && ret >= 0; i++) {
 		const struct root_step *s = &p->root_steps[i];
@@ -299,6 +299,8 @@ int run_root_steps(const struct plan *p, int rootfd)
 		case ROOT_MASK: ret = step_mask(rootfd, s->path); break;
 		case ROOT_READONLY: ret = step_readonly(rootfd, s->path); break;
 		case ROOT_SYSCTL: ret = step_sysctl(rootfd, s->path, s->value); break;
+		case ROOT_MKNOD: ret = step_mknod(rootfd, s); break;
+		case ROOT_MOUNT_COPYUP: ret = step_mount_copyup(rootfd, &s->mount); break;
 		}
 		if (ret >= 0 && s->kind == ROOT_MOUNT)
 			trace_mount("6", "mount", &s->mount);

@@ -42,6 +42,19 @@ static int capset_all(uint64_t effective, uint64_t permitted, uint64_t inheritab
 	return syscall(SYS_capset, &hdr, data) < 0 ? -errno : 0;
 }
 
+/* After a change of user with KEEPCAPS the permitted set is kept but the effective one is empty:
+ * installing a filter without no_new_privs needs CAP_SYS_ADMIN effective again, for a moment. */
+int raise_effective(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[2];
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return fail(errno, "cannot read the command's capabilities");
+	for (int i = 0; i < 2; i++)
+		data[i].effective = data[i].permitted;
+	return syscall(SYS_capset, &hdr, data) < 0 ? fail(errno, "cannot raise the command's capabilities") : 0;
+}
+
 /* Effective, permitted and inheritable sets, then the ambient set (cleared, then raised). */
 int set_capabilities(const struct process *proc)
 {

@@ -57,6 +57,13 @@ int prepare_stdio(const struct plan *p, struct channels *ch, struct relay *rl)
 		return fail(errno, "cannot open the host's /dev/null");
 	for (int i = 0; i < 3; i++)
 		ch->stdio[i] = ch->devnull;
+	if (p->oci.handoff) {
+		/* Nothing stays to relay: the command gets the caller's fds (conmon's pipes), as with
+		 * runc; the front end refuses a terminal among them. */
+		for (int i = 0; i < 3 && !p->proc.tty; i++)
+			ch->stdio[i] = fstat(i, &st) == 0 ? i : ch->devnull;
+		return 0;
+	}
 	if (p->detach_id && p->proc.tty)
 		return 0; /* the pty master, once it arrives, is both ends: the log's and the console's */
 	if (p->detach_id) {
@@ -68,7 +75,7 @@ int prepare_stdio(const struct plan *p, struct channels *ch, struct relay *rl)
 		return ret;
 	}
 	if (p->proc.tty) {
-		rl->in_from = p->proc.stdin_open ? STDIN_FILENO : -1;
+		rl->in_from = p->proc.stdin_open && !p->oci.console_socket ? STDIN_FILENO : -1;
 		return 0; /* the pty master, once it arrives, is both ends */
 	}
 	for (int i = p->proc.stdin_open ? 0 : 1; i <= 2 && ret >= 0; i++) {
@@ -129,6 +136,8 @@ int fail_start(const struct plan *p)
 	report_print(&g_report);
 	int status = g_report.status ? g_report.status : 125;
 	write_exitfile(p, status, 0, 0);
+	if (status == 125 && p->oci.report_format != REPORT_BOX)
+		status = 1; /* runc's status for its own failures */
 	cleanup_after(p);
 	console_close();
 	return status;

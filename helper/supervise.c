@@ -14,8 +14,8 @@
  *      waits there); 3a. with a user namespace of its own, its ids (sync 0: it waits for them
  *      before anything else; userns.c)
  *   4. its veth, its cgroups (on v1, the container joins them itself, container.c step 0); 4a. the
- *      mounter; 4b. pasta or slirp4netns (nettool.c); sync 1
- *      (container.c goes on from its step 1)
+ *      mounter; 4b. pasta or slirp4netns (nettool.c); sync 1 (container.c goes on from its step 1);
+ *      4c. the runc CLI's prestart and createRuntime hooks, asked for by the container (hooks.c)
  *   5. tty: the pty master from the container, sized like ours, ours raw; sync 2
  *   6. the report pipe: EOF once the command executes, "held" at the hold FIFO, or a failed step;
  *      the detached caller is told (after the first run)
@@ -246,7 +246,7 @@ static pid_t start_run(struct supervisor *s, int *late)
 	if (prepare_stdio(p, &r.ch, rl) < 0 || open_cgroups(p, &r.cg) < 0)
 		return fail_run(&r, rl);
 	oom_counts(p, s->oom_before);
-	pid_t pid = clone_container(p, &in_cgroup);
+	pid_t pid = oci_clone(p, &in_cgroup, clone_container); /* namespaces joined by path: oci.c */
 	if (pid < 0)
 		return fail_run(&r, rl);
 	if (pid == 0) {
@@ -273,13 +273,16 @@ static pid_t start_run(struct supervisor *s, int *late)
 	/* 4. 4a: the mounter makes the root's mounts from outside (userns.c); 4b: pasta or
 	 * slirp4netns (nettool.c), stopped with the run's network (host.c, end_network). */
 	if (connect_container(p, pid) < 0 || (in_cgroup ? (close_cgroups(&r.cg), 0) : join_cgroups(&r.cg, pid)) < 0 ||
-	    run_mounter(p, pid) < 0 || start_net_tool(p, pid) < 0)
+	    run_mounter(p, pid) < 0 || start_net_tool(p, pid) < 0 || oci_set_oom_score_adj(p, pid) < 0)
 		return abandon(&r, rl, pid);
 	int ret = write_all(r.sync[1], "1", 1);
 	if (ret < 0 && ret != -EPIPE)
 		return fail(-ret, "cannot signal the container"), abandon(&r, rl, pid);
-	/* 5. */
-	if (p->proc.tty && receive_terminal(p, r.console[0], rl) >= 0)
+	/* 4c. OCI prestart and createRuntime hooks, while the container waits (hooks.c). */
+	if ((ret = supervise_hooks(&p->oci, r.report[0], r.sync[1], pid)) != 0)
+		return ret > 0 ? (waitpid(pid, NULL, 0), fail_run(&r, rl)) : abandon(&r, rl, pid);
+	/* 5. (the runc CLI's console socket: the master goes there, nothing is relayed) */
+	if (p->proc.tty && (p->oci.console_socket ? oci_hand_terminal(p, r.console[0]) : receive_terminal(p, r.console[0], rl)) >= 0)
 		write_all(r.sync[1], "2", 1);
 	/* 6. */
 	int reported = read_report(r.report[0], &rep);
@@ -288,7 +291,7 @@ static pid_t start_run(struct supervisor *s, int *late)
 		waitpid(pid, NULL, 0);
 		return fail_run(&r, rl);
 	}
-	if (r.ch.hold_fd >= 0 && write_pidfile(p, pid, s->restarts) < 0)
+	if ((r.ch.hold_fd >= 0 && write_pidfile(p, pid, s->restarts) < 0) || oci_write_pidfile(p, pid) < 0)
 		return abandon(&r, rl, pid);
 	if (s->restarts > 0 && p->exitfile.path)
 		unlink(p->exitfile.path); /* how the last run ended: it runs again */
@@ -358,6 +361,13 @@ int supervise_run(const struct plan *p)
 		pid_t pid = start_run(&s, &late);
 		if (pid < 0 && s.restarts == 0)
 			return fail_start(p);
+		/* OCI poststart hooks once the command runs (a failure is only reported); the runc CLI's
+		 * create and run -d then leave the container to our caller's reaper (conmon, a subreaper),
+		 * and its clean-up to box-runc delete. */
+		if (pid > 0 && late < 0 && run_hooks(&p->oci, HOOK_POSTSTART, pid) < 0)
+			report_print(&g_report);
+		if (pid > 0 && p->oci.handoff)
+			return 0;
 		if (pid < 0) {
 			/* Started again, it could not start: that is how this run ended. */
 			status = g_report.status ? g_report.status : 125;

@@ -2,7 +2,7 @@
  * npm run bench: box against crun, runc, bwrap and unshare on the same rootfs, in one hyperfine run,
  * reported as ratios; unpacking the Alpine minirootfs, and a bigger layer, against GNU tar; a pull of
  * a multi-layer image from a registry on 127.0.0.1 against skopeo copy + umoci unpack of the same
- * image; what box leaves resident per running container; and the size of dist/box.
+ * image; box-runc against crun and runc as OCI runtimes (create+start+delete, run: bench/oci.ts); what box leaves resident per running container; and the size of dist/box.
  *
  * Needs root, dist/box (npm run build), and Debian's crun, runc, bubblewrap, hyperfine,
  * docker-registry, skopeo and umoci (installed with apt-get when missing). crun refuses this machine's hybrid cgroup layout, so the whole run
@@ -14,6 +14,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync,
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { benchBatch } from "./bench/batch";
+import { benchOci } from "./bench/oci";
 import { benchRelay } from "./bench/relay";
 import { benchScale } from "./bench/scale";
 import { benchStartup } from "./bench/startup";
@@ -38,6 +39,7 @@ const parts: Record<string, (work: string, box: string, rootfs: string) => Promi
   scale: benchScale,
   batch: benchBatch,
   relay: benchRelay,
+  oci: benchOci,
 };
 const only = process.argv.slice(2);
 for (const name of only) if (!parts[name]) throw new Error(`no bench part "${name}": ${Object.keys(parts).join(", ")}`);
@@ -126,6 +128,9 @@ try {
   const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const per = (n: string) => mid(took[n]!.map((x, i) => x / took.off![i]!)).toFixed(2);
   const traceLine = `--explain: off ${eOff!.toFixed(1)} ms, on ${eOn!.toFixed(1)} ms (on / off ${(eOn! / eOff!).toFixed(2)}); a packed box (box pack) ${ePacked!.toFixed(1)} ms (packed / box ${(ePacked! / eOff!).toFixed(2)}); hyperfine medians of 100 runs; interleaved, 100 rounds: on / off ${per("explain")}, packed / box ${per("packed")}`;
+
+  // box as an OCI runtime (box-runc) against crun and runc, on one bundle (scripts/bench/oci.ts).
+  const oci = (await benchOci(work, BOX, rootfs)).join("\n");
 
   // What stays resident on the host per running container: its supervisor and its init, measured
   // with 20 detached `sleep` containers.
@@ -233,6 +238,7 @@ try {
   console.log("start and run /bin/true in a new container, same rootfs (hyperfine -N, 200 runs):\n");
   console.log("| tool | median | mean ± σ | box / tool |\n| --- | --- | --- | --- |");
   for (const r of rows) console.log(`| ${r.tool} | ${r.median} | ${r["mean ± σ"]} | ${r["box / tool"]} |`);
+  console.log(`\nthe same bundle through each runtime's runc command line (hyperfine -N, 100 runs):\n\n${oci}`);
   console.log(`\nunpacking the Alpine minirootfs: box import ${(ub! * 1000).toFixed(1)} ms, GNU tar -xzf ${(ut! * 1000).toFixed(1)} ms, ratio ${(ub! / ut!).toFixed(2)} (target at most 1.5)`);
   console.log(`unpacking a ${bigMB.toFixed(0)} MB tar of 4000 files: box import ${(bb! * 1000).toFixed(0)} ms (${(bigMB / bb!).toFixed(0)} MB/s), GNU tar -xf ${(bt! * 1000).toFixed(0)} ms (${(bigMB / bt!).toFixed(0)} MB/s), ratio ${(bb! / bt!).toFixed(2)}`);
   console.log(`pulling a three-layer image from a registry on 127.0.0.1: ${pullRows}, ${pullRatio}`);

@@ -3,11 +3,12 @@
  *   1. the helper: zig build (static x86_64-linux-musl)
  *   2. the default image: Alpine minirootfs 3.20.3, from $BOX_ALPINE_TARBALL, ../shared/fixtures/alpine,
  *      a previous build, or the real mirror, refused unless its sha512 matches
- *   3. bun build --compile (bytecode, for start-up time), with no .env or bunfig.toml read at run time
+ *   3. bun build --compile (bytecode, for start-up time), with no .env or bunfig.toml read at run time;
+ *      dist/box-runc, a link to it: box under that name answers runc's command line
  */
 import { $ } from "bun";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { EMBEDDED_ALPINE } from "../src/image/alpine";
 
@@ -90,4 +91,7 @@ await alpineCommands();
   writeFileSync(join(top, "build/seccomp-default.txt"), encodeFilter(compileFilter(DEFAULT_CAPABILITIES)) + "\n");
 }
 await $`${bun} build --compile --minify --bytecode --no-compile-autoload-dotenv --no-compile-autoload-bunfig ${join(top, "src/cli.ts")} --outfile ${join(top, "dist/box")}`.cwd(top);
-console.error(`built ${join(top, "dist/box")}`);
+// The runc CLI answers under a name ending in "runc" (src/cli.ts): podman --runtime dist/box-runc.
+rmSync(join(top, "dist/box-runc"), { force: true });
+symlinkSync("box", join(top, "dist/box-runc"));
+console.error(`built ${join(top, "dist/box")} (and the link dist/box-runc)`);

@@ -17,6 +17,10 @@ import { trace } from "./trace";
 import { VERSION } from "./version";
 import { out } from "./sys/out";
 
+/** box --help ends by saying where the second CLI is. */
+const RUNC_FOOTER = `As an OCI runtime: box answers runc's command line when it is started under a name ending in
+"runc" (ln -s box box-runc; podman --runtime /path/to/box-runc). See box-runc --help.`;
+
 async function main(argv: string[]): Promise<number> {
   trace("cli.ts:1", "start");
   const line = parseLine(rootArgs, argv, {
@@ -32,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
     const target = name === "help" && rest[0] ? commands[rest[0]] : undefined;
     if (target) return await (await target()).main(["--help"], { commands });
     const { showHelp } = await import("./cli/help");
-    await showHelp(rootDefinition);
+    await showHelp(rootDefinition, undefined, RUNC_FOOTER);
     return 0;
   }
   const load = commands[name];
@@ -51,8 +55,15 @@ function report(err: unknown): number {
   return EXIT.boxFailed;
 }
 
+/** The name box was started by: under one ending in "runc" (a link box-runc -> box), it answers
+ * runc's command line (src/oci/main.ts), for podman, conmon and containerd, which pass no word. */
+function runcName(): boolean {
+  const name = process.argv0.slice(process.argv0.lastIndexOf("/") + 1);
+  return name.endsWith("runc");
+}
+
 // No top-level await: the compiled executable is built with --bytecode, which needs none.
-main(rawArgs()).then(
+(runcName() ? import("./oci/main").then((m) => m.runcMain(rawArgs())) : main(rawArgs())).then(
   (code) => void (process.exitCode = code),
   (err) => void (process.exitCode = report(err)),
 );

@@ -208,9 +208,11 @@ function createV1(host: CgroupHost, id: string, limits: Limits, made: string[], 
 /**
  * Removes cgroup directories. A cgroup whose processes are still dying (the kernel tears a PID
  * namespace down just after its init) is busy for a moment: tried again for up to waitMs. Returns
- * whether all are gone, so a caller can keep what it needs to try again later.
+ * whether all are gone, so a caller can keep what it needs to try again later. Directories are
+ * listed parents first and removed children first. With sharedParents (box-runc's cgroupsPath, whose
+ * parents it made may hold other containers' cgroups by now), one that is not empty is left alone.
  */
-export function removeCgroup(dirs: readonly string[], waitMs = 0): boolean {
+export function removeCgroup(dirs: readonly string[], waitMs = 0, sharedParents = false): boolean {
   let all = true;
   for (const dir of [...dirs].reverse()) {
     for (let waited = 0; ; waited += 10) {
@@ -219,7 +221,7 @@ export function removeCgroup(dirs: readonly string[], waitMs = 0): boolean {
         break;
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        if (code === "ENOENT") break;
+        if (code === "ENOENT" || (sharedParents && code === "ENOTEMPTY")) break;
         if (code !== "EBUSY" || waited >= waitMs) {
           all = false;
           break;

@@ -149,6 +149,14 @@ const HELPER: Record<string, Words> = {
   started: () => "the command runs; the supervisor relays its output and signals and waits for its exit status",
   "pin-init": (f) => `the container's init, pid ${f.pid}, pinned by a pidfd and its start time ${f.start} (a reused pid is refused)`,
   join: (f) => `setns() into the init's ${f.namespaces?.replaceAll(",", ", ")} namespaces, then chroot into its root`,
+  // The runc CLI's steps (helper/oci.c, hooks.c).
+  "join-namespace": (f) => `setns() into the existing namespace ${f.path}${f.type ? ` (${f.type}, for the clone)` : ""}, as config.json names it`,
+  "root-propagation": (f) => `the new root's propagation set to ${f.flags}, among the container's own mounts`,
+  "mount-copyup": (f) => `${mountWords(f)}, the directory's former contents copied into it (tmpcopyup)`,
+  mknod: (f) => `mknod ${f.path}: a device node of config.json's linux.devices, made inside the root`,
+  "console-socket": (f) => `the pty master sent to the console socket ${f.path} (SCM_RIGHTS): the caller relays the terminal`,
+  hook: (f) => `the ${f.kind} hook ${f.path} ran with the container's state on its stdin (wait status ${f.status})`,
+  pid1: (f) => `no init of box's: this process becomes the command itself, PID 1 of its namespace (host pid ${f["command-pid"]})`,
 };
 
 /** Whether a step has words of its own (a test finds a TRACE without them). */

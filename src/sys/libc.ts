@@ -1,8 +1,10 @@
 /**
  * The few kernel calls Bun has no API for, through libc (bun:ffi): locks on open files and
- * process file descriptors (pidfd_open, pidfd_send_signal). Loaded on first use (about 0.2 ms).
+ * process file descriptors (pidfd_open, pidfd_send_signal); for the runc CLI, mkfifo and bpf(2).
+ * Loaded on first use (about 0.2 ms).
  */
 import { dlopen, FFIType, ptr, read } from "bun:ffi";
+import { BoxError } from "../errors";
 
 const SYS_pidfd_send_signal = 424;
 const SYS_pidfd_open = 434;
@@ -142,3 +144,34 @@ export function pipe(): [number, number] {
   if (clockLib.pipe2(ptr(fds), O_CLOEXEC) !== 0) throw new SysError("pipe2", errno());
   return [fds[0]!, fds[1]!];
 }
+
+// mkfifo and strerror for the runc CLI (src/oci) alone: a library of their own, loaded on its first use.
+function loadOci() {
+  return dlopen("libc.so.6", {
+    mkfifo: { args: [FFIType.cstring, FFIType.u32], returns: FFIType.i32 },
+    strerror: { args: [FFIType.i32], returns: FFIType.cstring },
+  }).symbols;
+}
+
+let ociLib: ReturnType<typeof loadOci> | undefined;
+const strerror = (e: number): string => String((ociLib ??= loadOci()).strerror(e));
+
+/** The FIFO a created container's command waits at (box-runc create). */
+export function mkfifo(path: string, mode: number): void {
+  if ((ociLib ??= loadOci()).mkfifo(Buffer.from(path + "\0"), mode) === 0) return;
+  throw new BoxError(`cannot make the FIFO ${path}: ${strerror(errno())}`, 1);
+}
+
+const SYS_bpf = 321;
+
+/** bpf(2), for the device filter of a cgroup v2 container (src/oci/devicefilter.ts). */
+export const bpf = {
+  /** bpf(cmd, attr): the result (an fd for a load), or a negative errno. */
+  call(cmd: number, attr: Buffer): number {
+    // (the size goes in syscall's pointer-typed slot: bun:ffi passes a number there as it is)
+    const r = Number(libc().syscall(SYS_bpf, cmd, Number(ptr(attr)), attr.length as unknown as null, 0));
+    return r >= 0 ? r : -errno();
+  },
+  address: (b: Buffer): bigint => BigInt(ptr(b)),
+  error: strerror,
+};

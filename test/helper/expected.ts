@@ -7,8 +7,9 @@
  * byte changed on the way shows too.
  */
 import { CAPABILITIES } from "../../src/spec/capabilities";
-import { encodeBytes, MS, RLIMITS, type PlanRecord } from "../../src/spec/plan";
+import { encodeBytes, RLIMITS, type PlanRecord } from "../../src/spec/plan";
 import { evaluate, type Instruction } from "../../src/spec/seccomp/filter";
+import { MOUNT_FLAG_NAMES, mknodLine, ociDefault, ociLines } from "./expected-oci";
 
 /** A string as the helper prints it: bytes 0x21..0x7e but \ and ", the rest as \xNN; "" when empty. */
 export function token(s: string | undefined): string {
@@ -32,7 +33,7 @@ function bitNames(mask: bigint, table: Readonly<Record<string, number | bigint>>
   return names.length ? names.join(",") : "none";
 }
 
-const flags = (decimal: string) => bitNames(BigInt(decimal), MS);
+const flags = (decimal: string) => bitNames(BigInt(decimal), MOUNT_FLAG_NAMES);
 const CAPABILITY_BITS = Object.fromEntries(Object.entries(CAPABILITIES).map(([name, n]) => [name, 1n << BigInt(n)]));
 const caps = (hex: string) => bitNames(BigInt("0x" + hex), CAPABILITY_BITS);
 const mode = (octal: string) => parseInt(octal, 8).toString(8).padStart(4, "0");
@@ -42,7 +43,12 @@ function seccomp(hex: string): string {
   const buf = Buffer.from(hex, "hex");
   const program: Instruction[] = [];
   for (let i = 0; i < buf.length; i += 8) program.push({ code: buf.readUInt16LE(i), jt: buf[i + 2]!, jf: buf[i + 3]!, k: buf.readUInt32LE(i + 4) });
-  const action = evaluate(program, { nr: 0x3fff });
+  let action: string;
+  try {
+    action = evaluate(program, { nr: 0x3fff });
+  } catch {
+    action = ociDefault(program); // an OCI profile's program (src/spec/seccomp/oci.ts)
+  }
   return `seccomp instructions=${program.length} default=${action === "allow" ? "allow" : action.replace("errno ", "errno:")}`;
 }
 
@@ -109,10 +115,12 @@ export function expectedCheck(records: readonly PlanRecord[]): string {
     for (const [key, ...f] of records) {
       if (key === "mkdir" || key === "file") out.push(`${key} ${token(f[0])} mode=${mode(f[1]!)}`);
       else if (key === "mount") out.push(mountLine("mount", f));
+      else if (key === "mount_copyup") out.push(mountLine("mount-copyup", f));
       else if (key === "device") out.push(`device ${token(f[1])} host=${token(f[0])} char=${f[2]}:${f[3]}`);
       else if (key === "symlink") out.push(`symlink ${token(f[1])} target=${token(f[0])}`);
       else if (key === "mask" || key === "readonly") out.push(`${key} ${token(f[0])}`);
       else if (key === "sysctl_in") out.push(`sysctl-in /proc/sys/${token(f[0])} value=${token(f[1])}`);
+      else if (key === "mknod") out.push(mknodLine(f));
     }
     const hostname = one("hostname");
     if (hostname) out.push(`hostname ${token(hostname[0])}`);
@@ -154,5 +162,6 @@ export function expectedCheck(records: readonly PlanRecord[]): string {
     for (const [dir, tries, ms] of all("rmcgroup")) out.push(`rmcgroup dir=${token(dir)} tries=${tries} interval-ms=${ms}`);
     for (const [path] of all("cleanup")) out.push(`cleanup ${token(path)}`);
   }
+  out.push(...ociLines(records));
   return out.join("\n") + "\n";
 }

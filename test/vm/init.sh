@@ -18,5 +18,6 @@ mount -t cgroup2 cgroup2 /sys/fs/cgroup
 insmod /overlay.ko
 echo "VM kernel $(uname -r), cgroup: $(cat /sys/fs/cgroup/cgroup.controllers)"
 sh /proofs.sh
+sh /proofs-oci.sh
 echo "PROOFS DONE"
 poweroff -f

@@ -46,6 +46,7 @@ cp "$top/test/vm/init.sh" "$root/init"
 cp "$top/test/vm/proofs.sh" "$root/proofs.sh"
 # An OCI layout the test made (an image of many layers), when it made one.
 [ -n "${BOX_VM_LAYERS:-}" ] && cp -a "$BOX_VM_LAYERS" "$root/layers"
-chmod 755 "$root/init" "$root/proofs.sh"
+cp "$top/test/vm/proofs-oci.sh" "$root/proofs-oci.sh"
+chmod 755 "$root/init" "$root/proofs.sh" "$root/proofs-oci.sh"
 (cd "$root" && find . | cpio -H newc -o --quiet | gzip -1) > "$out/initramfs.gz"
 rm -rf "$root"

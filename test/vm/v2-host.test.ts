@@ -48,6 +48,9 @@ describe("on a pure cgroup v2, minimal host (qemu)", () => {
     ["memory", "a memory hog under -m 32m is killed and reported, exit 137"],
     ["cpus", "--cpus 0.5 holds a busy loop to 0.3-0.7 CPU"],
     ["layers", "an image of 150 layers runs on a kernel without lowerdir+ (one page of options)"],
+    ["oci-limits", "box-runc: a bundle's pids and memory limits on cgroup v2, seen in its own cgroup namespace"],
+    ["oci-devices", "box-runc: the device rules as an eBPF program (a disk made with mknod cannot be opened)"],
+    ["oci-lifecycle", "box-runc: create, state, start, delete --force, nothing left"],
   ] as const) {
     test(`${name}: ${what}`, () => {
       expect({ proof: name, result: proofs.get(name) ?? "missing" }).toEqual({ proof: name, result: expect.stringMatching(/^PASS/) });
