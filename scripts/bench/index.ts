@@ -13,13 +13,13 @@ import { cpus, totalmem } from "node:os";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { benchBatch } from "./bench/batch";
-import { benchOci } from "./bench/oci";
-import { benchRelay } from "./bench/relay";
-import { benchScale } from "./bench/scale";
-import { benchStartup } from "./bench/startup";
+import { benchBatch } from "./batch";
+import { benchOci } from "./oci";
+import { benchRelay } from "./relay";
+import { benchScale } from "./scale";
+import { benchStartup } from "./startup";
 
-const top = resolve(import.meta.dir, "..");
+const top = resolve(import.meta.dir, "../..");
 const BOX = join(top, "dist/box");
 const TARBALL = join(top, "build/alpine-minirootfs-3.20.3-x86_64.tar.gz");
 
