@@ -245,7 +245,8 @@ try {
   console.log(traceLine);
   console.log(`resident per running container (supervisor + init, mean of 20 detached): ${resident} kB (target under 2048)`);
   console.log(`dist/box: ${(size / 2 ** 20).toFixed(1)} MiB`);
-  console.log((await standalone(work, rootfs, Object.keys(parts))).join("\n"));
+  // oci ran above, its table beside the others.
+  console.log((await standalone(work, rootfs, Object.keys(parts).filter((name) => name !== "oci"))).join("\n"));
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
