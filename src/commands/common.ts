@@ -42,14 +42,18 @@ export function printTable(rows: string[][]): void {
  * (src/userns/ids.ts). What killed box processes left behind is collected first, by every command
  * (it looks only at containers marked active, so it costs little however many containers exist).
  */
-export function storeFor(_command: string, line: ParsedLine, globals: Globals): Layout {
+/** The commands that list or remove containers look at every active one (src/container/collect.ts). */
+const LOOKS_AT_ALL = new Set(["ps", "rm", "container prune", "system prune", "system df", "network", "volume", "image prune", "rmi", "inspect", "stats", "wait"]);
+const COLLECT_BUDGET = 8;
+
+export function storeFor(command: string, line: ParsedLine, globals: Globals): Layout {
   const layout = layoutFor((line.options.root as string | undefined) ?? globals.root);
   if (isRootless()) layout.userns = rootlessMapping();
   ensureDirs(layout);
   if (layout.userns?.single) {
     sayOnce(layout, "own-id-only", `${layout.userns.reason}: your containers map your own id alone, as their root; no other user or group exists in them (-u with another id fails), and image files of other owners become root's`);
   }
-  collect(layout);
+  collect(layout, LOOKS_AT_ALL.has(command) ? Infinity : COLLECT_BUDGET);
   return layout;
 }
 

@@ -21,8 +21,16 @@ import { isBusy } from "./state";
 /** A scratch directory older than this whose lock is free belongs to a box that died making it. */
 const SCRATCH_AGE_MS = 60_000;
 
-export function collect(layout: Layout): void {
-  for (const id of activeIds(layout)) {
+/**
+ * With a budget, at most that many active containers are looked at, from a random place in the
+ * list, and the scratch entries (which only take space) are left for a full collection: a command
+ * that only needs its own container (run, exec) then costs the same with a thousand containers as
+ * with one, and a container a killed box left is still found within a few commands. Nothing waits
+ * on that: what a dead container held (its name, address, ports) is taken back by whoever needs it
+ * (src/store/claim.ts), and `box ps` and the removing commands collect everything.
+ */
+export function collect(layout: Layout, budget = Infinity): void {
+  for (const id of someOf(activeIds(layout), budget)) {
     if (beingMade(layout, id) || isBusy(layout, id)) continue;
     let r: ContainerRecord | undefined;
     try {
@@ -45,6 +53,7 @@ export function collect(layout: Layout): void {
     }
     rmSync(activePath(layout, id), { force: true });
   }
+  if (budget !== Infinity) return;
   const containers = listDir(layout.containers); // read once: a thousand entries are not free
   for (const entry of containers) {
     const maker = /^\.new-(\d+)-/.exec(entry);
@@ -90,6 +99,12 @@ export function collectScratch(layout: Layout, containers = listDir(layout.conta
     const m = /^([0-9a-f]{64})\.pid\.tmp/.exec(entry);
     if (m && !isBusy(layout, m[1]!)) rmSync(join(layout.run, entry), { force: true });
   }
+}
+
+function someOf(ids: string[], budget: number): string[] {
+  if (ids.length <= budget) return ids;
+  const from = Math.floor(Math.random() * ids.length);
+  return [...ids.slice(from), ...ids.slice(0, from)].slice(0, budget);
 }
 
 function mtime(path: string): number {

@@ -4,7 +4,7 @@
  * succeeds.
  */
 import { describe, expect, test } from "bun:test";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { box, spawnBox, withRoot } from "../e2e/harness";
 
@@ -37,6 +37,31 @@ describe("box under concurrency", () => {
 });
 
 describe("what a killed box leaves, with volumes", () => {
+  test("40 containers whose supervisors were killed: run and exec look at 8 of them (their cost stays flat), ps looks at all and gives back what each held", () =>
+    withRoot(async (root) => {
+      const ids: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        const r = await box(root, ["run", "-d", "--network", "none", "sleep", "60"]);
+        expect(r.code).toBe(0);
+        ids.push(r.stdout.trim());
+      }
+      for (const id of ids) {
+        const [sup, , init] = readFileSync(join(root, "run", `${id}.pid`), "utf8").split(" ");
+        process.kill(Number(init), "SIGKILL");
+        process.kill(Number(sup), "SIGKILL");
+      }
+      await Bun.sleep(300);
+      expect(readdirSync(join(root, "active")).length).toBe(40);
+      // A command about one container: 8 of the 40 are looked at, each one dead, so 32 are left.
+      expect((await box(root, ["run", "--rm", "--network", "none", "true"])).code).toBe(0);
+      expect(readdirSync(join(root, "active")).length).toBe(32);
+      // A listing looks at every one: nothing is left active, every container is there, not running.
+      const ps = await box(root, ["ps", "-a", "--format", "{{.State}}"]);
+      expect(readdirSync(join(root, "active"))).toEqual([]);
+      expect(ps.stdout.split("\n").filter(Boolean).sort()).toEqual(Array(40).fill("dead"));
+      expect((await box(root, ["rm", "-f", ...ids])).code).toBe(0);
+    }), 120_000);
+
   test("an ephemeral container killed with box: the next command removes it and its anonymous volume; a named volume stays", () =>
     withRoot(async (root) => {
       const proc = spawnBox(root, ["run", "-v", "/anon", "-v", "keep:/named", "sh", "-c", "echo ready; exec sleep 30"]);
