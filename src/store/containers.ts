@@ -59,24 +59,27 @@ export interface ContainerRecord {
 const ID = /^[0-9a-f]{64}$/;
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
+// Made once, not per record: box ps checks every record of the store.
+const checkFields = obj<ContainerRecord & { imageDigest?: string }>({
+  id: pattern(ID, "a container id"),
+  name: opt(str),
+  created: pattern(ISO, "a time"),
+  image: str,
+  imageId: opt(str),
+  imageDigest: opt(str),
+  argv: arr(str),
+  stopSignal: opt(pattern(/^(SIG)?[A-Z0-9+-]{1,16}$/i, "a signal")),
+  request: opt(checkRequest),
+  startedAt: opt(pattern(ISO, "a time")),
+  cgroups: arr(pattern(/^\/sys\/fs\/cgroup\//, "a cgroup directory")),
+  detached: bool,
+  autoRemove: bool,
+  ports: opt(anyObject) as unknown as Check<PortsRecord | undefined>,
+  spec: opt(checkSpec),
+});
+
 const checkRecord: Check<ContainerRecord> = (v, at) => {
-  const r = obj<ContainerRecord & { imageDigest?: string }>({
-    id: pattern(ID, "a container id"),
-    name: opt(str),
-    created: pattern(ISO, "a time"),
-    image: str,
-    imageId: opt(str),
-    imageDigest: opt(str),
-    argv: arr(str),
-    stopSignal: opt(pattern(/^(SIG)?[A-Z0-9+-]{1,16}$/i, "a signal")),
-    request: opt(checkRequest),
-    startedAt: opt(pattern(ISO, "a time")),
-    cgroups: arr(pattern(/^\/sys\/fs\/cgroup\//, "a cgroup directory")),
-    detached: bool,
-    autoRemove: bool,
-    ports: opt(anyObject) as unknown as Check<PortsRecord | undefined>,
-    spec: opt(checkSpec),
-  })(v, at);
+  const r = checkFields(v, at);
   // Records of box 0.1 name the image's store id imageDigest and were started when made.
   if (r.imageDigest && !r.imageId) r.imageId = r.imageDigest;
   delete r.imageDigest;
