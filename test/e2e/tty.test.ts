@@ -1,38 +1,7 @@
 // -t: a pseudo-terminal of the container's own devpts, driven here through a real pty.
 import { describe, expect, test } from "bun:test";
-import { BOX, scopeEnv, withRoot } from "./harness";
-
-interface Session {
-  output(): string;
-  waitFor(text: string, ms?: number): Promise<void>;
-  write(data: string): void;
-  resize(cols: number, rows: number): void;
-  exited: Promise<number>;
-}
-
-function inTerminal(root: string, args: string[], cols = 80, rows = 24): Session {
-  let out = "";
-  const proc = Bun.spawn([BOX, "--root", root, ...args], {
-    terminal: { cols, rows, data: (_t, d) => void (out += new TextDecoder().decode(d)) },
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TERM: "xterm", BOX_NETWORK: "none", ...scopeEnv() },
-  });
-  return {
-    output: () => out,
-    async waitFor(text, ms = 10_000) {
-      const end = Date.now() + ms;
-      while (!out.includes(text)) {
-        if (Date.now() > end) throw new Error(`timed out waiting for ${JSON.stringify(text)}; got ${JSON.stringify(out)}`);
-        await Bun.sleep(10);
-      }
-    },
-    write: (d) => void proc.terminal!.write(d),
-    resize: (c, r) => proc.terminal!.resize(c, r),
-    exited: proc.exited.then((code) => {
-      proc.terminal?.close();
-      return code;
-    }),
-  };
-}
+import { withRoot } from "./harness";
+import { inTerminal } from "./terminal";
 
 describe("box run -t", () => {
   test("-it gives an interactive shell on a pty of the container's own devpts", () =>

@@ -8,41 +8,8 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { BOX, box, helperProcesses, scopeEnv, withRoot } from "../e2e/harness";
-
-interface Session {
-  proc: ReturnType<typeof Bun.spawn>;
-  output(): string;
-  waitFor(text: string, ms?: number): Promise<void>;
-  write(data: string): void;
-  resize(cols: number, rows: number): void;
-  exited: Promise<number>;
-}
-
-function inTerminal(root: string, args: string[], cols = 80, rows = 24): Session {
-  let out = "";
-  const proc = Bun.spawn([BOX, "--root", root, ...args], {
-    terminal: { cols, rows, data: (_t, d) => void (out += new TextDecoder().decode(d)) },
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", TERM: "xterm", BOX_NETWORK: "none", ...scopeEnv() },
-  });
-  return {
-    proc,
-    output: () => out,
-    async waitFor(text, ms = 10_000) {
-      const end = Date.now() + ms;
-      while (!out.includes(text)) {
-        if (Date.now() > end) throw new Error(`timed out waiting for ${JSON.stringify(text)}; got ${JSON.stringify(out)}`);
-        await Bun.sleep(10);
-      }
-    },
-    write: (d) => void proc.terminal!.write(d),
-    resize: (c, r) => proc.terminal!.resize(c, r),
-    exited: proc.exited.then((code) => {
-      proc.terminal?.close();
-      return code;
-    }),
-  };
-}
+import { box, helperProcesses, withRoot } from "../e2e/harness";
+import { inTerminal } from "../e2e/terminal";
 
 async function status(root: string, name: string): Promise<string> {
   return (await box(root, ["inspect", "-f", "{{.State.Status}}", name])).stdout.trim();

@@ -137,3 +137,14 @@ export function layeredView(img: { layers: string[] }): string {
     read("/etc/issue") + read("/etc/alpine-release"),
   ].join("");
 }
+
+/** What the container sees of the layered test image (oci.ts layeredImage), and what it must see. */
+export const PROBE = [
+  "cat /opt/app/data",
+  "stat -c '%a %h' /opt/app/suid /opt/app/data",
+  "ls /var/cache",
+  "test -e /etc/motd && echo motd || echo no-motd",
+  "test -e /opt/app/link && echo link || echo no-link",
+  "cat /etc/issue /etc/alpine-release",
+].join("; ");
+export const SEEN = "layer two\n4755 1\n644 2\nnew\nno-motd\nno-link\nlayer three\n3.20.3\n";

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from "node:path";
 import { ALPINE_TARBALL, box, removeRoot, run, tempDir, withRoot } from "../e2e/harness";
 import { readImageFile } from "../../src/image/run";
-import { blobs, EMBEDDED_DIFF, EMBEDDED_ID_PREFIX, expectEmptyStore, filesUnder, images, inspect, layerDiffDir, layerDirs, layeredView, seen } from "./helpers";
+import { blobs, EMBEDDED_DIFF, EMBEDDED_ID_PREFIX, expectEmptyStore, filesUnder, images, inspect, layerDiffDir, layerDirs, layeredView, PROBE, SEEN, seen } from "./helpers";
 import { alpineLayer, entriesLayer, layeredImage, sha, writeLayout } from "./oci";
 
 const work = tempDir("box-layers-");
@@ -17,16 +17,6 @@ function podman(dir: string, ...args: string[]): Promise<{ code: number; stdout:
   return run(["podman", "--root", join(dir, "root"), "--runroot", join(dir, "run"), "--storage-driver", "vfs", "--events-backend", "none", ...args], { timeoutMs: 60_000 });
 }
 
-/** What the container sees of the layered test image. */
-const PROBE = [
-  "cat /opt/app/data",
-  "stat -c '%a %h' /opt/app/suid /opt/app/data",
-  "ls /var/cache",
-  "test -e /etc/motd && echo motd || echo no-motd",
-  "test -e /opt/app/link && echo link || echo no-link",
-  "cat /etc/issue /etc/alpine-release",
-].join("; ");
-const SEEN = "layer two\n4755 1\n644 2\nnew\nno-motd\nno-link\nlayer three\n3.20.3\n";
 
 describe("box load", () => {
   test("an OCI layout of three layers (gzip, zstd, plain): the container sees whiteouts, opaque directories, hard links, setuid", () =>

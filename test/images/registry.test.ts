@@ -5,7 +5,7 @@ import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BOX, box, removeRoot, run, spawnBox, tempDir, withRoot } from "../e2e/harness";
 import { readImageFile } from "../../src/image/run";
-import { blobs, expectEmptyStore, filesUnder, images, inspect, layerDirs, layeredView, seen } from "./helpers";
+import { blobs, expectEmptyStore, filesUnder, images, inspect, layerDirs, layeredView, PROBE, SEEN, seen } from "./helpers";
 import { alpineLayer, entriesLayer, layeredImage, writeLayout, type ImageSpec } from "./oci";
 import { PASSWORD, startRegistry, USER, type TestRegistry } from "./registry";
 
@@ -33,15 +33,6 @@ afterEach(() => {
 });
 
 const blobGets = (digest: string) => reg.log.filter((l) => l.startsWith("GET ") && l.includes(`/blobs/${digest}`)).length;
-const PROBE = [
-  "cat /opt/app/data",
-  "stat -c '%a %h' /opt/app/suid /opt/app/data",
-  "ls /var/cache",
-  "test -e /etc/motd && echo motd || echo no-motd",
-  "test -e /opt/app/link && echo link || echo no-link",
-  "cat /etc/issue /etc/alpine-release",
-].join("; ");
-const SEEN = "layer two\n4755 1\n644 2\nnew\nno-motd\nno-link\nlayer three\n3.20.3\n";
 
 describe("box pull from a registry", () => {
   test("anonymous, through the bearer token flow: a three-layer image, run, listed, inspected; pulled again: nothing downloaded", () =>

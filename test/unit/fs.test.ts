@@ -4,12 +4,21 @@
 // only as root.
 import { afterEach, describe, expect, test } from "bun:test";
 import {
-  chmodSync, closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync,
-  symlinkSync, utimesSync, writeFileSync, writeSync,
+  closeSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Dir, FsError } from "../../src/fs/dir";
+import { expectCanary, makeCanary } from "./canary";
 
 const root = process.getuid?.() === 0;
 const tops: string[] = [];
@@ -24,32 +33,11 @@ afterEach(() => {
 
 /** dest (the Dir) and outside (the canary: a file and a directory with known metadata). */
 function setup(mode: "beneath" | "in-root" = "beneath") {
-  const top = mkdtempSync(join(tmpdir(), "box-fs-"));
+  const { top, dest, outside } = makeCanary("box-fs-");
   tops.push(top);
-  const dest = join(top, "dest");
-  const outside = join(top, "outside");
-  mkdirSync(dest);
-  mkdirSync(join(outside, "sub"), { recursive: true });
-  writeFileSync(join(outside, "target"), "host file");
-  chmodSync(join(outside, "target"), 0o640);
-  chmodSync(join(outside, "sub"), 0o750);
-  utimesSync(join(outside, "target"), 1_000_000, 1_000_000);
-  utimesSync(join(outside, "sub"), 1_000_000, 1_000_000);
   const dir = Dir.open(dest, mode);
   open.push(dir);
   return { top, dest, outside, dir };
-}
-
-/** The canary is exactly as made. */
-function expectCanary(outside: string): void {
-  const t = statSync(join(outside, "target"));
-  const s = statSync(join(outside, "sub"));
-  const uid = process.getuid?.() ?? 0;
-  expect({ content: readFileSync(join(outside, "target"), "utf8"), mode: t.mode & 0o7777, uid: t.uid, mtime: t.mtimeMs, nlink: t.nlink })
-    .toEqual({ content: "host file", mode: 0o640, uid, mtime: 1_000_000_000, nlink: 1 });
-  expect({ mode: s.mode & 0o7777, uid: s.uid, mtime: s.mtimeMs, entries: existsSync(join(outside, "sub/pwned")) })
-    .toEqual({ mode: 0o750, uid, mtime: 1_000_000_000, entries: false });
-  expect(existsSync(join(outside, "pwned"))).toBe(false);
 }
 
 function errorOf(fn: () => unknown): FsError {

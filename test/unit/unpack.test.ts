@@ -4,16 +4,24 @@
 // as root.
 import { afterEach, describe, expect, test } from "bun:test";
 import {
-  chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync,
-  utimesSync, writeFileSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pack, type Header } from "tar-stream";
 import { zstdCompressSync, gzipSync } from "node:zlib";
 import { Dir } from "../../src/fs/dir";
 import { memberPath, unpackTar } from "../../src/image/unpack";
 import { tarHeader } from "../../src/image/save";
+import { expectCanary, makeCanary } from "./canary";
 
 const root = process.getuid?.() === 0;
 const uid = process.getuid?.() ?? 0;
@@ -42,30 +50,9 @@ afterEach(() => {
 
 /** dest, and the canary outside it: a file and a directory with known owner, mode and times. */
 function scratch(): { top: string; dest: string; outside: string } {
-  const top = mkdtempSync(join(tmpdir(), "box-unpack-"));
-  tops.push(top);
-  const dest = join(top, "dest");
-  const outside = join(top, "outside");
-  mkdirSync(dest);
-  mkdirSync(join(outside, "sub"), { recursive: true });
-  writeFileSync(join(outside, "target"), "host file");
-  chmodSync(join(outside, "target"), 0o640);
-  chmodSync(join(outside, "sub"), 0o750);
-  utimesSync(join(outside, "target"), 1_000_000, 1_000_000);
-  utimesSync(join(outside, "sub"), 1_000_000, 1_000_000);
-  utimesSync(outside, 1_000_000, 1_000_000);
-  return { top, dest, outside };
-}
-
-function expectCanary(outside: string): void {
-  const t = statSync(join(outside, "target"));
-  const s = statSync(join(outside, "sub"));
-  const o = statSync(outside);
-  expect({ content: readFileSync(join(outside, "target"), "utf8"), mode: t.mode & 0o7777, uid: t.uid, gid: t.gid, mtime: t.mtimeMs, nlink: t.nlink })
-    .toEqual({ content: "host file", mode: 0o640, uid, gid, mtime: 1_000_000_000, nlink: 1 });
-  expect({ mode: s.mode & 0o7777, uid: s.uid, mtime: s.mtimeMs, entries: readdirSync(join(outside, "sub")) })
-    .toEqual({ mode: 0o750, uid, mtime: 1_000_000_000, entries: [] });
-  expect({ outside: readdirSync(outside).sort(), mtime: o.mtimeMs, mode: o.mode & 0o7777 }).toEqual({ outside: ["sub", "target"], mtime: 1_000_000_000, mode: o.mode & 0o7777 });
+  const made = makeCanary("box-unpack-");
+  tops.push(made.top);
+  return made;
 }
 
 async function refusal(bytes: Uint8Array, dest: string): Promise<string> {
