@@ -5,39 +5,31 @@
  * eth0 and of the bridge (`veth`, `bridge`), and the v1 cgroup join the container's first process
  * does itself (`cgroup_tasks`).
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { detect } from "../../src/cgroup/detect";
-import { createCgroup, removeCgroup } from "../../src/cgroup/setup";
+import { createCgroup } from "../../src/cgroup/setup";
 import { encodePlan, execRecords, planRecords } from "../../src/spec/plan";
-import { removeRoot, run } from "../e2e/harness";
+import { run } from "../e2e/harness";
 import { inNetns, inNs } from "../net/netns";
 import { HELPER } from "./helper";
-import { plan, prepare, spec, start, stop, type Container } from "./run";
+import { cleanUpAfterEach, plan, prepare, spec, start } from "./run";
 
-let current: Container | undefined;
-let cgroupDirs: string[] = [];
-afterEach(async () => {
-  if (current) await stop(current, "SIGKILL").catch(() => {});
-  if (current) removeRoot(current.dir);
-  removeCgroup(cgroupDirs, 2000);
-  current = undefined;
-  cgroupDirs = [];
-});
+const made = cleanUpAfterEach();
 
 const NOFILE = { type: "RLIMIT_NOFILE", soft: 512, hard: 1024 };
 
 describe("helper: rlimit", () => {
   test("the command starts with the plan's limits; unlimited is unlimited", async () => {
-    const c = (current = await prepare());
+    const c = (made.current = await prepare());
     const r = await start(plan(c, ["sh", "-c", "ulimit -n; ulimit -Hn; ulimit -c; ulimit -Hc"], { rlimits: [NOFILE, { type: "RLIMIT_CORE", soft: 0, hard: -1 }] }));
     expect(r).toEqual({ code: 0, stdout: "512\n1024\n0\nunlimited\n", stderr: "" });
   });
 
   test("a hard limit above the current one, without CAP_SYS_RESOURCE: one sentence naming it, 125", async () => {
     const hard = Number((await run(["sh", "-c", "ulimit -Hn"])).stdout.trim());
-    const c = (current = await prepare());
+    const c = (made.current = await prepare());
     const r = await start(plan(c, ["true"], { rlimits: [{ type: "RLIMIT_NOFILE", soft: 1024, hard: hard * 2 }] }));
     expect(r).toEqual({
       code: 125,
@@ -47,7 +39,7 @@ describe("helper: rlimit", () => {
   });
 
   test("box exec's process gets them too", async () => {
-    const c = (current = await prepare());
+    const c = (made.current = await prepare());
     const detached = { id: "", log: join(c.dir, "log"), logCap: 1 << 20 };
     const s = spec(c, ["sleep", "30"], { detach: detached, rlimits: [NOFILE] });
     expect((await start(encodePlan(planRecords(s)))).code).toBe(0);
@@ -61,7 +53,7 @@ describe("helper: rlimit", () => {
 describe("helper: sysctl_in", () => {
   test("set in the container's namespaces before /proc/sys is read-only; the host's stay as they are", async () => {
     const host = readFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8");
-    const c = (current = await prepare());
+    const c = (made.current = await prepare());
     const script = "cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/kernel/msgmax; { echo 1 > /proc/sys/kernel/msgmax; } 2>/dev/null || echo read-only";
     const r = await start(plan(c, ["sh", "-c", script], { containerSysctls: { "net.ipv4.ip_unprivileged_port_start": "80", "kernel/msgmax": "12345" } }));
     expect(r).toEqual({ code: 0, stdout: "80\n12345\nread-only\n", stderr: "" });
@@ -69,7 +61,7 @@ describe("helper: sysctl_in", () => {
   });
 
   test("a sysctl the kernel does not have: one sentence, 125", async () => {
-    const c = (current = await prepare());
+    const c = (made.current = await prepare());
     const r = await start(plan(c, ["true"], { containerSysctls: { "net.ipv4.no_such_thing": "1" } }));
     expect(r).toEqual({ code: 125, stdout: "", stderr: "box: cannot open /proc/sys/net/ipv4/no_such_thing in the container: No such file or directory\n" });
   });
@@ -78,7 +70,7 @@ describe("helper: sysctl_in", () => {
 describe("helper: the bridge network's MAC addresses and eth0's sysctls", () => {
   test("eth0 is born with the plan's MAC and without router advertisements; the bridge keeps its MAC", () =>
     inNetns(async (ns) => {
-      const c = (current = await prepare());
+      const c = (made.current = await prepare());
       const mac = "02:42:0a:58:00:07", bridgeMac = "02:42:0a:58:00:01";
       const bytes = plan(c, ["sh", "-c", "cat /sys/class/net/eth0/address /proc/sys/net/ipv6/conf/eth0/accept_ra /proc/sys/net/ipv6/conf/eth0/autoconf"], {
         network: "bridge",
@@ -94,9 +86,9 @@ describe("helper: the bridge network's MAC addresses and eth0's sysctls", () => 
 describe("helper: cgroup v1, joined by the container's first process itself", () => {
   const host = detect();
   test.skipIf(host.mode === "v2")("its first step writes 0 into each tasks file; init and the command are in its cgroups", async () => {
-    const c = (current = await prepare());
+    const c = (made.current = await prepare());
     const cg = createCgroup(host, `box-helper-test-${process.pid}`, { pids: 50 }, `box-test-helper-${process.pid}`);
-    cgroupDirs = [...new Set(cg.dirs.map((d) => dirname(d))), ...cg.dirs];
+    made.cgroupDirs = [...new Set(cg.dirs.map((d) => dirname(d))), ...cg.dirs];
     // Seen from inside (its cgroup namespace shows its own cgroups as the roots): init and the
     // command, which exec'd cat, are in each of them.
     const files = cg.mounts.filter((m) => m.type === "cgroup").map((m) => `${m.destination}/cgroup.procs`);

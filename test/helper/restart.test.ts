@@ -5,27 +5,18 @@
  * or the stopped file box stop and box kill make. Each run records how it ended in the exit file
  * ("status oom ms restarts"), and the pidfile names the running init and the restarts so far.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { detect } from "../../src/cgroup/detect";
-import { createCgroup, removeCgroup } from "../../src/cgroup/setup";
+import { createCgroup } from "../../src/cgroup/setup";
 import type { SpecInput } from "../../src/spec/build";
 import { encodePlan, planRecords, type PlanRecord } from "../../src/spec/plan";
-import { removeRoot } from "../e2e/harness";
 import { inNetns, inNs } from "../net/netns";
 import { HELPER } from "./helper";
-import { plan, prepare, spec, start, stop, supervisor, until, type Container } from "./run";
+import { cleanUpAfterEach, plan, prepare, spec, start, stop, supervisor, until, type Container } from "./run";
 
-let current: Container | undefined;
-let cgroupDirs: string[] = [];
-afterEach(async () => {
-  if (current) await stop(current, "SIGKILL").catch(() => {});
-  if (current) removeRoot(current.dir);
-  removeCgroup(cgroupDirs, 2000);
-  current = undefined;
-  cgroupDirs = [];
-});
+const made = cleanUpAfterEach();
 
 type Policy = NonNullable<SpecInput["restart"]>;
 
@@ -60,7 +51,7 @@ function expectBackoff(times: number[]): void {
 
 describe("helper: restart policies", () => {
   test("on-failure:3 with exit 1: started again exactly 3 times, after 100, 200 and 400 ms", async () => {
-    const c = (current = await prepare());
+    const c = (made.current = await prepare());
     expect((await start(restartPlan(c, ["sh", "-c", "echo run; exit 1"], { name: "on-failure", maximumRetryCount: 3 }))).code).toBe(0);
     const sup = supervisor(c)!;
     await until(() => !existsSync(`/proc/${sup}`), 10_000);
@@ -74,7 +65,7 @@ describe("helper: restart policies", () => {
   });
 
   test("on-failure stops once the command succeeds", async () => {
-    const c = (current = await prepare());
+    const c = (made.current = await prepare());
     const script = "echo run; [ -e /ran ] && exit 0; touch /ran; exit 3";
     expect((await start(restartPlan(c, ["sh", "-c", script], { name: "on-failure", maximumRetryCount: 0 }))).code).toBe(0);
     await until(() => !existsSync(c.pidFile), 5000);
@@ -84,7 +75,7 @@ describe("helper: restart policies", () => {
   });
 
   test("always, with a command that exits 0: started again until SIGTERM reaches the supervisor (box stop), which ends it at once", async () => {
-    const c = (current = await prepare());
+    const c = (made.current = await prepare());
     expect((await start(restartPlan(c, ["sh", "-c", "echo run"], { name: "always", maximumRetryCount: 0 }))).code).toBe(0);
     const sup = supervisor(c)!;
     expect(await until(() => runs(c).length >= 4, 5000)).toBe(true);
@@ -107,7 +98,7 @@ describe("helper: restart policies", () => {
   });
 
   test("always: killed while it runs after box kill made the stopped file, it stays stopped", async () => {
-    const c = (current = await prepare());
+    const c = (made.current = await prepare());
     expect((await start(restartPlan(c, ["sh", "-c", "echo run; exec sleep 30"], { name: "always", maximumRetryCount: 0 }))).code).toBe(0);
     expect(await until(() => runs(c).length === 1)).toBe(true);
     writeFileSync(join(c.dir, "stopped"), "");
@@ -119,7 +110,7 @@ describe("helper: restart policies", () => {
   });
 
   test("a run that lasted the reset time starts the back-off over (here 300 ms instead of 10 s)", async () => {
-    const c = (current = await prepare());
+    const c = (made.current = await prepare());
     const records = planRecords(spec(c, ["sh", "-c", "echo run; sleep 0.4; exit 1"], {
       detach: { id: "", log: join(c.dir, "log"), logCap: 1 << 20, logFormat: "k8s-file" },
       restart: { name: "on-failure", maximumRetryCount: 4 },
@@ -136,9 +127,9 @@ describe("helper: restart policies", () => {
 
   const host = detect();
   test.skipIf(host.mode === "v2")("a fork bomb, or an OOM kill, does not make it start again any sooner than the back-off", async () => {
-    const c = (current = await prepare());
+    const c = (made.current = await prepare());
     const cg = createCgroup(host, `box-restart-test-${process.pid}`, { pids: 20, memory: 16 << 20 }, `box-test-restart-${process.pid}`);
-    cgroupDirs = [...new Set(cg.dirs.map((d) => dirname(d))), ...cg.dirs];
+    made.cgroupDirs = [...new Set(cg.dirs.map((d) => dirname(d))), ...cg.dirs];
     const oom = cg.oom ? { file: cg.oom.file, killed: "out of memory", other: "out of memory elsewhere" } : undefined;
     // Odd runs are a fork bomb, even ones a memory hog the OOM killer ends.
     const script = "echo run; if [ -e /odd ]; then rm /odd; head -c 64m /dev/zero | tail; else touch /odd; f() { f | f & }; f; sleep 0.2; fi";
@@ -157,7 +148,7 @@ describe("helper: restart policies", () => {
 
   test("each run gets a new veth, eth0 with the same MAC and address", () =>
     inNetns(async (ns) => {
-      const c = (current = await prepare());
+      const c = (made.current = await prepare());
       const mac = "02:42:0a:58:00:09";
       const bytes = restartPlan(c, ["sh", "-c", "echo run; cat /sys/class/net/eth0/address; ip -4 -o addr show eth0 | cut -d' ' -f7; exit 1"], { name: "on-failure", maximumRetryCount: 2 }, {
         network: "bridge",

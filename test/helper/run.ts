@@ -4,13 +4,15 @@
  * Each container gets a fresh copy of the Alpine rootfs in a temporary directory, no cgroup, and
  * loopback only.
  */
+import { afterEach } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { removeCgroup } from "../../src/cgroup/setup";
 import { join } from "node:path";
 import { resolveCapabilities } from "../../src/spec/capabilities";
 import { buildSpec, type SpecInput } from "../../src/spec/build";
 import { encodePlan, planRecords } from "../../src/spec/plan";
 import type { Spec } from "../../src/spec/types";
-import { ALPINE_TARBALL, run, tempDir } from "../e2e/harness";
+import { ALPINE_TARBALL, removeRoot, run, tempDir } from "../e2e/harness";
 import { HELPER } from "./helper";
 
 export interface Container {
@@ -89,4 +91,21 @@ export async function until(check: () => boolean, ms = 5000): Promise<boolean> {
 
 export function exitStatus(c: Container): string | undefined {
   return existsSync(c.exitFile) ? readFileSync(c.exitFile, "utf8").split(" ")[0] : undefined;
+}
+
+/**
+ * For a test file whose tests each make one container (and maybe cgroup directories): after each
+ * test, the container is stopped with SIGKILL and its root removed, and the directories removed.
+ * Each test hands what it made to the returned object.
+ */
+export function cleanUpAfterEach(): { current?: Container; cgroupDirs: string[] } {
+  const made: { current?: Container; cgroupDirs: string[] } = { cgroupDirs: [] };
+  afterEach(async () => {
+    if (made.current) await stop(made.current, "SIGKILL").catch(() => {});
+    if (made.current) removeRoot(made.current.dir);
+    removeCgroup(made.cgroupDirs, 2000);
+    made.current = undefined;
+    made.cgroupDirs = [];
+  });
+  return made;
 }
