@@ -153,6 +153,9 @@ static _Noreturn void joiner_main(const struct plan *p, struct channels *ch, str
 			fail(errno, "cannot open the container's terminal");
 			report_and_exit(ch->report_w);
 		}
+		/* The size of box's terminal, set here before the command runs: set by the supervisor
+		 * once it has the master, a quick command (stty size) could see 0x0 first. */
+		copy_winsize(isatty(STDIN_FILENO) ? STDIN_FILENO : STDOUT_FILENO, master);
 	}
 	/* d. */
 	if (confine_process(&p->proc, ch) < 0)
@@ -250,8 +253,7 @@ int supervise_exec(const struct plan *p)
 			return fail_start(p);
 		}
 	} else if (master >= 0) {
-		rl.pty_master = rl.out_from[0] = rl.in_to = master;
-		copy_winsize(isatty(STDIN_FILENO) ? STDIN_FILENO : STDOUT_FILENO, master);
+		rl.pty_master = rl.out_from[0] = rl.in_to = master; /* its size set by the joiner */
 		if (p->proc.stdin_open && isatty(STDIN_FILENO))
 			terminal_raw(STDIN_FILENO);
 	}
